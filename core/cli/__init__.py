@@ -1,0 +1,1 @@
+"""The `tfstudio` command line, on the same engine and job system as the web app."""

@@ -1,0 +1,273 @@
+"""`tfstudio`: the command line.
+
+Conventions for every command: `--json` prints one JSON object on stdout at the end (progress goes
+to stderr); exit 0 on success, 1 when the job failed, 2 on bad input with one `error: ...` line on
+stderr; `--home DIR` or TFSTUDIO_HOME selects the workspace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import BadInput, NotFound
+from core.runs import launcher
+from core.runs.recovery import reconcile
+from core.runs.status import RunStatus
+from core.runs.store import Run, RunStore
+from core.workspace import Workspace
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class CliParser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, as for any other bad input
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        print(text)
+
+
+def _progress(run: Run) -> None:
+    total = f" {run.done:g}/{run.total:g}" if run.total else ""
+    print(f"[{run.status.value.lower()}] {run.phase}{total} {run.message}".rstrip(),
+          file=sys.stderr, flush=True)
+
+
+def _open(args: argparse.Namespace) -> tuple[Workspace, RunStore]:
+    ws = Workspace.resolve(args.home)
+    return ws, RunStore(ws.db_path)
+
+
+def _run_payload(store: RunStore, run: Run) -> dict[str, Any]:
+    result = run.result or {}
+    return {
+        "run_id": run.id,
+        "kind": run.kind,
+        "status": run.status.value,
+        "error": run.error,
+        "spec": run.spec,
+        "progress": {"phase": run.phase, "done": run.done, "total": run.total,
+                     "message": run.message},
+        "metrics": result.get("metrics", {}),
+        "test_metrics": result.get("test_metrics", {}),
+        "result": result,
+        "artifacts": {n: a.path for n, a in store.get_artifacts(run.id).items()},
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+    }
+
+
+def _wait_and_report(args, store: RunStore, run: Run) -> int:
+    print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
+    try:
+        run = launcher.wait(store, run.id, on_update=_progress)
+    except KeyboardInterrupt:
+        store.request_cancel(run.id)
+        print(f"cancel requested for {run.id}; waiting for it to stop", file=sys.stderr)
+        run = launcher.wait(store, run.id, on_update=_progress)
+    payload = _run_payload(store, run)
+    metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items())
+    _emit(args, payload, f"{run.id} {run.status.value} {metrics}{run.error or ''}".strip())
+    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+
+
+def cmd_datasets(args) -> int:
+    from core.data.samples import SAMPLES
+
+    items = [s.to_dict() for s in SAMPLES.values()]
+    _emit(args, {"datasets": items},
+          "\n".join(f"sample:{s['name']:<10} {s['task']:<22} {s['description']}" for s in items))
+    return EXIT_OK
+
+
+def cmd_models(args) -> int:
+    from core.models.catalog import list_entries
+
+    items = [e.to_dict() for e in list_entries(args.task)]
+    _emit(args, {"models": items},
+          "\n".join(f"{e['name']:<12} {', '.join(e['tasks']):<28} {e['description']}" for e in items))
+    return EXIT_OK
+
+
+def cmd_train(args) -> int:
+    from core.data.samples import resolve_data_path
+    from core.data.tabular import load_table
+    from core.models.catalog import check_fits
+    from core.specs import TrainSpec
+
+    ws, store = _open(args)
+    if args.epochs < 1 or args.batch_size < 1:
+        raise BadInput("--epochs and --batch-size must be at least 1")
+    data = args.data
+    if not data.startswith("sample:"):
+        data = str(Path(data).expanduser().resolve())
+    # Check the table here so bad input exits 2 before any worker starts.
+    info = load_table(resolve_data_path(data, ws.samples_dir), args.target, args.task,
+                      args.coerce_numeric)
+    check_fits(args.model, info.task, "table")
+    for w in info.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    spec = TrainSpec(
+        data=data, target=args.target, model=args.model, task=args.task, epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+        coerce_numeric=args.coerce_numeric,
+    )
+    run = launcher.submit(ws, store, spec, name=args.name or f"{args.model} on {Path(data).name}")
+    if args.detach:
+        _emit(args, _run_payload(store, run), run.id)
+        return EXIT_OK
+    return _wait_and_report(args, store, run)
+
+
+def cmd_runs_list(args) -> int:
+    _, store = _open(args)
+    reconcile(store)
+    runs = store.list_runs(kind=args.kind, limit=args.limit)
+    _emit(args, {"runs": [{"run_id": r.id, "kind": r.kind, "name": r.name,
+                           "status": r.status.value, "created_at": r.created_at,
+                           "progress": r.fraction, "error": r.error} for r in runs]},
+          "\n".join(f"{r.id}  {r.kind:<7} {r.status.value:<9} {r.name}" for r in runs)
+          or "no runs yet")
+    return EXIT_OK
+
+
+def cmd_runs_show(args) -> int:
+    _, store = _open(args)
+    reconcile(store)
+    run = store.get_run(args.run_id)
+    payload = _run_payload(store, run)
+    payload["events"] = [e.message for e in store.get_events(run.id)]
+    _emit(args, payload, json.dumps(payload, indent=2, default=str))
+    return EXIT_OK
+
+
+def cmd_runs_cancel(args) -> int:
+    _, store = _open(args)
+    run = store.get_run(args.run_id)
+    if run.status.is_finalized:
+        raise BadInput(f"run {run.id} already ended ({run.status.value})")
+    run = store.request_cancel(run.id)
+    _emit(args, {"run_id": run.id, "status": run.status.value, "cancel_requested": True},
+          f"cancel requested for {run.id}; it stops at the next epoch boundary")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from core.export.job import OUTPUT_NAME, source_model_dir
+    from core.specs import ExportSpec
+
+    ws, store = _open(args)
+    source_model_dir(store, ws, args.run_id)  # bad input exits 2 before a worker starts
+    run = launcher.submit(ws, store, ExportSpec(source_run=args.run_id, format=args.format),
+                          name=f"export {args.format} of {args.run_id}")
+    print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
+    run = launcher.wait(store, run.id, on_update=_progress)
+    if run.status is not RunStatus.SUCCEEDED:
+        _emit(args, _run_payload(store, run), f"{run.id} {run.status.value}: {run.error}")
+        return EXIT_FAILED
+    produced = Path(store.get_artifacts(run.id)[OUTPUT_NAME[args.format]].path)
+    out_dir = Path(args.out).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / produced.name
+    if produced.is_dir():
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(produced, target)
+    else:
+        shutil.copy2(produced, target)
+    payload = {**(run.result or {}), "run_id": run.id, "status": run.status.value,
+               "path": str(target)}
+    _emit(args, payload, str(target))
+    return EXIT_OK
+
+
+def cmd_app(args) -> int:
+    app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+    env = dict(os.environ)
+    if args.home:
+        env["TFSTUDIO_HOME"] = str(Path(args.home).expanduser().resolve())
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+           "--server.port", str(args.port), "--server.address", args.address]
+    print(f"TF Studio on http://{args.address}:{args.port}", file=sys.stderr)
+    return subprocess.call(cmd, env=env, cwd=app.parent.parent)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", help="workspace folder (default: $TFSTUDIO_HOME or ~/.tfstudio)")
+    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    parser = CliParser(prog="tfstudio", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CliParser)
+
+    p = sub.add_parser("datasets", parents=[common], help="list bundled sample datasets")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("models", parents=[common], help="list the model catalog")
+    p.add_argument("--task")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("train", parents=[common], help="train a model on a table and wait")
+    p.add_argument("--data", required=True, help="CSV path or sample:NAME")
+    p.add_argument("--target", required=True, help="column to predict")
+    p.add_argument("--model", default="mlp")
+    p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=0.01)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--coerce-numeric", action="store_true",
+                   help="treat non-numbers in numeric columns as missing")
+    p.add_argument("--name", default="")
+    p.add_argument("--detach", action="store_true", help="start the run and return at once")
+    p.set_defaults(func=cmd_train)
+
+    runs = sub.add_parser("runs", help="list, show and cancel runs")
+    runs_sub = runs.add_subparsers(dest="runs_command", required=True, parser_class=CliParser)
+    p = runs_sub.add_parser("list", parents=[common])
+    p.add_argument("--kind")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_runs_list)
+    p = runs_sub.add_parser("show", parents=[common])
+    p.add_argument("run_id")
+    p.set_defaults(func=cmd_runs_show)
+    p = runs_sub.add_parser("cancel", parents=[common])
+    p.add_argument("run_id")
+    p.set_defaults(func=cmd_runs_cancel)
+
+    p = sub.add_parser("export", parents=[common], help="export a training run's model")
+    p.add_argument("run_id")
+    p.add_argument("--format", required=True, choices=["keras", "savedmodel", "tflite"])
+    p.add_argument("--out", required=True, help="folder to write the export into")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("app", parents=[common], help="start the web app")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1")
+    p.set_defaults(func=cmd_app)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (BadInput, NotFound) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data sources, checks and schema inference (pandas only; no TensorFlow here)."""

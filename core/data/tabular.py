@@ -1,0 +1,208 @@
+"""Read a CSV into a table and check that it can train a model, with messages a person can act on.
+
+Everything here is pandas: pages and the CLI call it before submitting a run, so bad input is
+refused before any worker starts, and the worker calls it again on the same file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from core.errors import BadInput
+
+MIN_ROWS = 10
+MAX_CLASSES = 200
+# A text column is "numeric with junk" when at least this share of its values parse as numbers.
+NUMERIC_SHARE = 0.9
+# Integer targets with at most this many distinct values are taken as classes.
+CLASS_LIMIT = 20
+
+
+@dataclass
+class TableInfo:
+    """A checked table and what the engine inferred about it."""
+
+    frame: pd.DataFrame
+    target: str
+    task: str  # classification | regression
+    numeric: list[str]
+    categorical: list[str]
+    classes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def features(self) -> list[str]:
+        return self.numeric + self.categorical
+
+
+def read_csv(source: str | Path | bytes, name: str = "the file") -> pd.DataFrame:
+    """Read CSV bytes or a path; BadInput for empty, header-only or non-text input."""
+    raw = Path(source).read_bytes() if not isinstance(source, bytes) else source
+    if not raw.strip():
+        raise BadInput(f"{name} is empty: upload a CSV file with a header row and data rows")
+    head = raw[:65536]
+    if b"\x00" in head:
+        raise BadInput(f"{name} is not a text file (it contains binary data): upload a CSV file")
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text[:65536])
+    if printable < 0.95 * len(text[:65536]):
+        raise BadInput(f"{name} is not a text file (mostly unprintable bytes): upload a CSV file")
+    try:
+        delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter)
+    except pd.errors.EmptyDataError:
+        raise BadInput(f"{name} is empty: upload a CSV file with a header row and data rows") from None
+    except pd.errors.ParserError as exc:
+        raise BadInput(f"{name} could not be read as CSV: {exc}".splitlines()[0]) from None
+    if frame.empty and len(frame.columns) > 0:
+        raise BadInput(f"{name} has a header row but no data rows")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def class_labels(y: pd.Series) -> pd.Series:
+    """Targets as class-name strings; whole-number floats (1.0) read as integers ("1")."""
+    if pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y):
+        if bool((y == y.round()).all()):
+            return y.astype("int64").astype(str)
+    return y.astype(str)
+
+
+def infer_task(target: pd.Series) -> str:
+    values = target.dropna()
+    if not pd.api.types.is_numeric_dtype(values):
+        return "classification"
+    if pd.api.types.is_bool_dtype(values):
+        return "classification"
+    is_integral = bool((values == values.round()).all())
+    return "classification" if is_integral and values.nunique() <= CLASS_LIMIT else "regression"
+
+
+def _numeric_with_junk(col: pd.Series) -> tuple[pd.Series, pd.Series] | None:
+    """For a text column whose values are mostly numbers: (parsed, junk values); else None."""
+    present = col.dropna()
+    if present.empty or pd.api.types.is_numeric_dtype(col):
+        return None
+    parsed = pd.to_numeric(present, errors="coerce")
+    share = parsed.notna().mean()
+    if share < NUMERIC_SHARE:
+        return None
+    return pd.to_numeric(col, errors="coerce"), present[parsed.isna()]
+
+
+def prepare_table(
+    frame: pd.DataFrame, target: str, task: str = "auto", coerce_numeric: bool = False
+) -> TableInfo:
+    """Check a table for training on `target`; BadInput says what is wrong and what to do."""
+    if len(frame.columns) < 2:
+        only = frame.columns[0] if len(frame.columns) else "none"
+        raise BadInput(
+            f"the table has a single column ({only}): it needs at least one feature column "
+            "and a target column (is the delimiter right?)"
+        )
+    if frame.columns.duplicated().any():
+        dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
+        raise BadInput(f"duplicate column names: {', '.join(dupes)}; rename them and try again")
+    if not target:
+        raise BadInput(f"choose a target column; columns are: {', '.join(frame.columns)}")
+    if target not in frame.columns:
+        raise BadInput(
+            f"there is no column {target!r}; columns are: {', '.join(map(str, frame.columns))}"
+        )
+    frame = frame.copy()
+    warnings: list[str] = []
+
+    for name in frame.columns:
+        found = _numeric_with_junk(frame[name])
+        if found is None:
+            continue
+        parsed, junk = found
+        examples = ", ".join(repr(v) for v in junk.unique()[:3])
+        first_row = int(junk.index[0]) + 2  # +1 for the header, +1 for 1-based line numbers
+        if not coerce_numeric:
+            raise BadInput(
+                f"column {name!r} is numeric but {len(junk)} value(s) are not numbers "
+                f"({examples}; first on line {first_row}): fix them, or choose "
+                "'treat non-numbers as missing' (CLI: --coerce-numeric)"
+            )
+        frame[name] = parsed
+        warnings.append(f"{len(junk)} non-numeric value(s) in {name!r} ({examples}) treated as missing")
+
+    y = frame[target]
+    if y.isna().all():
+        raise BadInput(f"the target column {target!r} has no values")
+    missing_target = int(y.isna().sum())
+    if missing_target:
+        frame = frame[y.notna()].reset_index(drop=True)
+        warnings.append(f"{missing_target} row(s) with no {target!r} value dropped")
+        y = frame[target]
+
+    task = infer_task(y) if task == "auto" else task
+    if task not in ("classification", "regression"):
+        raise BadInput(f"unknown task {task!r}: use classification, regression or auto")
+    classes: list[str] = []
+    if task == "classification":
+        counts = class_labels(y).value_counts()
+        if len(counts) < 2:
+            raise BadInput(
+                f"the target {target!r} has a single class ({counts.index[0]!r}): a classifier "
+                "needs at least two classes"
+            )
+        if len(counts) > MAX_CLASSES:
+            raise BadInput(
+                f"the target {target!r} has {len(counts)} distinct values: too many classes "
+                f"(at most {MAX_CLASSES}); for a number, choose the regression task"
+            )
+        classes = sorted(counts.index)
+        rare = counts[counts < 2]
+        if len(rare):
+            warnings.append(f"classes with a single row: {', '.join(map(str, rare.index[:5]))}")
+    else:
+        if not pd.api.types.is_numeric_dtype(y):
+            raise BadInput(f"the target {target!r} is not numeric, so it cannot be regressed")
+        if y.nunique() < 2:
+            raise BadInput(f"the target {target!r} is constant ({y.iloc[0]}): nothing to learn")
+
+    if len(frame) < MIN_ROWS:
+        raise BadInput(f"the table has {len(frame)} usable rows; at least {MIN_ROWS} are needed")
+
+    numeric, categorical = [], []
+    for name in frame.columns:
+        if name == target:
+            continue
+        col = frame[name]
+        if col.isna().all():
+            warnings.append(f"column {name!r} is empty and was left out")
+        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            numeric.append(name)
+        else:
+            distinct = col.astype(str).nunique()
+            if distinct > 50 and distinct > 0.5 * len(col):
+                warnings.append(
+                    f"column {name!r} looks like an identifier or free text "
+                    f"({distinct} distinct values) and was left out"
+                )
+            else:
+                categorical.append(name)
+    if not numeric and not categorical:
+        raise BadInput("no usable feature columns are left besides the target")
+    return TableInfo(frame, target, task, numeric, categorical, classes, warnings)
+
+
+def load_table(
+    path: str | Path, target: str, task: str = "auto", coerce_numeric: bool = False
+) -> TableInfo:
+    return prepare_table(read_csv(path, Path(path).name), target, task, coerce_numeric)

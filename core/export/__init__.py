@@ -1,0 +1,1 @@
+"""Model export: Keras, SavedModel, TFLite, each checked against the Keras model."""

@@ -1,0 +1,1 @@
+"""The model catalog: what can be built, described without importing TensorFlow."""

@@ -1,0 +1,36 @@
+"""Which function runs each job kind, as import strings so the caller never imports TensorFlow.
+
+A handler is `handler(spec, reporter, run_dir) -> result dict`. Extra kinds (tests, plug-ins)
+come from `TFSTUDIO_HANDLERS="kind=module:function,..."`, which workers inherit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from typing import Any
+
+BUILTIN: dict[str, str] = {
+    "train": "core.training.job:run_train_job",
+    "export": "core.export.job:run_export_job",
+}
+
+Handler = Callable[..., dict[str, Any]]
+
+
+def handler_table() -> dict[str, str]:
+    table = dict(BUILTIN)
+    for item in filter(None, os.environ.get("TFSTUDIO_HANDLERS", "").split(",")):
+        kind, _, target = item.partition("=")
+        table[kind.strip()] = target.strip()
+    return table
+
+
+def resolve_handler(kind: str) -> Handler:
+    try:
+        target = handler_table()[kind]
+    except KeyError:
+        raise KeyError(f"no handler for run kind {kind!r}") from None
+    module_name, _, func_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), func_name)

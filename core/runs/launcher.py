@@ -1,0 +1,92 @@
+"""Start jobs as detached worker processes and wait for them.
+
+`submit` writes a PENDING row and starts `python -m core.runs.worker RUN_ID` in a new session:
+never a thread of the caller and never a fork (TensorFlow and fork() do not mix), and detached so
+that stopping the Streamlit server or the CLI does not stop the job.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import core
+from core.runs.liveness import process_started_at
+from core.runs.store import Run, RunStore
+from core.specs import Spec
+from core.workspace import Workspace
+
+LOG_NAME = "worker.log"
+# Variables a worker must never inherit: KerasTuner's distributed mode (which would also switch
+# AutoKeras into it) is opted into per job, not leaked from the parent's environment.
+SCRUBBED_ENV = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
+
+
+def worker_env(ws: Workspace) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+    repo_root = str(Path(core.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo_root, env.get("PYTHONPATH", "")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["TFSTUDIO_HOME"] = str(ws.root)
+    return env
+
+
+def submit(ws: Workspace, store: RunStore, spec: Spec | dict, kind: str | None = None,
+           name: str = "") -> Run:
+    """Record a run and start its worker; returns the run (PENDING, with its pid recorded)."""
+    if isinstance(spec, Spec):
+        kind, spec_dict = spec.kind, spec.to_dict()
+    else:
+        if not kind:
+            raise ValueError("a plain-dict spec needs an explicit kind")
+        spec_dict = dict(spec)
+    run = store.create_run(kind, spec_dict, name=name)
+    run_dir = ws.run_dir(run.id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / LOG_NAME
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "core.runs.worker", run.id, "--home", str(ws.root)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=worker_env(ws),
+            cwd=run_dir,
+        )
+    store.set_pid(run.id, proc.pid, process_started_at(proc.pid))
+    store.add_artifact(run.id, "log", log_path)
+    # Reap the child when it exits so a long-lived parent (the Streamlit server) keeps no zombies.
+    threading.Thread(target=proc.wait, daemon=True).start()
+    return store.get_run(run.id)
+
+
+def wait(
+    store: RunStore,
+    run_id: str,
+    poll_s: float = 0.5,
+    on_update: Callable[[Run], None] | None = None,
+    timeout_s: float | None = None,
+) -> Run:
+    """Block until the run is finalized, calling `on_update` on each progress change."""
+    from core.runs.recovery import reconcile
+
+    start, last = time.time(), None
+    while True:
+        run = store.get_run(run_id)
+        key = (run.status, run.phase, run.done, run.message)
+        if on_update and key != last:
+            on_update(run)
+            last = key
+        if run.status.is_finalized:
+            return run
+        if timeout_s is not None and time.time() - start > timeout_s:
+            raise TimeoutError(f"run {run_id} still {run.status.value} after {timeout_s:.0f} s")
+        reconcile(store)
+        time.sleep(poll_s)

@@ -1,0 +1,101 @@
+"""Specs: frozen, JSON-serialisable dataclasses, the only contract between UI, CLI and engine.
+
+A page or the CLI validates user input into a spec; the launcher stores it with the run; the
+worker rebuilds it with `spec_from_dict` and hands it to the engine function for its kind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown field(s) for {cls.__name__}: {sorted(unknown)}")
+        values = dict(data)
+        for f in dataclasses.fields(cls):
+            if f.name in values and isinstance(values[f.name], list):
+                values[f.name] = tuple(values[f.name])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class TrainSpec(Spec):
+    """A training run on a table.
+
+    Args:
+        data: a CSV path, or `sample:NAME` for a bundled sample.
+        target: the column to predict.
+        model: catalog name of the model (`mlp`).
+        task: `classification`, `regression`, or `auto` (inferred from the target column).
+        epochs: passes over the training split.
+        batch_size: rows per step.
+        learning_rate: Adam's step size.
+        hidden_units: widths of the MLP's hidden layers.
+        dropout: dropout rate after each hidden layer (0 turns it off).
+        validation_fraction / test_fraction: shares of the rows held out (0..0.5 each).
+        seed: seeds the split and the weights, so a run can be repeated.
+        coerce_numeric: treat non-numeric values in mostly-numeric columns as missing instead of
+            refusing the file.
+    """
+
+    kind: ClassVar[str] = "train"
+    data: str = "sample:iris"
+    target: str = ""
+    model: str = "mlp"
+    task: str = "auto"
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 0.01
+    hidden_units: tuple[int, ...] = (32, 16)
+    dropout: float = 0.0
+    validation_fraction: float = 0.2
+    test_fraction: float = 0.2
+    seed: int = 42
+    coerce_numeric: bool = False
+
+
+@dataclass(frozen=True)
+class ExportSpec(Spec):
+    """Export a finished training run's model to one format.
+
+    Args:
+        source_run: id of a SUCCEEDED training run.
+        format: `keras`, `savedmodel` or `tflite`.
+    """
+
+    kind: ClassVar[str] = "export"
+    source_run: str = ""
+    format: str = "keras"
+
+
+EXPORT_FORMATS = ("keras", "savedmodel", "tflite")
+
+SPEC_TYPES: dict[str, type[Spec]] = {s.kind: s for s in (TrainSpec, ExportSpec)}
+
+
+def spec_from_dict(kind: str, data: dict[str, Any]) -> Spec:
+    try:
+        spec_type = SPEC_TYPES[kind]
+    except KeyError:
+        raise ValueError(f"no spec type for run kind {kind!r}") from None
+    return spec_type.from_dict(data)
+
+
+@dataclass(frozen=True)
+class GenericSpec(Spec):
+    """A free-form spec for job kinds registered at run time (tests, plug-ins)."""
+
+    params: dict[str, Any] = field(default_factory=dict)

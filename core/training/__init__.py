@@ -1,0 +1,1 @@
+"""Training jobs (TensorFlow is imported inside the functions, in worker processes)."""

@@ -1,0 +1,40 @@
+"""Preprocessing as Keras layers, adapted on the training split and saved as its own model.
+
+Numbers: FillMissing(train mean) -> Normalization. Strings: StringLookup one-hot (missing -> "",
+unseen -> the OOV slot). The preprocessing model maps raw inputs to one float vector; the network
+model maps that vector to predictions; the end-to-end model chains them for serving.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.training.features import FeatureSpec, raw_arrays
+
+
+def build_preprocessing_model(train: pd.DataFrame, features: list[FeatureSpec]):
+    import keras
+
+    from core.training.layers import FillMissing
+
+    arrays = raw_arrays(train, features)
+    inputs, encoded = {}, []
+    for f in features:
+        if f.dtype == "float32":
+            inp = keras.Input(shape=(1,), name=f.input, dtype="float32")
+            values = arrays[f.input]
+            mean = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
+            norm = keras.layers.Normalization(name=f"{f.input}_norm")
+            norm.adapt(np.where(np.isnan(values), mean, values))
+            encoded.append(norm(FillMissing(mean, name=f"{f.input}_fill")(inp)))
+        else:
+            inp = keras.Input(shape=(1,), name=f.input, dtype="string")
+            vocab = sorted({v for v in arrays[f.input].ravel() if v != ""})
+            lookup = keras.layers.StringLookup(
+                vocabulary=vocab, output_mode="one_hot", name=f"{f.input}_lookup"
+            )
+            encoded.append(lookup(inp))
+        inputs[f.input] = inp
+    merged = encoded[0] if len(encoded) == 1 else keras.layers.Concatenate(name="features")(encoded)
+    return keras.Model(inputs, merged, name="preprocessing")
