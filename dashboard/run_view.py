@@ -1,0 +1,89 @@
+"""A run on the page: live while it is active (a polling fragment), complete once it ends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from core.errors import NotFound
+from core.runs.recovery import reconcile
+from core.runs.store import MetricPoint, Run
+from dashboard.components import (
+    read_json_artifact, render_curves, render_downloads, render_evaluation, render_run_header,
+    tail_text,
+)
+from dashboard.services import store
+
+POLL_S = 1.0
+
+
+def new_metric_points(run_id: str) -> list[MetricPoint]:
+    """All points of a run, fetching from the store only those newer than the last poll."""
+    cache = st.session_state.setdefault(f"metrics:{run_id}", {"after": 0, "points": []})
+    page = store().get_metrics(run_id, after=cache["after"])
+    cache["points"].extend(page.points)
+    cache["after"] = page.next_after
+    return cache["points"]
+
+
+def render_cancel_button(run: Run, key: str) -> None:
+    if run.status.is_active and not run.cancel_requested_at:
+        if st.button("Cancel run", icon=":material/stop:", key=f"{key}-cancel-{run.id}",
+                     help="Stops at the next epoch boundary; forced after a grace period."):
+            store().request_cancel(run.id)
+            st.rerun()
+
+
+def render_run(run_id: str, key: str, finished: Callable[[Run], None] | None = None) -> None:
+    """Show a run; while it is active the panel polls the store every second."""
+    try:
+        run = store().get_run(run_id)
+    except NotFound:
+        st.warning(f"There is no run {run_id} in this workspace.")
+        return
+    if run.status.is_active:
+        _live(run_id, key)
+    else:
+        render_run_header(run)
+        render_curves(new_metric_points(run_id), key=f"{key}-{run_id}")
+        if finished:
+            finished(run)
+
+
+@st.fragment(run_every=POLL_S)
+def _live(run_id: str, key: str) -> None:
+    reconcile(store())
+    run = store().get_run(run_id)
+    if run.status.is_finalized:
+        st.rerun()  # redraw the whole page once, in its finished form
+    render_run_header(run)
+    render_cancel_button(run, key)
+    render_curves(new_metric_points(run_id), key=f"{key}-{run_id}-live")
+
+
+def render_training_result(run: Run) -> None:
+    artifacts = store().get_artifacts(run.id)
+    evaluation = read_json_artifact(artifacts, "evaluation.json")
+    result = run.result or {}
+    if evaluation:
+        st.subheader("Evaluation on the held-out test split")
+        render_evaluation(evaluation, key=run.id)
+    for warning in result.get("warnings", []):
+        st.warning(warning)
+    if run.result:
+        st.subheader("Download")
+        parity = result.get("tflite_parity", {})
+        if parity:
+            agree = f", same class on {parity['agreement']:.0%} of rows" if "agreement" in parity else ""
+            st.caption(f"The TFLite file was run with the LiteRT interpreter on {parity['rows']} "
+                       f"test rows: max |difference| from Keras {parity['max_abs_diff']:.2g}{agree}.")
+        render_downloads(artifacts, ["model.keras", "model.tflite", "preprocessing.keras",
+                                     "features.json"], key=run.id)
+
+
+def render_log(run: Run) -> None:
+    artifacts = store().get_artifacts(run.id)
+    if "log" in artifacts:
+        with st.expander("Worker log"):
+            st.code(tail_text(artifacts["log"].path) or "(empty)", language="text")

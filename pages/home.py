@@ -1,0 +1,42 @@
+"""Home: what TF Studio does, the flow in a few lines, and where each step lives."""
+
+import streamlit as st
+
+from core.runs.status import RunStatus
+from dashboard.components import status_label
+from dashboard.services import store
+from dashboard.navigation import page_icon, page_path
+
+st.title("TF Studio")
+st.markdown(
+    "Take a TensorFlow model **from data to deployment** in your browser. Every long job runs in "
+    "its own worker process, so you can close this tab or restart the app: the run carries on and "
+    "its page finds it again."
+)
+
+STEPS = [
+    ("data", "1 · Data", "Pick a bundled sample or upload a CSV; see its columns and "
+     "what each becomes."),
+    ("models", "2 · Models", "Browse the model catalog and its hyperparameters."),
+    ("train", "3 · Train", "Choose the column to predict, train, watch the curves live, "
+     "read the evaluation and download `.keras` / `.tflite`."),
+    ("tune", "4 · Tune", "Search hyperparameters with KerasTuner or AutoKeras."),
+    ("profile", "5 · Profile", "See where each training step's time goes."),
+    ("compress", "6 · Compress", "Quantize, prune and cluster, with honest numbers."),
+    ("export", "7 · Export", "Keras, SavedModel and TFLite, each checked by its runtime."),
+    ("runs", "8 · Runs", "Every run, its status, curves, log and files."),
+]
+left, right = st.columns(2)
+for i, (page, title, text) in enumerate(STEPS):
+    with (left if i % 2 == 0 else right).container(border=True):
+        st.page_link(page_path(page), label=title, icon=page_icon(page))
+        st.caption(text)
+
+st.subheader("Recent runs")
+runs = store().list_runs(limit=5)
+if not runs:
+    st.info("No runs yet. Start with **Train**: the iris sample trains in about ten seconds.")
+for run in runs:
+    st.markdown(f"{status_label(run.status)} **{run.name or run.kind}** · `{run.id}`")
+if any(r.status is RunStatus.LOST for r in runs):
+    st.caption("LOST means the worker process vanished (killed, or the machine restarted).")
