@@ -48,7 +48,7 @@ def safe_input_names(columns: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     used: set[str] = set()
     for col in columns:
-        name = re.sub(r"[^A-Za-z0-9_]", "_", col).strip("_") or "col"
+        name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", col)).strip("_") or "col"
         if not name[0].isalpha():
             name = "f_" + name
         base, i = name, 2

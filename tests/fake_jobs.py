@@ -1,0 +1,49 @@
+"""Fake job handlers that exercise the job system without TensorFlow.
+
+Each takes (spec, reporter, run_dir) like a real handler; `spec` is the plain dict it was given.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core.errors import BadInput
+from core.runs.reporter import raise_if_canceled
+
+
+def succeed(spec, reporter, run_dir: Path):
+    steps = int(spec.get("steps", 3))
+    for step in range(1, steps + 1):
+        reporter.metrics(step, {"loss": 1.0 / step, "val_loss": 1.5 / step})
+        reporter.progress("training", step, steps, f"epoch {step}/{steps}")
+        time.sleep(float(spec.get("sleep", 0.05)))
+    out = run_dir / "result.txt"
+    out.write_text("done")
+    reporter.artifact("result.txt", out)
+    return {"metrics": {"val_loss": 1.5 / steps}}
+
+
+def fail(spec, reporter, run_dir: Path):
+    reporter.progress("training", 1, 2, "about to fail")
+    raise ValueError("the fake job failed on purpose")
+
+
+def bad_input(spec, reporter, run_dir: Path):
+    raise BadInput("column 'x' does not exist")
+
+
+def slow(spec, reporter, run_dir: Path):
+    """Runs for a long time but checks for cancellation at each 'epoch'."""
+    for step in range(1, 10_000):
+        reporter.progress("training", step, 10_000, f"epoch {step}")
+        raise_if_canceled(reporter)
+        time.sleep(0.1)
+    return {}
+
+
+def stubborn(spec, reporter, run_dir: Path):
+    """Never checks for cancellation: only the watchdog's forced stop ends it."""
+    reporter.progress("training", 0, 1, "not listening")
+    time.sleep(600)
+    return {}
