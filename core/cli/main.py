@@ -194,14 +194,30 @@ def cmd_export(args) -> int:
 
 
 def cmd_app(args) -> int:
-    app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ)
-    if args.home:
-        env["TFSTUDIO_HOME"] = str(Path(args.home).expanduser().resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-           "--server.port", str(args.port), "--server.address", args.address]
-    print(f"TF Studio on http://{args.address}:{args.port}", file=sys.stderr)
-    return subprocess.call(cmd, env=env, cwd=app.parent.parent)
+    home = args.home or (str(root / ".demo-home") if args.demo else None)
+    ws = Workspace.resolve(home)
+    env["TFSTUDIO_HOME"] = str(ws.root)
+    headless = "true"
+    if args.demo:
+        from core.demo import seed_demo
+
+        run = seed_demo(ws)
+        if run:
+            print(f"demo: started training run {run.id} on the iris sample", file=sys.stderr)
+        # Open a browser tab where there is a screen to show it on.
+        if sys.platform == "darwin" or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+            headless = "false"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "dashboard" / "app.py"),
+           "--server.headless", headless, "--server.port", str(args.port),
+           "--server.address", args.address]
+    print(f"TF Studio: open http://{args.address}:{args.port} (workspace {ws.root}); "
+          "Ctrl+C stops the app, running jobs carry on", file=sys.stderr)
+    try:
+        return subprocess.call(cmd, env=env, cwd=root)
+    except KeyboardInterrupt:
+        return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,7 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("app", parents=[common], help="start the web app")
     p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--address", default="127.0.0.1")
+    p.add_argument("--address", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--demo", action="store_true",
+                   help="use the demo workspace (./.demo-home) and start a sample training run")
     p.set_defaults(func=cmd_app)
     return parser
 
