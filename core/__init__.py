@@ -1,1 +1,1 @@
-"""TF Studio engine: pure Python, never imports streamlit; TensorFlow is imported lazily inside jobs."""
+"""TF Studio engine: pure Python, never imports streamlit; imports TensorFlow only inside jobs."""

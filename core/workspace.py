@@ -18,7 +18,7 @@ class Workspace:
 
     @classmethod
     def resolve(cls, home: str | os.PathLike[str] | None = None) -> Workspace:
-        """Pick the workspace folder (argument, then $TFSTUDIO_HOME, then ~/.tfstudio) and create it."""
+        """The workspace folder (argument, $TFSTUDIO_HOME, else ~/.tfstudio), created if needed."""
         chosen = home or os.environ.get(ENV_HOME) or Path.home() / ".tfstudio"
         root = Path(chosen).expanduser().resolve()
         for sub in ("runs", "uploads", "samples"):

@@ -12,10 +12,12 @@ from dashboard.sidebar import render_active_runs
 
 st.set_page_config(page_title="TF Studio", page_icon=":material/neurology:", layout="wide")
 
-page = st.navigation([
-    st.Page(page_path(name), title=title, icon=icon, default=(name == "home"))
-    for name, (title, icon) in PAGES.items()
-])
+page = st.navigation(
+    [
+        st.Page(page_path(name), title=title, icon=icon, default=(name == "home"))
+        for name, (title, icon) in PAGES.items()
+    ]
+)
 with st.sidebar:
     render_active_runs()
 page.run()

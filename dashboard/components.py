@@ -55,10 +55,16 @@ def render_run_header(run: Run) -> None:
     cols = st.columns([3, 2, 2])
     cols[0].markdown(f"**{run.name or run.kind}**  \n`{run.id}`")
     cols[1].markdown(f"{status_label(run.status)}")
-    duration = (run.finished_at or dt.datetime.now().timestamp()) - (run.started_at or run.created_at)
+    duration = (run.finished_at or dt.datetime.now().timestamp()) - (
+        run.started_at or run.created_at
+    )
     cols[2].markdown(f"started {fmt_time(run.started_at or run.created_at)}  \n{duration:.0f} s")
     if run.status.is_active:
-        text = f"{run.phase or 'starting'} · {run.message}" if run.message else (run.phase or "starting")
+        text = (
+            f"{run.phase or 'starting'} · {run.message}"
+            if run.message
+            else (run.phase or "starting")
+        )
         st.progress(run.fraction, text=text)
         if run.cancel_requested_at:
             st.info("Cancel requested: the run stops at the next epoch boundary.")
@@ -82,9 +88,16 @@ def render_curves(points: list[MetricPoint], key: str = "") -> None:
     cols = st.columns(min(len(families), 3))
     for i, family in enumerate(families):
         sub = df[df["metric"] == family]
-        fig = px.line(sub, x="step", y="value", color="split", markers=True,
-                      title=family, labels={"step": "epoch", "value": family},
-                      color_discrete_map={"training": "#E8710A", "validation": "#1967D2"})
+        fig = px.line(
+            sub,
+            x="step",
+            y="value",
+            color="split",
+            markers=True,
+            title=family,
+            labels={"step": "epoch", "value": family},
+            color_discrete_map={"training": "#E8710A", "validation": "#1967D2"},
+        )
         fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="")
         cols[i % len(cols)].plotly_chart(fig, width="stretch", key=f"{key}-curve-{family}")
 
@@ -93,16 +106,32 @@ def render_evaluation(evaluation: dict[str, Any], key: str = "") -> None:
     metrics = evaluation.get("metrics", {})
     cols = st.columns(max(len(metrics), 1))
     for col, (name, value) in zip(cols, metrics.items(), strict=False):
-        col.metric(name.replace("_", " ").upper() if len(name) <= 4 else name.replace("_", " "),
-                   f"{value:.3f}")
+        col.metric(
+            name.replace("_", " ").upper() if len(name) <= 4 else name.replace("_", " "),
+            f"{value:.3f}",
+        )
     if evaluation.get("task") == "classification":
         classes = evaluation["classes"]
         cm = evaluation["confusion_matrix"]
-        fig = go.Figure(go.Heatmap(z=cm, x=classes, y=classes, colorscale="Oranges",
-                                   text=cm, texttemplate="%{text}", showscale=False))
-        fig.update_layout(title="Confusion matrix (test split)", xaxis_title="predicted",
-                          yaxis_title="actual", yaxis_autorange="reversed", height=380,
-                          margin=dict(l=10, r=10, t=40, b=10))
+        fig = go.Figure(
+            go.Heatmap(
+                z=cm,
+                x=classes,
+                y=classes,
+                colorscale="Oranges",
+                text=cm,
+                texttemplate="%{text}",
+                showscale=False,
+            )
+        )
+        fig.update_layout(
+            title="Confusion matrix (test split)",
+            xaxis_title="predicted",
+            yaxis_title="actual",
+            yaxis_autorange="reversed",
+            height=380,
+            margin=dict(l=10, r=10, t=40, b=10),
+        )
         left, right = st.columns([3, 2])
         left.plotly_chart(fig, width="stretch", key=f"{key}-cm")
         per_class = pd.DataFrame(evaluation["per_class"]).T.rename_axis("class")
@@ -111,8 +140,9 @@ def render_evaluation(evaluation: dict[str, Any], key: str = "") -> None:
     elif evaluation.get("task") == "regression":
         df = pd.DataFrame({"actual": evaluation["actual"], "predicted": evaluation["predicted"]})
         lo, hi = float(df.min().min()), float(df.max().max())
-        fig = px.scatter(df, x="actual", y="predicted", opacity=0.7,
-                         title="Predicted vs actual (test split)")
+        fig = px.scatter(
+            df, x="actual", y="predicted", opacity=0.7, title="Predicted vs actual (test split)"
+        )
         fig.add_shape(type="line", x0=lo, y0=lo, x1=hi, y1=hi, line=dict(dash="dash", color="gray"))
         fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10))
         st.plotly_chart(fig, width="stretch", key=f"{key}-scatter")

@@ -28,16 +28,24 @@ def render_data_picker(key: str) -> PickedData | None:
     if source == SOURCES[0]:
         names = list(SAMPLES)
         name = st.selectbox(
-            "Sample", names, key=f"{key}-sample",
+            "Sample",
+            names,
+            key=f"{key}-sample",
             format_func=lambda n: f"{n} · {SAMPLES[n].task} · {SAMPLES[n].description}",
         )
         return PickedData(f"sample:{name}", f"sample {name}", SAMPLES[name].target)
     if source == SOURCES[1]:
-        upload = st.file_uploader("CSV file", type=["csv", "tsv", "txt"], key=f"{key}-upload",
-                                  help="Up to 200 MB. Comma, semicolon, tab or pipe separated.")
+        upload = st.file_uploader(
+            "CSV file",
+            type=["csv", "tsv", "txt"],
+            key=f"{key}-upload",
+            help="Up to 200 MB. Comma, semicolon, tab or pipe separated.",
+        )
         if upload is None:
-            st.info("Choose a CSV file with a header row: one column per feature, plus the column "
-                    "to predict.")
+            st.info(
+                "Choose a CSV file with a header row: one column per feature, plus the column "
+                "to predict."
+            )
             return None
         try:
             path = save_upload(ws, upload.name, upload.getvalue())

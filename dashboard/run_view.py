@@ -10,7 +10,11 @@ from core.errors import NotFound
 from core.runs.recovery import reconcile
 from core.runs.store import MetricPoint, Run
 from dashboard.components import (
-    read_json_artifact, render_curves, render_downloads, render_evaluation, render_run_header,
+    read_json_artifact,
+    render_curves,
+    render_downloads,
+    render_evaluation,
+    render_run_header,
     tail_text,
 )
 from dashboard.services import store
@@ -29,8 +33,12 @@ def new_metric_points(run_id: str) -> list[MetricPoint]:
 
 def render_cancel_button(run: Run, key: str) -> None:
     if run.status.is_active and not run.cancel_requested_at:
-        if st.button("Cancel run", icon=":material/stop:", key=f"{key}-cancel-{run.id}",
-                     help="Stops at the next epoch boundary; forced after a grace period."):
+        if st.button(
+            "Cancel run",
+            icon=":material/stop:",
+            key=f"{key}-cancel-{run.id}",
+            help="Stops at the next epoch boundary; forced after a grace period.",
+        ):
             store().request_cancel(run.id)
             st.rerun()
 
@@ -75,11 +83,20 @@ def render_training_result(run: Run) -> None:
         st.subheader("Download")
         parity = result.get("tflite_parity", {})
         if parity:
-            agree = f", same class on {parity['agreement']:.0%} of rows" if "agreement" in parity else ""
-            st.caption(f"The TFLite file was run with the LiteRT interpreter on {parity['rows']} "
-                       f"test rows: max |difference| from Keras {parity['max_abs_diff']:.2g}{agree}.")
-        render_downloads(artifacts, ["model.keras", "model.tflite", "preprocessing.keras",
-                                     "features.json"], key=run.id)
+            agree = (
+                f", same class on {parity['agreement']:.0%} of rows"
+                if "agreement" in parity
+                else ""
+            )
+            st.caption(
+                f"The TFLite file was run with the LiteRT interpreter on {parity['rows']} "
+                f"test rows: max |difference| from Keras {parity['max_abs_diff']:.2g}{agree}."
+            )
+        render_downloads(
+            artifacts,
+            ["model.keras", "model.tflite", "preprocessing.keras", "features.json"],
+            key=run.id,
+        )
 
 
 def render_log(run: Run) -> None:

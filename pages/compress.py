@@ -1,6 +1,7 @@
 """Compress: the Model Optimization toolkit (the Compression issue); not built yet."""
 
 import streamlit as st
+
 from dashboard.navigation import page_icon, page_path
 
 st.title("Compress")

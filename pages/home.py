@@ -4,8 +4,8 @@ import streamlit as st
 
 from core.runs.status import RunStatus
 from dashboard.components import status_label
-from dashboard.services import store
 from dashboard.navigation import page_icon, page_path
+from dashboard.services import store
 
 st.title("TF Studio")
 st.markdown(
@@ -15,11 +15,18 @@ st.markdown(
 )
 
 STEPS = [
-    ("data", "1 · Data", "Pick a bundled sample or upload a CSV; see its columns and "
-     "what each becomes."),
+    (
+        "data",
+        "1 · Data",
+        "Pick a bundled sample or upload a CSV; see its columns and what each becomes.",
+    ),
     ("models", "2 · Models", "Browse the model catalog and its hyperparameters."),
-    ("train", "3 · Train", "Choose the column to predict, train, watch the curves live, "
-     "read the evaluation and download `.keras` / `.tflite`."),
+    (
+        "train",
+        "3 · Train",
+        "Choose the column to predict, train, watch the curves live, "
+        "read the evaluation and download `.keras` / `.tflite`.",
+    ),
     ("tune", "4 · Tune", "Search hyperparameters with KerasTuner or AutoKeras."),
     ("profile", "5 · Profile", "See where each training step's time goes."),
     ("compress", "6 · Compress", "Quantize, prune and cluster, with honest numbers."),

@@ -1,6 +1,7 @@
 """Profile: TensorFlow Profiler traces read on the page (the Profiler issue); not built yet."""
 
 import streamlit as st
+
 from dashboard.navigation import page_icon, page_path
 
 st.title("Profile")

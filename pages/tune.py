@@ -1,6 +1,7 @@
 """Tune: KerasTuner and AutoKeras searches (the Tuning issue); not built yet, said plainly."""
 
 import streamlit as st
+
 from dashboard.navigation import page_icon, page_path
 
 st.title("Tune")

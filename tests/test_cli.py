@@ -23,15 +23,23 @@ BAD_TABLES = {
 
 
 def tfstudio(*args: str, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core.cli.main", *args], capture_output=True,
-                          text=True, cwd=REPO, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_datasets_lists_samples_with_tasks():
     out = tfstudio("datasets", "--json")
     assert out.returncode == 0
     tasks = {d["name"]: d["task"] for d in json.loads(out.stdout)["datasets"]}
-    assert {"classification", "regression", "image-classification", "forecasting"} <= set(tasks.values())
+    assert {"classification", "regression", "image-classification", "forecasting"} <= set(
+        tasks.values()
+    )
     assert tasks["iris"] == "classification"
 
 

@@ -23,7 +23,11 @@ def test_job_succeeds_with_progress_metrics_and_artifacts(ws, store):
     assert done.result == {"metrics": {"val_loss": 0.5}}
     assert (done.phase, done.done, done.total) == ("training", 3, 3)
     points = store.get_metrics(run.id).points
-    assert [(p.step, p.name) for p in points if p.name == "loss"] == [(1, "loss"), (2, "loss"), (3, "loss")]
+    assert [(p.step, p.name) for p in points if p.name == "loss"] == [
+        (1, "loss"),
+        (2, "loss"),
+        (3, "loss"),
+    ]
     artifacts = store.get_artifacts(run.id)
     assert set(artifacts) == {"log", "result.txt"}
     assert "running succeed run" in open(artifacts["log"].path).read()
@@ -45,7 +49,9 @@ def test_bad_input_in_a_job_fails_with_the_plain_message(ws, store):
 
 
 def test_unknown_kind_fails_cleanly(ws, store):
-    done = launcher.wait(store, launcher.submit(ws, store, {}, kind="no_such_kind").id, timeout_s=30)
+    done = launcher.wait(
+        store, launcher.submit(ws, store, {}, kind="no_such_kind").id, timeout_s=30
+    )
     assert done.status is RunStatus.FAILED
     assert "no handler for run kind 'no_such_kind'" in done.error
 
@@ -100,7 +106,7 @@ def test_reconcile_leaves_live_runs_alone(ws, store):
 
 
 def test_reconcile_marks_a_pending_run_without_worker_lost_after_grace(store):
-    run = store.create_run("succeed", {})
+    store.create_run("succeed", {})
     assert reconcile(store) == []
     changed = reconcile(store, now=time.time() + 3600)
     assert [r.status for r in changed] == [RunStatus.LOST]
@@ -111,11 +117,18 @@ def test_job_outlives_the_process_that_launched_it(ws, store):
     code = (
         "from core.runs import launcher; from core.runs.store import RunStore;"
         "from core.workspace import Workspace; ws = Workspace.resolve();"
-        "run = launcher.submit(ws, RunStore(ws.db_path), {'steps': 5, 'sleep': 0.3}, kind='succeed');"
+        "spec = {'steps': 5, 'sleep': 0.3};"
+        "run = launcher.submit(ws, RunStore(ws.db_path), spec, kind='succeed');"
         "print(run.id)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+        timeout=60,
+    )
     run_id = out.stdout.strip()
     assert store.get_run(run_id).status.is_active  # the launcher is gone, the job is not
     done = launcher.wait(store, run_id, poll_s=0.1, timeout_s=30)

@@ -14,8 +14,15 @@ from dashboard.navigation import PAGES
 from tests.conftest import REPO, wait_until
 
 APP = str(REPO / "dashboard" / "app.py")
-TF_MODULES = ("tensorflow", "keras", "tf_keras", "keras_tuner", "autokeras",
-              "tensorflow_model_optimization", "tensorflowjs")
+TF_MODULES = (
+    "tensorflow",
+    "keras",
+    "tf_keras",
+    "keras_tuner",
+    "autokeras",
+    "tensorflow_model_optimization",
+    "tensorflowjs",
+)
 
 
 def open_page(name: str, query: dict[str, str] | None = None) -> AppTest:
@@ -43,8 +50,9 @@ def test_pages_never_import_tensorflow(ws):
         "import PAGES\n[open_page(n) for n in PAGES]\n"
         "print(','.join(m for m in TF_MODULES if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                         timeout=180)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=180
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1:] in ([], [""]), f"UI imported {out.stdout}"
 

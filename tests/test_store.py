@@ -43,7 +43,10 @@ def test_metrics_paging_returns_only_new_points(store: RunStore):
     run = store.create_run("train", {})
     store.log_metrics(run.id, 1, {"loss": 1.0, "val_loss": 2.0})
     first = store.get_metrics(run.id)
-    assert [(p.step, p.name, p.value) for p in first.points] == [(1, "loss", 1.0), (1, "val_loss", 2.0)]
+    assert [(p.step, p.name, p.value) for p in first.points] == [
+        (1, "loss", 1.0),
+        (1, "val_loss", 2.0),
+    ]
     store.log_metrics(run.id, 2, {"loss": 0.5})
     second = store.get_metrics(run.id, after=first.next_after)
     assert [(p.step, p.name) for p in second.points] == [(2, "loss")]

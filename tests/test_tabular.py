@@ -10,7 +10,7 @@ from core.data.tabular import load_table, prepare_table, read_csv
 from core.data.uploads import list_uploads, save_upload
 from core.errors import BadInput
 
-GOOD = b"a,b,label\n1,x,yes\n2,y,no\n3,x,yes\n4,y,no\n5,x,yes\n6,y,no\n7,x,yes\n8,y,no\n9,x,yes\n10,y,no\n"
+GOOD = b"a,b,label\n" + b"".join(b"%d,%s\n" % (i, [b"x,yes", b"y,no"][i % 2]) for i in range(1, 11))
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,10 @@ def test_junk_in_a_numeric_column_is_refused_with_line_and_values():
     rows = [f"{i},{i % 2}" for i in range(30)]
     rows[7] = "abc,1"
     raw = ("x,label\n" + "\n".join(rows) + "\n").encode()
-    with pytest.raises(BadInput, match=r"column 'x' is numeric but 1 value\(s\) are not numbers \('abc'; first on line 9\)"):
+    with pytest.raises(
+        BadInput,
+        match=r"column 'x' is numeric but 1 value\(s\) are not numbers \('abc'; first on line 9\)",
+    ):
         prepare_table(read_csv(raw), "label")
     info = prepare_table(read_csv(raw), "label", coerce_numeric=True)
     assert info.numeric == ["x"]
@@ -72,7 +75,11 @@ def test_junk_in_a_numeric_column_is_refused_with_line_and_values():
 def test_types_and_task_are_inferred():
     info = prepare_table(read_csv(GOOD), "label")
     assert (info.task, info.numeric, info.categorical, info.classes) == (
-        "classification", ["a"], ["b"], ["no", "yes"])
+        "classification",
+        ["a"],
+        ["b"],
+        ["no", "yes"],
+    )
     numbers = pd.DataFrame({"x": range(50), "y": [i * 0.37 for i in range(50)]})
     assert prepare_table(numbers, "y").task == "regression"
     ints = pd.DataFrame({"x": range(50), "y": [i % 3 for i in range(50)]})
@@ -88,8 +95,14 @@ def test_rows_without_target_are_dropped_with_a_warning():
 
 
 def test_identifier_and_empty_columns_are_left_out():
-    frame = pd.DataFrame({"id": [f"row-{i}" for i in range(100)], "empty": [None] * 100,
-                          "x": range(100), "y": [i % 2 for i in range(100)]})
+    frame = pd.DataFrame(
+        {
+            "id": [f"row-{i}" for i in range(100)],
+            "empty": [None] * 100,
+            "x": range(100),
+            "y": [i % 2 for i in range(100)],
+        }
+    )
     info = prepare_table(frame, "y")
     assert info.features == ["x"]
     assert len(info.warnings) == 2
@@ -109,7 +122,9 @@ def test_duplicate_column_names_are_refused():
 def test_every_sample_loads_with_its_target(ws):
     for name, sample in SAMPLES.items():
         info = load_table(sample_path(name, ws.samples_dir), sample.target)
-        expected = "regression" if sample.task in ("regression", "forecasting") else "classification"
+        expected = (
+            "regression" if sample.task in ("regression", "forecasting") else "classification"
+        )
         assert info.task == expected, name
         assert len(info.frame) >= 100
 

@@ -19,8 +19,13 @@ pytestmark = pytest.mark.slow
 
 
 def tfstudio(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core.cli.main", *args], capture_output=True,
-                          text=True, cwd=REPO, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
 
 
 def keras_predict(model_path, rows: pd.DataFrame, features_path):
@@ -37,8 +42,18 @@ def keras_predict(model_path, rows: pd.DataFrame, features_path):
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("iris-home")
-    out = tfstudio("train", "--data", "sample:iris", "--target", "species", "--epochs", "40",
-                   "--json", "--home", str(home))
+    out = tfstudio(
+        "train",
+        "--data",
+        "sample:iris",
+        "--target",
+        "species",
+        "--epochs",
+        "40",
+        "--json",
+        "--home",
+        str(home),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return home, json.loads(out.stdout)
 
@@ -48,8 +63,15 @@ def test_cli_trains_iris_to_a_good_accuracy(iris_run):
     assert payload["status"] == "SUCCEEDED"
     assert payload["test_metrics"]["accuracy"] >= 0.8
     assert set(payload["metrics"]) >= {"val_loss", "val_accuracy"}
-    for name in ("model.keras", "model.tflite", "preprocessing.keras", "network.keras",
-                 "features.json", "evaluation.json", "log"):
+    for name in (
+        "model.keras",
+        "model.tflite",
+        "preprocessing.keras",
+        "network.keras",
+        "features.json",
+        "evaluation.json",
+        "log",
+    ):
         assert name in payload["artifacts"], name
     evaluation = json.loads(open(payload["artifacts"]["evaluation.json"]).read())
     cm = np.array(evaluation["confusion_matrix"])
@@ -82,8 +104,17 @@ def test_metrics_were_logged_per_epoch(iris_run):
 @pytest.mark.parametrize("fmt", ["keras", "savedmodel", "tflite"])
 def test_export_formats_pass_their_parity_check(iris_run, tmp_path, fmt):
     home, payload = iris_run
-    out = tfstudio("export", payload["run_id"], "--format", fmt, "--out", str(tmp_path),
-                   "--json", "--home", str(home))
+    out = tfstudio(
+        "export",
+        payload["run_id"],
+        "--format",
+        fmt,
+        "--out",
+        str(tmp_path),
+        "--json",
+        "--home",
+        str(home),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)
     assert result["parity"]["agreement"] == 1.0 and result["parity"]["max_abs_diff"] < 1e-4
@@ -94,8 +125,20 @@ def test_export_formats_pass_their_parity_check(iris_run, tmp_path, fmt):
 
 
 def test_regression_beats_predicting_the_mean(tmp_path):
-    out = tfstudio("train", "--data", "sample:diabetes", "--target", "progression",
-                   "--epochs", "30", "--learning-rate", "0.003", "--json", "--home", str(tmp_path))
+    out = tfstudio(
+        "train",
+        "--data",
+        "sample:diabetes",
+        "--target",
+        "progression",
+        "--epochs",
+        "30",
+        "--learning-rate",
+        "0.003",
+        "--json",
+        "--home",
+        str(tmp_path),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     payload = json.loads(out.stdout)
     assert payload["result"]["task"] == "regression"
@@ -118,14 +161,29 @@ def test_strings_and_missing_values_are_handled_inside_the_model(tmp_path):
     frame.loc[::23, "colour"] = np.nan
     csv = tmp_path / "mixed.csv"
     frame.to_csv(csv, index=False)
-    out = tfstudio("train", "--data", str(csv), "--target", "label", "--epochs", "40",
-                   "--json", "--home", str(tmp_path / "home"))
+    out = tfstudio(
+        "train",
+        "--data",
+        str(csv),
+        "--target",
+        "label",
+        "--epochs",
+        "40",
+        "--json",
+        "--home",
+        str(tmp_path / "home"),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     payload = json.loads(out.stdout)
     assert payload["test_metrics"]["accuracy"] > 0.8
     art = payload["artifacts"]
-    odd = pd.DataFrame({"colour": ["purple", None, "red"], "size (cm)": [np.nan, 11.0, 20.0],
-                        "label": ["no", "no", "yes"]})
+    odd = pd.DataFrame(
+        {
+            "colour": ["purple", None, "red"],
+            "size (cm)": [np.nan, 11.0, 20.0],
+            "label": ["no", "no", "yes"],
+        }
+    )
     expected, contract = keras_predict(art["model.keras"], odd, art["features.json"])
     assert [f.input for f in contract.features] == ["size_cm", "colour"]
     assert np.isfinite(expected).all()
@@ -136,8 +194,10 @@ def test_strings_and_missing_values_are_handled_inside_the_model(tmp_path):
 def test_cancel_stops_real_training_between_epochs(ws, store, monkeypatch):
     monkeypatch.delenv("TFSTUDIO_HANDLERS")
     run = launcher.submit(ws, store, TrainSpec(data="sample:digits", target="digit", epochs=500))
-    wait_until(lambda: store.get_run(run.id).phase == "training" and store.get_run(run.id).done >= 1,
-               timeout=120)
+    wait_until(
+        lambda: store.get_run(run.id).phase == "training" and store.get_run(run.id).done >= 1,
+        timeout=120,
+    )
     store.request_cancel(run.id)
     done = launcher.wait(store, run.id, timeout_s=120)
     assert done.status is RunStatus.CANCELED

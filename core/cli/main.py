@@ -41,8 +41,11 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
 
 def _progress(run: Run) -> None:
     total = f" {run.done:g}/{run.total:g}" if run.total else ""
-    print(f"[{run.status.value.lower()}] {run.phase}{total} {run.message}".rstrip(),
-          file=sys.stderr, flush=True)
+    print(
+        f"[{run.status.value.lower()}] {run.phase}{total} {run.message}".rstrip(),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _open(args: argparse.Namespace) -> tuple[Workspace, RunStore]:
@@ -58,8 +61,12 @@ def _run_payload(store: RunStore, run: Run) -> dict[str, Any]:
         "status": run.status.value,
         "error": run.error,
         "spec": run.spec,
-        "progress": {"phase": run.phase, "done": run.done, "total": run.total,
-                     "message": run.message},
+        "progress": {
+            "phase": run.phase,
+            "done": run.done,
+            "total": run.total,
+            "message": run.message,
+        },
         "metrics": result.get("metrics", {}),
         "test_metrics": result.get("test_metrics", {}),
         "result": result,
@@ -87,8 +94,11 @@ def cmd_datasets(args) -> int:
     from core.data.samples import SAMPLES
 
     items = [s.to_dict() for s in SAMPLES.values()]
-    _emit(args, {"datasets": items},
-          "\n".join(f"sample:{s['name']:<10} {s['task']:<22} {s['description']}" for s in items))
+    _emit(
+        args,
+        {"datasets": items},
+        "\n".join(f"sample:{s['name']:<10} {s['task']:<22} {s['description']}" for s in items),
+    )
     return EXIT_OK
 
 
@@ -96,8 +106,11 @@ def cmd_models(args) -> int:
     from core.models.catalog import list_entries
 
     items = [e.to_dict() for e in list_entries(args.task)]
-    _emit(args, {"models": items},
-          "\n".join(f"{e['name']:<12} {', '.join(e['tasks']):<28} {e['description']}" for e in items))
+    _emit(
+        args,
+        {"models": items},
+        "\n".join(f"{e['name']:<12} {', '.join(e['tasks']):<28} {e['description']}" for e in items),
+    )
     return EXIT_OK
 
 
@@ -114,14 +127,21 @@ def cmd_train(args) -> int:
     if not data.startswith("sample:"):
         data = str(Path(data).expanduser().resolve())
     # Check the table here so bad input exits 2 before any worker starts.
-    info = load_table(resolve_data_path(data, ws.samples_dir), args.target, args.task,
-                      args.coerce_numeric)
+    info = load_table(
+        resolve_data_path(data, ws.samples_dir), args.target, args.task, args.coerce_numeric
+    )
     check_fits(args.model, info.task, "table")
     for w in info.warnings:
         print(f"warning: {w}", file=sys.stderr)
     spec = TrainSpec(
-        data=data, target=args.target, model=args.model, task=args.task, epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+        data=data,
+        target=args.target,
+        model=args.model,
+        task=args.task,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
         coerce_numeric=args.coerce_numeric,
     )
     run = launcher.submit(ws, store, spec, name=args.name or f"{args.model} on {Path(data).name}")
@@ -135,11 +155,25 @@ def cmd_runs_list(args) -> int:
     _, store = _open(args)
     reconcile(store)
     runs = store.list_runs(kind=args.kind, limit=args.limit)
-    _emit(args, {"runs": [{"run_id": r.id, "kind": r.kind, "name": r.name,
-                           "status": r.status.value, "created_at": r.created_at,
-                           "progress": r.fraction, "error": r.error} for r in runs]},
-          "\n".join(f"{r.id}  {r.kind:<7} {r.status.value:<9} {r.name}" for r in runs)
-          or "no runs yet")
+    _emit(
+        args,
+        {
+            "runs": [
+                {
+                    "run_id": r.id,
+                    "kind": r.kind,
+                    "name": r.name,
+                    "status": r.status.value,
+                    "created_at": r.created_at,
+                    "progress": r.fraction,
+                    "error": r.error,
+                }
+                for r in runs
+            ]
+        },
+        "\n".join(f"{r.id}  {r.kind:<7} {r.status.value:<9} {r.name}" for r in runs)
+        or "no runs yet",
+    )
     return EXIT_OK
 
 
@@ -159,8 +193,11 @@ def cmd_runs_cancel(args) -> int:
     if run.status.is_finalized:
         raise BadInput(f"run {run.id} already ended ({run.status.value})")
     run = store.request_cancel(run.id)
-    _emit(args, {"run_id": run.id, "status": run.status.value, "cancel_requested": True},
-          f"cancel requested for {run.id}; it stops at the next epoch boundary")
+    _emit(
+        args,
+        {"run_id": run.id, "status": run.status.value, "cancel_requested": True},
+        f"cancel requested for {run.id}; it stops at the next epoch boundary",
+    )
     return EXIT_OK
 
 
@@ -170,8 +207,12 @@ def cmd_export(args) -> int:
 
     ws, store = _open(args)
     source_model_dir(store, ws, args.run_id)  # bad input exits 2 before a worker starts
-    run = launcher.submit(ws, store, ExportSpec(source_run=args.run_id, format=args.format),
-                          name=f"export {args.format} of {args.run_id}")
+    run = launcher.submit(
+        ws,
+        store,
+        ExportSpec(source_run=args.run_id, format=args.format),
+        name=f"export {args.format} of {args.run_id}",
+    )
     print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
     run = launcher.wait(store, run.id, on_update=_progress)
     if run.status is not RunStatus.SUCCEEDED:
@@ -187,8 +228,12 @@ def cmd_export(args) -> int:
         shutil.copytree(produced, target)
     else:
         shutil.copy2(produced, target)
-    payload = {**(run.result or {}), "run_id": run.id, "status": run.status.value,
-               "path": str(target)}
+    payload = {
+        **(run.result or {}),
+        "run_id": run.id,
+        "status": run.status.value,
+        "path": str(target),
+    }
     _emit(args, payload, str(target))
     return EXIT_OK
 
@@ -207,13 +252,30 @@ def cmd_app(args) -> int:
         if run:
             print(f"demo: started training run {run.id} on the iris sample", file=sys.stderr)
         # Open a browser tab where there is a screen to show it on.
-        if sys.platform == "darwin" or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        if (
+            sys.platform == "darwin"
+            or os.environ.get("DISPLAY")
+            or os.environ.get("WAYLAND_DISPLAY")
+        ):
             headless = "false"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "dashboard" / "app.py"),
-           "--server.headless", headless, "--server.port", str(args.port),
-           "--server.address", args.address]
-    print(f"TF Studio: open http://{args.address}:{args.port} (workspace {ws.root}); "
-          "Ctrl+C stops the app, running jobs carry on", file=sys.stderr)
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(root / "dashboard" / "app.py"),
+        "--server.headless",
+        headless,
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.address,
+    ]
+    print(
+        f"TF Studio: open http://{args.address}:{args.port} (workspace {ws.root}); "
+        "Ctrl+C stops the app, running jobs carry on",
+        file=sys.stderr,
+    )
     try:
         return subprocess.call(cmd, env=env, cwd=root)
     except KeyboardInterrupt:
@@ -244,8 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--coerce-numeric", action="store_true",
-                   help="treat non-numbers in numeric columns as missing")
+    p.add_argument(
+        "--coerce-numeric",
+        action="store_true",
+        help="treat non-numbers in numeric columns as missing",
+    )
     p.add_argument("--name", default="")
     p.add_argument("--detach", action="store_true", help="start the run and return at once")
     p.set_defaults(func=cmd_train)
@@ -271,10 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("app", parents=[common], help="start the web app")
     p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--address", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--demo", action="store_true",
-                   help="use the demo workspace (./.demo-home) and start a sample training run")
+    p.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the demo workspace (./.demo-home) and start a sample training run",
+    )
     p.set_defaults(func=cmd_app)
     return parser
 

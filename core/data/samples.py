@@ -37,27 +37,37 @@ SAMPLES: dict[str, SampleDataset] = {
     s.name: s
     for s in (
         SampleDataset(
-            "iris", "classification", "species",
+            "iris",
+            "classification",
+            "species",
             "150 iris flowers: 4 measurements (cm) -> one of 3 species.",
             "scikit-learn (Fisher, 1936), BSD-3-Clause",
         ),
         SampleDataset(
-            "wine", "classification", "cultivar",
+            "wine",
+            "classification",
+            "cultivar",
             "178 Italian wines: 13 chemical measurements -> one of 3 cultivars.",
             "scikit-learn (UCI wine recognition), BSD-3-Clause",
         ),
         SampleDataset(
-            "diabetes", "regression", "progression",
+            "diabetes",
+            "regression",
+            "progression",
             "442 diabetes patients: 10 baseline variables -> disease progression after a year.",
             "scikit-learn (Efron et al., 2004), BSD-3-Clause",
         ),
         SampleDataset(
-            "digits", "image-classification", "digit",
+            "digits",
+            "image-classification",
+            "digit",
             "1,797 handwritten digits as 8x8 grey images (64 pixel columns, 0-16) -> 0-9.",
             "scikit-learn (UCI optical digits), BSD-3-Clause",
         ),
         SampleDataset(
-            "stocks", "forecasting", "GOOG",
+            "stocks",
+            "forecasting",
+            "GOOG",
             "105 weekly closes (2018-2019) of six tech stocks, normalised to the first week.",
             "plotly package data, MIT",
         ),
@@ -81,7 +91,9 @@ def _frame(name: str) -> pd.DataFrame:
         return df.drop(columns=["target"])
     if name == "wine":
         b = datasets.load_wine(as_frame=True)
-        df = b.frame.rename(columns={"target": "cultivar", "od280/od315_of_diluted_wines": "od280_od315"})
+        df = b.frame.rename(
+            columns={"target": "cultivar", "od280/od315_of_diluted_wines": "od280_od315"}
+        )
         df["cultivar"] = [b.target_names[i] for i in df["cultivar"]]
         return df
     if name == "diabetes":
@@ -109,7 +121,7 @@ def sample_path(name: str, samples_dir: Path) -> Path:
 def resolve_data_path(data: str, samples_dir: Path) -> Path:
     """Turn `sample:NAME` or a file path into a readable file path (BadInput if missing)."""
     if data.startswith(SAMPLE_PREFIX):
-        return sample_path(data[len(SAMPLE_PREFIX):], samples_dir)
+        return sample_path(data[len(SAMPLE_PREFIX) :], samples_dir)
     path = Path(data).expanduser()
     if not path.exists():
         raise BadInput(f"no such file: {data}")

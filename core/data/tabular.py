@@ -64,7 +64,9 @@ def read_csv(source: str | Path | bytes, name: str = "the file") -> pd.DataFrame
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter)
     except pd.errors.EmptyDataError:
-        raise BadInput(f"{name} is empty: upload a CSV file with a header row and data rows") from None
+        raise BadInput(
+            f"{name} is empty: upload a CSV file with a header row and data rows"
+        ) from None
     except pd.errors.ParserError as exc:
         raise BadInput(f"{name} could not be read as CSV: {exc}".splitlines()[0]) from None
     if frame.empty and len(frame.columns) > 0:
@@ -139,7 +141,9 @@ def prepare_table(
                 "'treat non-numbers as missing' (CLI: --coerce-numeric)"
             )
         frame[name] = parsed
-        warnings.append(f"{len(junk)} non-numeric value(s) in {name!r} ({examples}) treated as missing")
+        warnings.append(
+            f"{len(junk)} non-numeric value(s) in {name!r} ({examples}) treated as missing"
+        )
 
     y = frame[target]
     if y.isna().all():

@@ -20,7 +20,7 @@ def to_savedmodel(model, out_dir: str | Path) -> Path:
 
 
 def to_tflite(model, out_path: str | Path) -> Path:
-    """TFLite flatbuffer via a SavedModel (`from_keras_model` fails on Keras 3 dict-input models)."""
+    """TFLite flatbuffer via a SavedModel (`from_keras_model` fails on dict-input models)."""
     import tensorflow as tf
 
     out = Path(out_path)

@@ -27,7 +27,9 @@ def source_model_dir(store: RunStore, ws: Workspace, run_id: str) -> Path:
     if run.kind != "train":
         raise BadInput(f"run {run_id} is a {run.kind} run; export takes a training run")
     if run.status is not RunStatus.SUCCEEDED:
-        raise BadInput(f"run {run_id} is {run.status.value}; only a finished training run has a model")
+        raise BadInput(
+            f"run {run_id} is {run.status.value}; only a finished training run has a model"
+        )
     folder = ws.run_dir(run_id)
     if not (folder / "model.keras").exists():
         raise BadInput(f"run {run_id} has no model.keras artifact")
@@ -39,7 +41,11 @@ def run_export_job(spec: ExportSpec, reporter: Reporter, run_dir: Path) -> dict[
 
     import core.training.layers  # noqa: F401  (registers custom layers for loading)
     from core.export.convert import (
-        parity, savedmodel_predict, tflite_predict, to_savedmodel, to_tflite,
+        parity,
+        savedmodel_predict,
+        tflite_predict,
+        to_savedmodel,
+        to_tflite,
     )
 
     if spec.format not in EXPORT_FORMATS:

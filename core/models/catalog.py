@@ -49,8 +49,13 @@ MLP = CatalogEntry(
     ),
     builder="core.models.builders:build_mlp",
     hyperparameters=(
-        HyperParam("hidden_units", "choice", (32, 16), choices=((16,), (32, 16), (64, 32), (128, 64, 32)),
-                   help="width of each hidden layer"),
+        HyperParam(
+            "hidden_units",
+            "choice",
+            (32, 16),
+            choices=((16,), (32, 16), (64, 32), (128, 64, 32)),
+            help="width of each hidden layer",
+        ),
         HyperParam("dropout", "float", 0.0, 0.0, 0.5, help="dropout after each hidden layer"),
         HyperParam("learning_rate", "float", 0.01, 1e-4, 1e-1, log=True, help="Adam step size"),
     ),
@@ -76,5 +81,7 @@ def check_fits(name: str, task: str, input_kind: str) -> CatalogEntry:
     if task not in entry.tasks:
         raise BadInput(f"model {name!r} does {'/'.join(entry.tasks)}, not {task}")
     if input_kind != entry.input_kind:
-        raise BadInput(f"model {name!r} takes {entry.input_kind} input, but the data is {input_kind}")
+        raise BadInput(
+            f"model {name!r} takes {entry.input_kind} input, but the data is {input_kind}"
+        )
     return entry

@@ -37,8 +37,9 @@ def worker_env(ws: Workspace) -> dict[str, str]:
     return env
 
 
-def submit(ws: Workspace, store: RunStore, spec: Spec | dict, kind: str | None = None,
-           name: str = "") -> Run:
+def submit(
+    ws: Workspace, store: RunStore, spec: Spec | dict, kind: str | None = None, name: str = ""
+) -> Run:
     """Record a run and start its worker; returns the run (PENDING, with its pid recorded)."""
     if isinstance(spec, Spec):
         kind, spec_dict = spec.kind, spec.to_dict()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     PENDING = "PENDING"  # row written, worker process not yet started or not yet checked in
     RUNNING = "RUNNING"  # a worker claimed the run and heartbeats
     SUCCEEDED = "SUCCEEDED"  # the job returned; its result and artifacts are complete

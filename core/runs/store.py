@@ -298,12 +298,15 @@ class RunStore:
 
     def add_artifact(self, run_id: str, name: str, path: str | Path) -> Artifact:
         p = Path(path)
-        size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else (
-            p.stat().st_size
+        size = (
+            sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+            if p.is_dir()
+            else (p.stat().st_size)
         )
         with self._tx() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO artifacts (run_id, name, path, size_bytes) VALUES (?,?,?,?)",
+                "INSERT OR REPLACE INTO artifacts (run_id, name, path, size_bytes) "
+                "VALUES (?,?,?,?)",
                 (run_id, name, str(p), size),
             )
         return Artifact(name, str(p), size)

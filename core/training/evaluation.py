@@ -9,14 +9,20 @@ import numpy as np
 from core.training.features import ModelContract
 
 
-def evaluate(contract: ModelContract, y_true: np.ndarray, predictions: np.ndarray) -> dict[str, Any]:
+def evaluate(
+    contract: ModelContract, y_true: np.ndarray, predictions: np.ndarray
+) -> dict[str, Any]:
     from sklearn import metrics as m
 
     if contract.task == "classification":
         y_pred = predictions.argmax(-1)
         labels = list(range(len(contract.classes)))
         report = m.classification_report(
-            y_true, y_pred, labels=labels, target_names=contract.classes, output_dict=True,
+            y_true,
+            y_pred,
+            labels=labels,
+            target_names=contract.classes,
+            output_dict=True,
             zero_division=0,
         )
         return {

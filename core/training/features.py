@@ -76,5 +76,7 @@ def to_inputs(frame: pd.DataFrame, features: list[FeatureSpec]) -> dict[str, Any
     """Rows as TensorFlow tensors (Keras 3 refuses numpy string arrays)."""
     import tensorflow as tf
 
-    return {k: tf.constant(v.astype(str) if v.dtype == object else v)
-            for k, v in raw_arrays(frame, features).items()}
+    return {
+        k: tf.constant(v.astype(str) if v.dtype == object else v)
+        for k, v in raw_arrays(frame, features).items()
+    }

@@ -21,7 +21,13 @@ from core.models.catalog import check_fits
 from core.runs.reporter import Reporter, raise_if_canceled
 from core.specs import TrainSpec
 from core.training.evaluation import evaluate
-from core.training.features import FeatureSpec, ModelContract, raw_arrays, safe_input_names, to_inputs
+from core.training.features import (
+    FeatureSpec,
+    ModelContract,
+    raw_arrays,
+    safe_input_names,
+    to_inputs,
+)
 from core.training.split import split_rows
 from core.workspace import Workspace
 
@@ -53,7 +59,9 @@ def _progress_callback(reporter: Reporter, epochs: int):
             values = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v)}
             reporter.metrics(epoch + 1, values)
             summary = " · ".join(f"{k} {v:.4g}" for k, v in values.items() if k.startswith("val_"))
-            reporter.progress("training", epoch + 1, epochs, f"epoch {epoch + 1}/{epochs} · {summary}")
+            reporter.progress(
+                "training", epoch + 1, epochs, f"epoch {epoch + 1}/{epochs} · {summary}"
+            )
             if not all(math.isfinite(v) for v in values.values()):
                 self.model.stop_training = True
             if reporter.should_stop():
@@ -82,7 +90,9 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
     reporter.artifact("features.json", run_dir / "features.json")
 
     stratify = class_labels(info.frame[info.target]) if info.task == "classification" else None
-    parts = split_rows(info.frame, spec.validation_fraction, spec.test_fraction, spec.seed, stratify)
+    parts = split_rows(
+        info.frame, spec.validation_fraction, spec.test_fraction, spec.seed, stratify
+    )
     reporter.event(
         f"split {len(info.frame)} rows: train {len(parts['train'])}, "
         f"validation {len(parts['validation'])}, test {len(parts['test'])}"
@@ -118,12 +128,15 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
         .batch(spec.batch_size)
         .prefetch(autotune)
     )
-    val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256).cache().prefetch(autotune)
+    val_ds = (
+        tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256).cache().prefetch(autotune)
+    )
 
     reporter.progress("training", 0, spec.epochs, "starting")
     progress = _progress_callback(reporter, spec.epochs)
-    history = network.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, verbose=2,
-                          callbacks=[progress])
+    history = network.fit(
+        train_ds, validation_data=val_ds, epochs=spec.epochs, verbose=2, callbacks=[progress]
+    )
     if progress.canceled:
         raise JobCanceled("canceled by the user")
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
@@ -145,13 +158,20 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
 
     reporter.progress("saving", 0, 3, "saving Keras models")
-    for name, model in (("model.keras", end_to_end), ("preprocessing.keras", preprocess),
-                        ("network.keras", network)):
+    for name, model in (
+        ("model.keras", end_to_end),
+        ("preprocessing.keras", preprocess),
+        ("network.keras", network),
+    ):
         model.save(run_dir / name)
         reporter.artifact(name, run_dir / name)
     reporter.progress("saving", 1, 3, "converting to TFLite")
     tflite_path = to_tflite(end_to_end, run_dir / "model.tflite")
-    tflite_check = parity(predictions, tflite_predict(tflite_path, raw_arrays(parts["test"], contract.features)), info.task)
+    tflite_check = parity(
+        predictions,
+        tflite_predict(tflite_path, raw_arrays(parts["test"], contract.features)),
+        info.task,
+    )
     reporter.artifact("model.tflite", tflite_path)
     for name in ("history.json", "evaluation.json"):
         reporter.artifact(name, run_dir / name)

@@ -22,12 +22,16 @@ def split_rows(
     if stratify is not None and stratify.value_counts().min() < 3:
         stratify = None
     rest, test = train_test_split(
-        frame, test_size=test_fraction, random_state=seed,
+        frame,
+        test_size=test_fraction,
+        random_state=seed,
         stratify=stratify if stratify is not None else None,
     )
     rest_strat = stratify.loc[rest.index] if stratify is not None else None
     train, val = train_test_split(
-        rest, test_size=validation_fraction / (1 - test_fraction), random_state=seed,
+        rest,
+        test_size=validation_fraction / (1 - test_fraction),
+        random_state=seed,
         stratify=rest_strat,
     )
     parts = {"train": train, "validation": val, "test": test}
