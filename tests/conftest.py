@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -54,3 +56,14 @@ def pid_alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def tfstudio(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the CLI as a user would, in a fresh process (the test's environment applies)."""
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+    )

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from core.runs import launcher
 from core.runs.status import RunStatus
-from tests.conftest import REPO
+from tests.conftest import tfstudio
 
 BAD_TABLES = {
     "empty.csv": b"",
@@ -20,17 +18,6 @@ BAD_TABLES = {
     "oneclass.csv": b"a,label\n" + b"".join(b"%d,x\n" % i for i in range(20)),
     "junk.csv": b"a,label\n" + b"".join(b"%d,%d\n" % (i, i % 2) for i in range(20)) + b"oops,1\n",
 }
-
-
-def tfstudio(*args: str, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli.main", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        env=env,
-    )
 
 
 def test_datasets_lists_samples_with_tasks():

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -13,19 +11,9 @@ import pytest
 from core.runs import launcher
 from core.runs.status import RunStatus
 from core.specs import TrainSpec
-from tests.conftest import REPO, wait_until
+from tests.conftest import tfstudio, wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def tfstudio(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli.main", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600,
-    )
 
 
 def keras_predict(model_path, rows: pd.DataFrame, features_path):
