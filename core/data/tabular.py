@@ -6,8 +6,6 @@ refused before any worker starts, and the worker calls it again on the same file
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,38 +39,10 @@ class TableInfo:
 
 
 def read_csv(source: str | Path | bytes, name: str = "the file") -> pd.DataFrame:
-    """Read CSV bytes or a path; BadInput for empty, header-only or non-text input."""
-    raw = Path(source).read_bytes() if not isinstance(source, bytes) else source
-    if not raw.strip():
-        raise BadInput(f"{name} is empty: upload a CSV file with a header row and data rows")
-    head = raw[:65536]
-    if b"\x00" in head:
-        raise BadInput(f"{name} is not a text file (it contains binary data): upload a CSV file")
-    for encoding in ("utf-8-sig", "latin-1"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text[:65536])
-    if printable < 0.95 * len(text[:65536]):
-        raise BadInput(f"{name} is not a text file (mostly unprintable bytes): upload a CSV file")
-    try:
-        delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter)
-    except pd.errors.EmptyDataError:
-        raise BadInput(
-            f"{name} is empty: upload a CSV file with a header row and data rows"
-        ) from None
-    except pd.errors.ParserError as exc:
-        raise BadInput(f"{name} could not be read as CSV: {exc}".splitlines()[0]) from None
-    if frame.empty and len(frame.columns) > 0:
-        raise BadInput(f"{name} has a header row but no data rows")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    """Read a table file (CSV/TSV, Parquet, JSON Lines) with detected settings; BadInput if bad."""
+    from core.data.sources import read_table
+
+    return read_table(source, name).frame
 
 
 def class_labels(y: pd.Series) -> pd.Series:

@@ -1,0 +1,288 @@
+"""Dataset versions: every import becomes an immutable, content-hashed folder in the workspace.
+
+    datasets/<name>/v<N>/manifest.json   id, kind, hash, source, read settings, rows, columns
+                          data.parquet    the table (tables, time series, text)
+                          index.parquet   path, label, width, height (image datasets)
+                          images/...      decoded images, converted to RGB PNG
+                          schema.json     column types, target, time column (the user may edit)
+                          profile.json    statistics under that schema
+
+A version is written in a hidden temporary folder and renamed into place, so a failed import
+leaves nothing behind and readers never see half a version. Importing the same bytes under the
+same name again returns the existing version. Runs record `name@vN` and the hash as lineage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.data.profile import COLUMN_TYPES, TableProfile, profile_table
+from core.data.sources import ReadOptions, detect_format, read_table
+from core.errors import BadInput, NotFound
+from core.workspace import Workspace
+
+KINDS = ("table", "timeseries", "text", "images")
+_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_REF = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)(?:@v?(?P<version>\d+))?$")
+
+
+@dataclass
+class DatasetVersion:
+    name: str
+    version: int
+    kind: str
+    sha256: str
+    source: str
+    created_at: float
+    rows: int
+    columns: list[str]
+    read: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    path: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, **asdict(self)}
+
+
+def dataset_name(raw: str) -> str:
+    stem = Path(raw).name.split(".")[0] if "." in Path(raw).name else Path(raw).name
+    name = _NAME.sub("-", stem).strip("-.") or "dataset"
+    return name[:60]
+
+
+def file_sha256(source: Path | bytes) -> str:
+    h = hashlib.sha256()
+    if isinstance(source, bytes):
+        h.update(source)
+    else:
+        with open(source, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+class DatasetStore:
+    def __init__(self, ws: Workspace) -> None:
+        self.root = ws.root / "datasets"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # -- reading -----------------------------------------------------------------------------
+    def list_versions(self, name: str | None = None) -> list[DatasetVersion]:
+        folders = [self.root / name] if name else sorted(self.root.iterdir())
+        out = []
+        for folder in folders:
+            if not folder.is_dir() or folder.name.startswith("."):
+                continue
+            for version_dir in folder.glob("v*/manifest.json"):
+                out.append(self._load(version_dir.parent))
+        return sorted(out, key=lambda v: (v.name, v.version))
+
+    def get(self, ref: str) -> DatasetVersion:
+        """`name@vN`, `name@N` or `name` (its newest version)."""
+        match = _REF.match(ref.strip())
+        if not match:
+            raise NotFound(f"{ref!r} is not a dataset id (expected name@vN)")
+        versions = self.list_versions(match["name"]) if (self.root / match["name"]).is_dir() else []
+        if match["version"]:
+            versions = [v for v in versions if v.version == int(match["version"])]
+        if not versions:
+            known = ", ".join(sorted({v.id for v in self.list_versions()})) or "none yet"
+            raise NotFound(f"no dataset {ref!r}; datasets: {known}")
+        return versions[-1]
+
+    def is_ref(self, ref: str) -> bool:
+        try:
+            self.get(ref)
+            return True
+        except NotFound:
+            return False
+
+    def _load(self, folder: Path) -> DatasetVersion:
+        data = json.loads((folder / "manifest.json").read_text())
+        data.pop("id", None)
+        data["path"] = str(folder)
+        return DatasetVersion(**data)
+
+    def read_frame(self, version: DatasetVersion) -> pd.DataFrame:
+        name = "index.parquet" if version.kind == "images" else "data.parquet"
+        return pd.read_parquet(version.folder / name)
+
+    def schema(self, version: DatasetVersion) -> dict[str, Any]:
+        return json.loads((version.folder / "schema.json").read_text())
+
+    def profile(self, version: DatasetVersion) -> TableProfile:
+        return TableProfile.from_dict(json.loads((version.folder / "profile.json").read_text()))
+
+    # -- writing -----------------------------------------------------------------------------
+    def import_file(
+        self,
+        source: Path | bytes,
+        filename: str,
+        name: str | None = None,
+        kind: str = "auto",
+        target: str | None = None,
+        time_column: str | None = None,
+        options: ReadOptions | None = None,
+    ) -> DatasetVersion:
+        """Import a table file or an image zip as a new version (or return the identical one)."""
+        name = dataset_name(name or filename)
+        digest = file_sha256(source)
+        for existing in self.list_versions(name) if (self.root / name).is_dir() else []:
+            if existing.sha256 == digest:
+                return existing
+        head = source[:8] if isinstance(source, bytes) else open(source, "rb").read(8)
+        is_zip = detect_format(head, filename) == "zip"
+        if kind not in ("auto", *KINDS):
+            raise BadInput(f"unknown dataset kind {kind!r}; choose auto, {', '.join(KINDS)}")
+        if kind == "images" and not is_zip:
+            raise BadInput(f"{filename} is not a zip archive: an image dataset is a zip of "
+                           "class folders")
+        tmp = self.root / f".tmp-{uuid.uuid4().hex}"
+        tmp.mkdir(parents=True)
+        try:
+            if is_zip:
+                manifest = self._write_images(source, filename, tmp)
+            else:
+                manifest = self._write_table(source, filename, tmp, kind, target, time_column,
+                                             options)
+            return self._commit(tmp, name, digest, filename, manifest)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def _write_table(self, source, filename, tmp: Path, kind, target, time_column, options):
+        result = read_table(source, filename, options)
+        frame = result.frame
+        if target is not None and target not in frame.columns:
+            raise BadInput(f"there is no column {target!r}; columns are: "
+                           f"{', '.join(map(str, frame.columns))}")
+        if time_column is not None:
+            check_time_column(frame, time_column)
+        prof = profile_table(frame, target=target, time_column=time_column)
+        kind = infer_kind(prof) if kind == "auto" else kind
+        if kind == "timeseries" and not prof.time_column:
+            raise BadInput("a time series needs a time column: none was found that parses as "
+                           "dates/times; name it with --time-column")
+        if kind == "text" and not any(c.type == "text" for c in prof.columns):
+            raise BadInput("a text dataset needs a column of free text; none was found")
+        frame.to_parquet(tmp / "data.parquet", index=False)
+        self._write_schema(tmp, prof, kind)
+        return {"kind": kind, "rows": len(frame), "columns": list(map(str, frame.columns)),
+                "read": result.describe(), "notes": result.notes}
+
+    def _write_images(self, source, filename, tmp: Path):
+        from core.data.images import import_image_zip
+
+        result = import_image_zip(source, tmp)
+        index = result.index
+        index.to_parquet(tmp / "index.parquet", index=False)
+        prof = profile_table(index[["label", "width", "height"]], target="label",
+                             types={"label": "categorical"})
+        self._write_schema(tmp, prof, "images")
+        notes = [f"skipped {len(result.skipped)} unreadable image(s)"] if result.skipped else []
+        if result.ignored:
+            notes.append(f"ignored {result.ignored} non-image or system file(s)")
+        (tmp / "skipped.json").write_text(json.dumps(result.skipped))
+        return {"kind": "images", "rows": len(index), "columns": list(index.columns),
+                "read": {"format": "zip", "classes": result.classes,
+                         "skipped": len(result.skipped), "ignored": result.ignored},
+                "notes": notes}
+
+    def _write_schema(self, folder: Path, prof: TableProfile, kind: str) -> None:
+        schema = {"kind": kind, **prof.schema}
+        (folder / "schema.json").write_text(json.dumps(schema, indent=2))
+        (folder / "profile.json").write_text(json.dumps(prof.to_dict()))
+
+    def _commit(self, tmp: Path, name: str, digest: str, filename: str, manifest: dict):
+        (self.root / name).mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            existing = [int(p.name[1:]) for p in (self.root / name).glob("v*") if p.name[1:].isdigit()]
+            version = max(existing, default=0) + 1
+            record = {"name": name, "version": version, "sha256": digest,
+                      "source": Path(filename).name, "created_at": time.time(), **manifest}
+            (tmp / "manifest.json").write_text(json.dumps(record, indent=2))
+            try:
+                os.rename(tmp, self.root / name / f"v{version}")
+            except OSError:
+                continue  # another import took this version number; try the next
+            return self._load(self.root / name / f"v{version}")
+        raise RuntimeError("could not allocate a dataset version")
+
+    def update_schema(
+        self,
+        version: DatasetVersion,
+        types: dict[str, str] | None = None,
+        target: str | None = None,
+        time_column: str | None = None,
+    ) -> TableProfile:
+        """Correct column types / choose the target: the schema and profile are rewritten
+        (atomically); the data itself never changes."""
+        schema = self.schema(version)
+        current = {c["name"]: c["type"] for c in schema["columns"]}
+        for column, kind in (types or {}).items():
+            if column not in current:
+                raise BadInput(f"there is no column {column!r} in {version.id}")
+            if kind not in COLUMN_TYPES:
+                raise BadInput(f"unknown type {kind!r}; types are: {', '.join(COLUMN_TYPES)}")
+            current[column] = kind
+        frame = self.read_frame(version)
+        target = target if target is not None else schema.get("target")
+        if target and target not in frame.columns:
+            raise BadInput(f"there is no column {target!r} in {version.id}")
+        time_column = time_column if time_column is not None else schema.get("time_column")
+        if time_column:
+            check_time_column(frame, time_column)
+        prof = profile_table(frame, target=target or None, types=current,
+                             time_column=time_column or None)
+        tmp = version.folder / f".schema-{uuid.uuid4().hex}"
+        tmp.mkdir()
+        try:
+            self._write_schema(tmp, prof, schema["kind"])
+            for name in ("schema.json", "profile.json"):
+                os.replace(tmp / name, version.folder / name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return prof
+
+
+def check_time_column(frame: pd.DataFrame, column: str) -> None:
+    if column not in frame.columns:
+        raise BadInput(f"there is no column {column!r} to use as time; columns are: "
+                       f"{', '.join(map(str, frame.columns))}")
+    col = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return
+    parsed = pd.to_datetime(col.astype("string"), errors="coerce", format="mixed")
+    bad = col[parsed.isna() & col.notna()]
+    if len(bad):
+        line = int(bad.index[0]) + 2
+        raise BadInput(f"the time column {column!r} does not parse as dates/times: "
+                       f"{len(bad)} value(s) such as {str(bad.iloc[0])!r} (line {line})")
+
+
+def infer_kind(prof: TableProfile) -> str:
+    types = [c.type for c in prof.columns]
+    if prof.time_column and prof.time.get("sorted", False):
+        return "timeseries"
+    if "text" in types and len(types) <= 4:
+        return "text"
+    return "table"

@@ -1,0 +1,229 @@
+"""Read a table from CSV/TSV, Parquet or JSON Lines into pandas, detecting what can be detected.
+
+CSV detection: encoding (UTF-8, UTF-8 with BOM, else Latin-1), delimiter (, ; tab |) and decimal
+comma, each of which the caller can also fix. Parsing uses pyarrow's multithreaded reader (fast on
+large files), and every failure becomes a BadInput that says what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from core.data.limits import MAX_COLUMNS
+from core.errors import BadInput
+
+SNIFF_BYTES = 1 << 20
+DELIMITERS = ",;\t|"
+_COMMA_DECIMAL = re.compile(r"^\s*-?\d+,\d+\s*$")
+_DOT_DECIMAL = re.compile(r"^\s*-?\d+\.\d+\s*$")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a text table; None means detect."""
+
+    delimiter: str | None = None
+    encoding: str | None = None  # utf-8 | utf-8-sig | latin-1
+    decimal: str | None = None  # "." or ","
+    skip_bad_rows: bool = False  # skip rows with the wrong number of fields (counted)
+
+
+@dataclass
+class ReadResult:
+    frame: pd.DataFrame
+    format: str  # csv | parquet | jsonl
+    delimiter: str | None = None
+    encoding: str | None = None
+    decimal: str | None = None
+    skipped_rows: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict:
+        return {
+            "format": self.format,
+            "delimiter": self.delimiter,
+            "encoding": self.encoding,
+            "decimal": self.decimal,
+            "skipped_rows": self.skipped_rows,
+        }
+
+
+def detect_format(head: bytes, name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if head[:4] == b"PAR1" or suffix in (".parquet", ".pq"):
+        return "parquet"
+    if head[:4] == b"PK\x03\x04" or suffix == ".zip":
+        return "zip"
+    if suffix in (".jsonl", ".ndjson") or head.lstrip()[:1] == b"{":
+        return "jsonl"
+    return "csv"
+
+
+def detect_encoding(head: bytes, whole: bool = True) -> str:
+    """UTF-8 (with or without BOM) when the bytes decode as UTF-8, else Latin-1.
+
+    `whole` says the sample is the entire file; otherwise a multi-byte character cut by the
+    sample's end does not count against UTF-8.
+    """
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if whole or exc.start < len(head) - 4:
+            return "latin-1"
+    return "utf-8"
+
+
+def detect_delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:200])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        counts = {d: header.count(d) for d in DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def detect_decimal(text: str, delimiter: str) -> str:
+    if delimiter == ",":
+        return "."
+    comma = dot = 0
+    for line in text.splitlines()[1:200]:
+        for value in line.split(delimiter):
+            comma += bool(_COMMA_DECIMAL.match(value))
+            dot += bool(_DOT_DECIMAL.match(value))
+    return "," if comma > dot else "."
+
+
+def _check_text(head: bytes, name: str) -> None:
+    if not head.strip():
+        raise BadInput(f"{name} is empty: give a file with a header row and data rows")
+    if b"\x00" in head[:65536]:
+        raise BadInput(f"{name} is not a text file (it contains binary data): give a CSV file")
+    sample = head[:65536].decode("latin-1")
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in sample)
+    if printable < 0.95 * len(sample):
+        raise BadInput(f"{name} is not a text file (mostly unprintable bytes): give a CSV file")
+
+
+def _finish(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    if len(frame.columns) > MAX_COLUMNS:
+        raise BadInput(
+            f"{name} has {len(frame.columns):,} columns; TF Studio takes at most {MAX_COLUMNS:,} "
+            "(select the columns you need, or store wide numeric data as images/arrays)"
+        )
+    names = [str(c).strip() for c in frame.columns]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise BadInput(f"{name} has duplicate column names ({', '.join(dupes)}): rename them")
+    frame.columns = names
+    if len(frame) == 0:
+        raise BadInput(f"{name} has a header row but no data rows")
+    return frame
+
+
+def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
+    import pyarrow.csv as pacsv
+
+    head = source[:SNIFF_BYTES] if isinstance(source, bytes) else _head(source)
+    _check_text(head, name)
+    encoding = opts.encoding or detect_encoding(head, whole=len(head) < SNIFF_BYTES)
+    text = head.decode("latin-1" if encoding == "latin-1" else "utf-8", errors="ignore")
+    text = text.lstrip("\ufeff")
+    delimiter = opts.delimiter or detect_delimiter(text)
+    decimal = opts.decimal or detect_decimal(text, delimiter)
+    header = next(csv.reader(io.StringIO(text.splitlines()[0]), delimiter=delimiter), [])
+    if len(header) > MAX_COLUMNS:
+        _finish(pd.DataFrame(columns=range(len(header))), name)
+    if len(set(header)) < len(header):
+        _finish(pd.DataFrame(columns=header), name)
+
+    skipped: list[int] = []
+
+    def skip(row) -> str:
+        skipped.append(row.number)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(source) if isinstance(source, bytes) else str(source),
+            read_options=pacsv.ReadOptions(
+                encoding="latin1" if encoding == "latin-1" else "utf8", block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=True,
+                invalid_row_handler=skip if opts.skip_bad_rows else None,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                decimal_point=decimal, strings_can_be_null=True, quoted_strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        message = str(exc)
+        if "Empty CSV file" in message:
+            raise BadInput(f"{name} is empty: give a file with a header row and data rows") from None
+        match = re.search(r"Expected (\d+) columns, got (\d+): (.*)", message)
+        if match:
+            expected, got, row = match.groups()
+            raise BadInput(
+                f"{name} has a row with {got} fields where the header has {expected} "
+                f"({row.strip()[:60]!r}): fix the file, or choose 'skip bad rows' "
+                "(CLI: --skip-bad-rows)"
+            ) from None
+        raise BadInput(f"{name} could not be read as CSV: {message.splitlines()[0]}") from None
+    frame = _finish(table.to_pandas(), name)
+    notes = [f"skipped {len(skipped)} row(s) with the wrong number of fields"] if skipped else []
+    return ReadResult(frame, "csv", delimiter, encoding, decimal, len(skipped), notes)
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(SNIFF_BYTES)
+
+
+def read_table(
+    source: str | Path | bytes, name: str | None = None, options: ReadOptions | None = None
+) -> ReadResult:
+    """Read a table file (path or bytes); BadInput for anything that is not a usable table."""
+    opts = options or ReadOptions()
+    if not isinstance(source, bytes):
+        source = Path(source)
+        if not source.exists():
+            raise BadInput(f"no such file: {source}")
+        if source.stat().st_size == 0:
+            raise BadInput(f"{source.name} is empty: give a file with a header row and data rows")
+    name = name or (source.name if isinstance(source, Path) else "the file")
+    head = source[:SNIFF_BYTES] if isinstance(source, bytes) else _head(source)
+    fmt = detect_format(head, name)
+    if fmt == "zip":
+        raise BadInput(f"{name} is a zip archive: import it as an image dataset")
+    if fmt == "parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(io.BytesIO(source) if isinstance(source, bytes) else source)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise BadInput(f"{name} is not a readable Parquet file: {exc}") from None
+        return ReadResult(_finish(table.to_pandas(), name), "parquet")
+    if fmt == "jsonl":
+        _check_text(head, name)
+        try:
+            frame = pd.read_json(
+                io.BytesIO(source) if isinstance(source, bytes) else source, lines=True
+            )
+        except ValueError as exc:
+            raise BadInput(
+                f"{name} is not valid JSON Lines (one JSON object per line): {exc}"
+            ) from None
+        return ReadResult(_finish(frame, name), "jsonl", encoding="utf-8")
+    return _read_csv(source, name, opts)
