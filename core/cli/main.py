@@ -151,6 +151,83 @@ def cmd_train(args) -> int:
     return _wait_and_report(args, store, run)
 
 
+def _read_options(args):
+    from core.data.sources import ReadOptions
+
+    return ReadOptions(delimiter=args.delimiter, encoding=args.encoding, decimal=args.decimal,
+                       skip_bad_rows=args.skip_bad_rows)
+
+
+def cmd_data_import(args) -> int:
+    from core.data.datasets import DatasetStore
+
+    ws = Workspace.resolve(args.home)
+    path = Path(args.file).expanduser()
+    if not path.is_file():
+        raise BadInput(f"no such file: {args.file}")
+    store = DatasetStore(ws)
+    version = store.import_file(path, path.name, name=args.name, kind=args.kind,
+                                target=args.target, time_column=args.time_column,
+                                options=_read_options(args))
+    schema = store.schema(version)
+    payload = {**version.to_dict(), "dataset_id": version.id, "schema": schema}
+    _emit(args, payload, f"{version.id} ({version.kind}, {version.rows:,} rows, "
+                         f"{len(version.columns)} columns)")
+    return EXIT_OK
+
+
+def cmd_data_list(args) -> int:
+    from core.data.datasets import DatasetStore
+
+    versions = DatasetStore(Workspace.resolve(args.home)).list_versions()
+    _emit(args, {"datasets": [v.to_dict() for v in versions]},
+          "\n".join(f"{v.id:<24} {v.kind:<10} {v.rows:>9,} rows  {v.source}" for v in versions)
+          or "no datasets yet")
+    return EXIT_OK
+
+
+def cmd_data_profile(args) -> int:
+    from core.data.datasets import DatasetStore
+    from core.data.profile import profile_table
+    from core.data.resolve import load_data
+
+    ws = Workspace.resolve(args.home)
+    loaded = load_data(args.source, ws)
+    if loaded.dataset is not None and args.target is None:
+        prof = DatasetStore(ws).profile(loaded.dataset)
+    else:
+        if args.target is not None and args.target not in loaded.frame.columns:
+            raise BadInput(f"there is no column {args.target!r}; columns are: "
+                           f"{', '.join(map(str, loaded.frame.columns))}")
+        types = ({c["name"]: c["type"] for c in loaded.schema["columns"]}
+                 if loaded.schema else None)
+        prof = profile_table(loaded.frame, target=args.target, types=types)
+    payload = {"source": loaded.label, "lineage": loaded.lineage, "schema": prof.schema,
+               **prof.to_dict()}
+    text = "\n".join([f"{loaded.label}: {prof.rows:,} rows"] + [
+        f"  {c.name:<28} {c.type:<12} missing {c.missing:>7,}  distinct {c.distinct:>7,}"
+        for c in prof.columns] + [f"issue: {i}" for i in prof.issues])
+    _emit(args, payload, text)
+    return EXIT_OK
+
+
+def cmd_data_validate(args) -> int:
+    from core.data.datasets import DatasetStore
+    from core.data.sources import read_table
+    from core.data.validation import validate_frame
+
+    ws = Workspace.resolve(args.home)
+    store = DatasetStore(ws)
+    reference = store.get(args.against)
+    new = read_table(Path(args.file).expanduser(), options=_read_options(args)).frame
+    report = validate_frame(new, store.read_frame(reference), store.schema(reference))
+    payload = {"against": reference.id, "file": str(args.file), **report.to_dict()}
+    text = "\n".join([f"{len(report.anomalies)} anomalies against {reference.id}"] + [
+        f"  [{a.severity}] {a.column or '(table)'} {a.kind}: {a.detail}" for a in report.anomalies])
+    _emit(args, payload, text)
+    return EXIT_OK
+
+
 def cmd_runs_list(args) -> int:
     _, store = _open(args)
     reconcile(store)
@@ -314,6 +391,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="")
     p.add_argument("--detach", action="store_true", help="start the run and return at once")
     p.set_defaults(func=cmd_train)
+
+    reading = argparse.ArgumentParser(add_help=False)
+    reading.add_argument("--delimiter", help="field separator (default: detected)")
+    reading.add_argument("--encoding", choices=["utf-8", "utf-8-sig", "latin-1"])
+    reading.add_argument("--decimal", choices=[".", ","], help="decimal mark (default: detected)")
+    reading.add_argument("--skip-bad-rows", action="store_true",
+                         help="skip rows with the wrong number of fields (counted)")
+
+    data = sub.add_parser("data", help="import, profile and validate datasets")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=CliParser)
+    p = data_sub.add_parser("import", parents=[common, reading],
+                            help="import a table file or an image zip as a dataset version")
+    p.add_argument("file")
+    p.add_argument("--name")
+    p.add_argument("--kind", default="auto", choices=["auto", "table", "timeseries", "text",
+                                                      "images"])
+    p.add_argument("--target")
+    p.add_argument("--time-column")
+    p.set_defaults(func=cmd_data_import)
+    p = data_sub.add_parser("list", parents=[common], help="list dataset versions")
+    p.set_defaults(func=cmd_data_list)
+    p = data_sub.add_parser("profile", parents=[common],
+                            help="schema and statistics of a file, sample or dataset")
+    p.add_argument("source", help="a file, sample:NAME or a dataset id (name@vN)")
+    p.add_argument("--target")
+    p.set_defaults(func=cmd_data_profile)
+    p = data_sub.add_parser("validate", parents=[common, reading],
+                            help="check new data against a dataset's schema and statistics")
+    p.add_argument("file")
+    p.add_argument("--against", required=True, help="dataset id (name@vN)")
+    p.set_defaults(func=cmd_data_validate)
 
     runs = sub.add_parser("runs", help="list, show and cancel runs")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, parser_class=CliParser)
