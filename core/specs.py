@@ -38,33 +38,61 @@ class TrainSpec(Spec):
     Args:
         data: a CSV path, or `sample:NAME` for a bundled sample.
         target: the column to predict.
-        model: catalog name of the model (`mlp`).
-        task: `classification`, `regression`, or `auto` (inferred from the target column).
+        model: catalog name of the model; empty means the task's default (`mlp` for tables).
+        task: one of TASKS; `auto` infers it from the dataset kind and the target column.
         epochs: passes over the training split.
         batch_size: rows per step.
-        learning_rate: Adam's step size.
-        hidden_units: widths of the MLP's hidden layers.
+        learning_rate: Adam's step size; 0 means the model's catalog default.
+        hidden_units: widths of the hidden layers; empty means the model's catalog default.
         dropout: dropout rate after each hidden layer (0 turns it off).
         validation_fraction / test_fraction: shares of the rows held out (0..0.5 each).
         seed: seeds the split and the weights, so a run can be repeated.
         coerce_numeric: treat non-numeric values in mostly-numeric columns as missing instead of
             refusing the file.
+        split: `auto` (stratified for classes, time-ordered for series, else random), `random`,
+            `stratified` or `time`.
+        time_column: the series' time column (forecasting; default: the dataset's).
+        window / horizon / stride: sliding windows for forecasting (steps).
+        features: extra input columns for forecasting (the targets' past is always an input).
+        text_column: the free-text column (text classification; default: the dataset's).
+        max_tokens / sequence_length: TextVectorization's vocabulary size and output length.
+        image_size: images are resized to this many pixels square.
     """
 
     kind: ClassVar[str] = "train"
     data: str = "sample:iris"
     target: str = ""
-    model: str = "mlp"
+    model: str = ""
     task: str = "auto"
     epochs: int = 20
     batch_size: int = 32
-    learning_rate: float = 0.01
-    hidden_units: tuple[int, ...] = (32, 16)
+    learning_rate: float = 0.0
+    hidden_units: tuple[int, ...] = ()
     dropout: float = 0.0
     validation_fraction: float = 0.2
     test_fraction: float = 0.2
     seed: int = 42
     coerce_numeric: bool = False
+    split: str = "auto"
+    time_column: str = ""
+    window: int = 24
+    horizon: int = 1
+    stride: int = 1
+    features: tuple[str, ...] = ()
+    text_column: str = ""
+    max_tokens: int = 10_000
+    sequence_length: int = 64
+    image_size: int = 64
+
+
+TASKS = (
+    "auto",
+    "classification",
+    "regression",
+    "forecasting",
+    "image-classification",
+    "text-classification",
+)
 
 
 @dataclass(frozen=True)

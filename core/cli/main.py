@@ -21,6 +21,7 @@ from core.runs import launcher
 from core.runs.recovery import reconcile
 from core.runs.status import RunStatus
 from core.runs.store import Run, RunStore
+from core.specs import TASKS
 from core.workspace import Workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -115,24 +116,13 @@ def cmd_models(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from core.data.samples import resolve_data_path
-    from core.data.tabular import load_table
-    from core.models.catalog import check_fits
     from core.specs import TrainSpec
+    from core.training.precheck import check_train_spec
 
     ws, store = _open(args)
-    if args.epochs < 1 or args.batch_size < 1:
-        raise BadInput("--epochs and --batch-size must be at least 1")
     data = args.data
-    if not data.startswith("sample:"):
+    if not data.startswith("sample:") and Path(data).expanduser().exists():
         data = str(Path(data).expanduser().resolve())
-    # Check the table here so bad input exits 2 before any worker starts.
-    info = load_table(
-        resolve_data_path(data, ws.samples_dir), args.target, args.task, args.coerce_numeric
-    )
-    check_fits(args.model, info.task, "table")
-    for w in info.warnings:
-        print(f"warning: {w}", file=sys.stderr)
     spec = TrainSpec(
         data=data,
         target=args.target,
@@ -143,8 +133,21 @@ def cmd_train(args) -> int:
         learning_rate=args.learning_rate,
         seed=args.seed,
         coerce_numeric=args.coerce_numeric,
+        split=args.split,
+        time_column=args.time_column,
+        window=args.window,
+        horizon=args.horizon,
+        stride=args.stride,
+        features=tuple(f for f in args.features.split(",") if f),
+        text_column=args.text_column,
+        image_size=args.image_size,
     )
-    run = launcher.submit(ws, store, spec, name=args.name or f"{args.model} on {Path(data).name}")
+    # Check the spec against its data here, so bad input exits 2 before any worker starts.
+    planned = check_train_spec(spec, ws)
+    for w in planned.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    name = args.name or f"{planned.model} · {args.target or planned.task} · {planned.data_label}"
+    run = launcher.submit(ws, store, spec, name=name)
     if args.detach:
         _emit(args, _run_payload(store, run), run.id)
         return EXIT_OK
@@ -154,8 +157,12 @@ def cmd_train(args) -> int:
 def _read_options(args):
     from core.data.sources import ReadOptions
 
-    return ReadOptions(delimiter=args.delimiter, encoding=args.encoding, decimal=args.decimal,
-                       skip_bad_rows=args.skip_bad_rows)
+    return ReadOptions(
+        delimiter=args.delimiter,
+        encoding=args.encoding,
+        decimal=args.decimal,
+        skip_bad_rows=args.skip_bad_rows,
+    )
 
 
 def cmd_data_import(args) -> int:
@@ -166,13 +173,22 @@ def cmd_data_import(args) -> int:
     if not path.is_file():
         raise BadInput(f"no such file: {args.file}")
     store = DatasetStore(ws)
-    version = store.import_file(path, path.name, name=args.name, kind=args.kind,
-                                target=args.target, time_column=args.time_column,
-                                options=_read_options(args))
+    version = store.import_file(
+        path,
+        path.name,
+        name=args.name,
+        kind=args.kind,
+        target=args.target,
+        time_column=args.time_column,
+        options=_read_options(args),
+    )
     schema = store.schema(version)
     payload = {**version.to_dict(), "dataset_id": version.id, "schema": schema}
-    _emit(args, payload, f"{version.id} ({version.kind}, {version.rows:,} rows, "
-                         f"{len(version.columns)} columns)")
+    _emit(
+        args,
+        payload,
+        f"{version.id} ({version.kind}, {version.rows:,} rows, {len(version.columns)} columns)",
+    )
     return EXIT_OK
 
 
@@ -180,9 +196,12 @@ def cmd_data_list(args) -> int:
     from core.data.datasets import DatasetStore
 
     versions = DatasetStore(Workspace.resolve(args.home)).list_versions()
-    _emit(args, {"datasets": [v.to_dict() for v in versions]},
-          "\n".join(f"{v.id:<24} {v.kind:<10} {v.rows:>9,} rows  {v.source}" for v in versions)
-          or "no datasets yet")
+    _emit(
+        args,
+        {"datasets": [v.to_dict() for v in versions]},
+        "\n".join(f"{v.id:<24} {v.kind:<10} {v.rows:>9,} rows  {v.source}" for v in versions)
+        or "no datasets yet",
+    )
     return EXIT_OK
 
 
@@ -197,16 +216,26 @@ def cmd_data_profile(args) -> int:
         prof = DatasetStore(ws).profile(loaded.dataset)
     else:
         if args.target is not None and args.target not in loaded.frame.columns:
-            raise BadInput(f"there is no column {args.target!r}; columns are: "
-                           f"{', '.join(map(str, loaded.frame.columns))}")
-        types = ({c["name"]: c["type"] for c in loaded.schema["columns"]}
-                 if loaded.schema else None)
+            raise BadInput(
+                f"there is no column {args.target!r}; columns are: "
+                f"{', '.join(map(str, loaded.frame.columns))}"
+            )
+        types = {c["name"]: c["type"] for c in loaded.schema["columns"]} if loaded.schema else None
         prof = profile_table(loaded.frame, target=args.target, types=types)
-    payload = {"source": loaded.label, "lineage": loaded.lineage, "schema": prof.schema,
-               **prof.to_dict()}
-    text = "\n".join([f"{loaded.label}: {prof.rows:,} rows"] + [
-        f"  {c.name:<28} {c.type:<12} missing {c.missing:>7,}  distinct {c.distinct:>7,}"
-        for c in prof.columns] + [f"issue: {i}" for i in prof.issues])
+    payload = {
+        "source": loaded.label,
+        "lineage": loaded.lineage,
+        "schema": prof.schema,
+        **prof.to_dict(),
+    }
+    text = "\n".join(
+        [f"{loaded.label}: {prof.rows:,} rows"]
+        + [
+            f"  {c.name:<28} {c.type:<12} missing {c.missing:>7,}  distinct {c.distinct:>7,}"
+            for c in prof.columns
+        ]
+        + [f"issue: {i}" for i in prof.issues]
+    )
     _emit(args, payload, text)
     return EXIT_OK
 
@@ -222,8 +251,13 @@ def cmd_data_validate(args) -> int:
     new = read_table(Path(args.file).expanduser(), options=_read_options(args)).frame
     report = validate_frame(new, store.read_frame(reference), store.schema(reference))
     payload = {"against": reference.id, "file": str(args.file), **report.to_dict()}
-    text = "\n".join([f"{len(report.anomalies)} anomalies against {reference.id}"] + [
-        f"  [{a.severity}] {a.column or '(table)'} {a.kind}: {a.detail}" for a in report.anomalies])
+    text = "\n".join(
+        [f"{len(report.anomalies)} anomalies against {reference.id}"]
+        + [
+            f"  [{a.severity}] {a.column or '(table)'} {a.kind}: {a.detail}"
+            for a in report.anomalies
+        ]
+    )
     _emit(args, payload, text)
     return EXIT_OK
 
@@ -375,10 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("train", parents=[common], help="train a model on a table and wait")
-    p.add_argument("--data", required=True, help="CSV path or sample:NAME")
-    p.add_argument("--target", required=True, help="column to predict")
-    p.add_argument("--model", default="mlp")
-    p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
+    p.add_argument("--data", required=True, help="a file, a dataset id (name@vN) or sample:NAME")
+    p.add_argument("--target", default="", help="column(s) to predict (comma-separated series)")
+    p.add_argument("--model", default="", help="catalog name (default: the task's default)")
+    p.add_argument("--task", default="auto", choices=list(TASKS))
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=0.01)
@@ -388,6 +422,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="treat non-numbers in numeric columns as missing",
     )
+    p.add_argument("--split", default="auto", choices=["auto", "random", "stratified", "time"])
+    p.add_argument("--time-column", default="", help="forecasting: the time column")
+    p.add_argument("--window", type=int, default=24, help="forecasting: input steps")
+    p.add_argument("--horizon", type=int, default=1, help="forecasting: steps ahead")
+    p.add_argument("--stride", type=int, default=1, help="forecasting: steps between windows")
+    p.add_argument("--features", default="", help="forecasting: extra input columns, comma-sep.")
+    p.add_argument("--text-column", default="", help="text: the column of text")
+    p.add_argument("--image-size", type=int, default=64, help="images: resized to N x N")
     p.add_argument("--name", default="")
     p.add_argument("--detach", action="store_true", help="start the run and return at once")
     p.set_defaults(func=cmd_train)
@@ -396,29 +438,40 @@ def build_parser() -> argparse.ArgumentParser:
     reading.add_argument("--delimiter", help="field separator (default: detected)")
     reading.add_argument("--encoding", choices=["utf-8", "utf-8-sig", "latin-1"])
     reading.add_argument("--decimal", choices=[".", ","], help="decimal mark (default: detected)")
-    reading.add_argument("--skip-bad-rows", action="store_true",
-                         help="skip rows with the wrong number of fields (counted)")
+    reading.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="skip rows with the wrong number of fields (counted)",
+    )
 
     data = sub.add_parser("data", help="import, profile and validate datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=CliParser)
-    p = data_sub.add_parser("import", parents=[common, reading],
-                            help="import a table file or an image zip as a dataset version")
+    p = data_sub.add_parser(
+        "import",
+        parents=[common, reading],
+        help="import a table file or an image zip as a dataset version",
+    )
     p.add_argument("file")
     p.add_argument("--name")
-    p.add_argument("--kind", default="auto", choices=["auto", "table", "timeseries", "text",
-                                                      "images"])
+    p.add_argument(
+        "--kind", default="auto", choices=["auto", "table", "timeseries", "text", "images"]
+    )
     p.add_argument("--target")
     p.add_argument("--time-column")
     p.set_defaults(func=cmd_data_import)
     p = data_sub.add_parser("list", parents=[common], help="list dataset versions")
     p.set_defaults(func=cmd_data_list)
-    p = data_sub.add_parser("profile", parents=[common],
-                            help="schema and statistics of a file, sample or dataset")
+    p = data_sub.add_parser(
+        "profile", parents=[common], help="schema and statistics of a file, sample or dataset"
+    )
     p.add_argument("source", help="a file, sample:NAME or a dataset id (name@vN)")
     p.add_argument("--target")
     p.set_defaults(func=cmd_data_profile)
-    p = data_sub.add_parser("validate", parents=[common, reading],
-                            help="check new data against a dataset's schema and statistics")
+    p = data_sub.add_parser(
+        "validate",
+        parents=[common, reading],
+        help="check new data against a dataset's schema and statistics",
+    )
     p.add_argument("file")
     p.add_argument("--against", required=True, help="dataset id (name@vN)")
     p.set_defaults(func=cmd_data_validate)

@@ -154,16 +154,18 @@ class DatasetStore:
         if kind not in ("auto", *KINDS):
             raise BadInput(f"unknown dataset kind {kind!r}; choose auto, {', '.join(KINDS)}")
         if kind == "images" and not is_zip:
-            raise BadInput(f"{filename} is not a zip archive: an image dataset is a zip of "
-                           "class folders")
+            raise BadInput(
+                f"{filename} is not a zip archive: an image dataset is a zip of class folders"
+            )
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir(parents=True)
         try:
             if is_zip:
                 manifest = self._write_images(source, filename, tmp)
             else:
-                manifest = self._write_table(source, filename, tmp, kind, target, time_column,
-                                             options)
+                manifest = self._write_table(
+                    source, filename, tmp, kind, target, time_column, options
+                )
             return self._commit(tmp, name, digest, filename, manifest)
         finally:
             if tmp.exists():
@@ -173,21 +175,29 @@ class DatasetStore:
         result = read_table(source, filename, options)
         frame = result.frame
         if target is not None and target not in frame.columns:
-            raise BadInput(f"there is no column {target!r}; columns are: "
-                           f"{', '.join(map(str, frame.columns))}")
+            raise BadInput(
+                f"there is no column {target!r}; columns are: {', '.join(map(str, frame.columns))}"
+            )
         if time_column is not None:
             check_time_column(frame, time_column)
         prof = profile_table(frame, target=target, time_column=time_column)
         kind = infer_kind(prof) if kind == "auto" else kind
         if kind == "timeseries" and not prof.time_column:
-            raise BadInput("a time series needs a time column: none was found that parses as "
-                           "dates/times; name it with --time-column")
+            raise BadInput(
+                "a time series needs a time column: none was found that parses as "
+                "dates/times; name it with --time-column"
+            )
         if kind == "text" and not any(c.type == "text" for c in prof.columns):
             raise BadInput("a text dataset needs a column of free text; none was found")
         frame.to_parquet(tmp / "data.parquet", index=False)
         self._write_schema(tmp, prof, kind)
-        return {"kind": kind, "rows": len(frame), "columns": list(map(str, frame.columns)),
-                "read": result.describe(), "notes": result.notes}
+        return {
+            "kind": kind,
+            "rows": len(frame),
+            "columns": list(map(str, frame.columns)),
+            "read": result.describe(),
+            "notes": result.notes,
+        }
 
     def _write_images(self, source, filename, tmp: Path):
         from core.data.images import import_image_zip
@@ -195,17 +205,26 @@ class DatasetStore:
         result = import_image_zip(source, tmp)
         index = result.index
         index.to_parquet(tmp / "index.parquet", index=False)
-        prof = profile_table(index[["label", "width", "height"]], target="label",
-                             types={"label": "categorical"})
+        prof = profile_table(
+            index[["label", "width", "height"]], target="label", types={"label": "categorical"}
+        )
         self._write_schema(tmp, prof, "images")
         notes = [f"skipped {len(result.skipped)} unreadable image(s)"] if result.skipped else []
         if result.ignored:
             notes.append(f"ignored {result.ignored} non-image or system file(s)")
         (tmp / "skipped.json").write_text(json.dumps(result.skipped))
-        return {"kind": "images", "rows": len(index), "columns": list(index.columns),
-                "read": {"format": "zip", "classes": result.classes,
-                         "skipped": len(result.skipped), "ignored": result.ignored},
-                "notes": notes}
+        return {
+            "kind": "images",
+            "rows": len(index),
+            "columns": list(index.columns),
+            "read": {
+                "format": "zip",
+                "classes": result.classes,
+                "skipped": len(result.skipped),
+                "ignored": result.ignored,
+            },
+            "notes": notes,
+        }
 
     def _write_schema(self, folder: Path, prof: TableProfile, kind: str) -> None:
         schema = {"kind": kind, **prof.schema}
@@ -215,10 +234,18 @@ class DatasetStore:
     def _commit(self, tmp: Path, name: str, digest: str, filename: str, manifest: dict):
         (self.root / name).mkdir(parents=True, exist_ok=True)
         for _ in range(100):
-            existing = [int(p.name[1:]) for p in (self.root / name).glob("v*") if p.name[1:].isdigit()]
+            existing = [
+                int(p.name[1:]) for p in (self.root / name).glob("v*") if p.name[1:].isdigit()
+            ]
             version = max(existing, default=0) + 1
-            record = {"name": name, "version": version, "sha256": digest,
-                      "source": Path(filename).name, "created_at": time.time(), **manifest}
+            record = {
+                "name": name,
+                "version": version,
+                "sha256": digest,
+                "source": Path(filename).name,
+                "created_at": time.time(),
+                **manifest,
+            }
             (tmp / "manifest.json").write_text(json.dumps(record, indent=2))
             try:
                 os.rename(tmp, self.root / name / f"v{version}")
@@ -251,8 +278,9 @@ class DatasetStore:
         time_column = time_column if time_column is not None else schema.get("time_column")
         if time_column:
             check_time_column(frame, time_column)
-        prof = profile_table(frame, target=target or None, types=current,
-                             time_column=time_column or None)
+        prof = profile_table(
+            frame, target=target or None, types=current, time_column=time_column or None
+        )
         tmp = version.folder / f".schema-{uuid.uuid4().hex}"
         tmp.mkdir()
         try:
@@ -266,8 +294,10 @@ class DatasetStore:
 
 def check_time_column(frame: pd.DataFrame, column: str) -> None:
     if column not in frame.columns:
-        raise BadInput(f"there is no column {column!r} to use as time; columns are: "
-                       f"{', '.join(map(str, frame.columns))}")
+        raise BadInput(
+            f"there is no column {column!r} to use as time; columns are: "
+            f"{', '.join(map(str, frame.columns))}"
+        )
     col = frame[column]
     if pd.api.types.is_datetime64_any_dtype(col):
         return
@@ -275,8 +305,10 @@ def check_time_column(frame: pd.DataFrame, column: str) -> None:
     bad = col[parsed.isna() & col.notna()]
     if len(bad):
         line = int(bad.index[0]) + 2
-        raise BadInput(f"the time column {column!r} does not parse as dates/times: "
-                       f"{len(bad)} value(s) such as {str(bad.iloc[0])!r} (line {line})")
+        raise BadInput(
+            f"the time column {column!r} does not parse as dates/times: "
+            f"{len(bad)} value(s) such as {str(bad.iloc[0])!r} (line {line})"
+        )
 
 
 def infer_kind(prof: TableProfile) -> str:

@@ -157,7 +157,7 @@ def profile_column(col: pd.Series, kind: str | None = None) -> ColumnProfile:
                 "max": float(values.max()),
                 "mean": float(values.mean()),
                 "std": float(values.std()),
-                "quantiles": {f"{int(q * 100)}%": float(v) for q, v in zip(QUANTILES, qs)},
+                "quantiles": {f"{int(q * 100)}%": float(v) for q, v in zip(QUANTILES, qs, strict=True)},
             }
             if kind == "timestamp":
                 prof.stats["first"] = str(pd.Timestamp(values.min(), unit="s"))
@@ -174,8 +174,10 @@ def profile_column(col: pd.Series, kind: str | None = None) -> ColumnProfile:
         prof.top = [(str(k), int(v)) for k, v in counts.head(TOP_N).items()]
         if kind == "text":
             lengths = as_text.str.len()
-            prof.stats = {"mean_length": float(lengths.mean()) if len(lengths) else 0.0,
-                          "max_length": int(lengths.max()) if len(lengths) else 0}
+            prof.stats = {
+                "mean_length": float(lengths.mean()) if len(lengths) else 0.0,
+                "max_length": int(lengths.max()) if len(lengths) else 0,
+            }
     return prof
 
 
@@ -190,8 +192,11 @@ def time_steps(col: pd.Series) -> dict[str, Any]:
         return {"step": None, "duplicates": int((diffs == pd.Timedelta(0)).sum())}
     gaps_mask = diffs > 1.5 * step
     gaps = [
-        {"after": str(times.iloc[i - 1]), "before": str(times.iloc[i]),
-         "missing_steps": int(round(diffs.iloc[i - 1] / step)) - 1}
+        {
+            "after": str(times.iloc[i - 1]),
+            "before": str(times.iloc[i]),
+            "missing_steps": int(round(diffs.iloc[i - 1] / step)) - 1,
+        }
         for i in np.flatnonzero(gaps_mask.to_numpy()) + 1
     ]
     irregular = float(((diffs - step).abs() > 0.1 * step).mean())
@@ -202,8 +207,9 @@ def time_steps(col: pd.Series) -> dict[str, Any]:
         "gap_count": len(gaps),
         "irregular_fraction": irregular,
         "duplicates": int((diffs == pd.Timedelta(0)).sum()),
-        "sorted": bool(pd.to_datetime(col, errors="coerce", format="mixed").dropna()
-                       .is_monotonic_increasing),
+        "sorted": bool(
+            pd.to_datetime(col, errors="coerce", format="mixed").dropna().is_monotonic_increasing
+        ),
     }
 
 
@@ -267,12 +273,17 @@ def find_issues(prof: TableProfile) -> list[str]:
             issues.append(f"the target {prof.target!r} has no values")
     if prof.time:
         if prof.time.get("gap_count"):
-            issues.append(f"the time column {prof.time_column!r} has {prof.time['gap_count']} "
-                          f"gap(s) (step {prof.time['step']})")
+            issues.append(
+                f"the time column {prof.time_column!r} has {prof.time['gap_count']} "
+                f"gap(s) (step {prof.time['step']})"
+            )
         if prof.time.get("irregular_fraction", 0) > 0.05:
-            issues.append(f"time steps in {prof.time_column!r} are irregular "
-                          f"({prof.time['irregular_fraction']:.0%} differ from the usual step)")
+            issues.append(
+                f"time steps in {prof.time_column!r} are irregular "
+                f"({prof.time['irregular_fraction']:.0%} differ from the usual step)"
+            )
         if prof.time.get("duplicates"):
-            issues.append(f"{prof.time['duplicates']} duplicate time stamp(s) in "
-                          f"{prof.time_column!r}")
+            issues.append(
+                f"{prof.time['duplicates']} duplicate time stamp(s) in {prof.time_column!r}"
+            )
     return issues

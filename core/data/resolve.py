@@ -28,18 +28,27 @@ class LoadedData:
 def load_data(ref: str, ws: Workspace | None = None) -> LoadedData:
     ws = ws or Workspace.resolve()
     if ref.startswith(SAMPLE_PREFIX):
-        path = sample_path(ref[len(SAMPLE_PREFIX):], ws.samples_dir)
+        path = sample_path(ref[len(SAMPLE_PREFIX) :], ws.samples_dir)
         return LoadedData(read_table(path).frame, ref, {"sample": ref, "sha256": file_sha256(path)})
     path = Path(ref).expanduser()
     if path.exists():
         if path.is_dir():
             raise BadInput(f"{ref} is a folder; give a table file or a dataset id")
-        return LoadedData(read_table(path).frame, path.name,
-                          {"file": str(path.resolve()), "sha256": file_sha256(path)})
+        return LoadedData(
+            read_table(path).frame,
+            path.name,
+            {"file": str(path.resolve()), "sha256": file_sha256(path)},
+        )
     store = DatasetStore(ws)
     if store.is_ref(ref):
         version = store.get(ref)
-        return LoadedData(store.read_frame(version), version.id,
-                          {"dataset": version.id, "sha256": version.sha256}, version,
-                          store.schema(version))
+        return LoadedData(
+            store.read_frame(version),
+            version.id,
+            {"dataset": version.id, "sha256": version.sha256},
+            version,
+            store.schema(version),
+        )
+    if "/" in ref or "\\" in ref or Path(ref).suffix:
+        raise BadInput(f"no such file: {ref}")
     raise BadInput(f"{ref!r} is neither a file, a dataset id (name@vN) nor sample:NAME")

@@ -171,7 +171,9 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "Empty CSV file" in message:
-            raise BadInput(f"{name} is empty: give a file with a header row and data rows") from None
+            raise BadInput(
+                f"{name} is empty: give a file with a header row and data rows"
+            ) from None
         match = re.search(r"Expected (\d+) columns, got (\d+): (.*)", message)
         if match:
             expected, got, row = match.groups()

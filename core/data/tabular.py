@@ -17,6 +17,8 @@ MIN_ROWS = 10
 MAX_CLASSES = 200
 # A text column is "numeric with junk" when at least this share of its values parse as numbers.
 NUMERIC_SHARE = 0.9
+# Categorical columns with more distinct values than this are hashed instead of looked up.
+HASH_ABOVE = 100
 # Integer targets with at most this many distinct values are taken as classes.
 CLASS_LIMIT = 20
 
@@ -32,10 +34,11 @@ class TableInfo:
     categorical: list[str]
     classes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    hashed: list[str] = field(default_factory=list)  # many-valued strings, hashed into bins
 
     @property
     def features(self) -> list[str]:
-        return self.numeric + self.categorical
+        return self.numeric + self.categorical + self.hashed
 
 
 def read_csv(source: str | Path | bytes, name: str = "the file") -> pd.DataFrame:
@@ -76,9 +79,19 @@ def _numeric_with_junk(col: pd.Series) -> tuple[pd.Series, pd.Series] | None:
 
 
 def prepare_table(
-    frame: pd.DataFrame, target: str, task: str = "auto", coerce_numeric: bool = False
+    frame: pd.DataFrame,
+    target: str,
+    task: str = "auto",
+    coerce_numeric: bool = False,
+    types: dict[str, str] | None = None,
 ) -> TableInfo:
-    """Check a table for training on `target`; BadInput says what is wrong and what to do."""
+    """Check a table for training on `target`; BadInput says what is wrong and what to do.
+
+    `types` are a dataset schema's column types (the user's corrections win over inference):
+    numeric/integer columns are normalised, categorical/boolean ones looked up as strings (or
+    hashed when they have many values), and text, timestamp and image-path columns left out.
+    """
+    types = types or {}
     if len(frame.columns) < 2:
         only = frame.columns[0] if len(frame.columns) else "none"
         raise BadInput(
@@ -98,6 +111,8 @@ def prepare_table(
     warnings: list[str] = []
 
     for name in frame.columns:
+        if types.get(name) in ("categorical", "boolean", "text", "timestamp", "image_path"):
+            continue  # the user said it is not a number
         found = _numeric_with_junk(frame[name])
         if found is None:
             continue
@@ -153,27 +168,38 @@ def prepare_table(
     if len(frame) < MIN_ROWS:
         raise BadInput(f"the table has {len(frame)} usable rows; at least {MIN_ROWS} are needed")
 
-    numeric, categorical = [], []
+    numeric, categorical, hashed = [], [], []
     for name in frame.columns:
         if name == target:
             continue
-        col = frame[name]
+        col, declared = frame[name], types.get(name)
         if col.isna().all():
             warnings.append(f"column {name!r} is empty and was left out")
-        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        elif declared in ("text", "timestamp", "image_path"):
+            warnings.append(f"column {name!r} ({declared}) was left out of this table model")
+        elif declared in ("numeric", "integer"):
+            frame[name] = pd.to_numeric(col, errors="coerce")
+            numeric.append(name)
+        elif (
+            declared is None
+            and pd.api.types.is_numeric_dtype(col)
+            and not (pd.api.types.is_bool_dtype(col))
+        ):
             numeric.append(name)
         else:
             distinct = col.astype(str).nunique()
-            if distinct > 50 and distinct > 0.5 * len(col):
+            if declared is None and distinct > 50 and distinct > 0.5 * len(col):
                 warnings.append(
                     f"column {name!r} looks like an identifier or free text "
                     f"({distinct} distinct values) and was left out"
                 )
+            elif distinct > HASH_ABOVE:
+                hashed.append(name)
             else:
                 categorical.append(name)
-    if not numeric and not categorical:
+    if not numeric and not categorical and not hashed:
         raise BadInput("no usable feature columns are left besides the target")
-    return TableInfo(frame, target, task, numeric, categorical, classes, warnings)
+    return TableInfo(frame, target, task, numeric, categorical, classes, warnings, hashed)
 
 
 def load_table(

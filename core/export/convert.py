@@ -19,37 +19,71 @@ def to_savedmodel(model, out_dir: str | Path) -> Path:
     return out
 
 
-def to_tflite(model, out_path: str | Path) -> Path:
-    """TFLite flatbuffer via a SavedModel (`from_keras_model` fails on dict-input models)."""
+def to_tflite(model, out_path: str | Path) -> tuple[Path, str]:
+    """TFLite flatbuffer via a SavedModel (`from_keras_model` fails on dict-input models).
+
+    Returns the path and the op set used: `builtin`, or `builtin+select-tf` when the model needs
+    TensorFlow ops that TFLite lacks (text vectorisation, some recurrent layers); such a model
+    needs the Flex delegate where it runs.
+    """
     import tensorflow as tf
 
     out = Path(out_path)
     with tempfile.TemporaryDirectory() as tmp:
         saved = to_savedmodel(model, Path(tmp) / "saved")
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
-        flatbuffer = converter.convert()
+        try:
+            flatbuffer, ops = (
+                tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert(),
+                "builtin",
+            )
+        except Exception:  # the converter raises ConverterError and friends; retry with TF ops
+            converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+            converter.target_spec.supported_ops = [
+                tf.lite.OpsSet.TFLITE_BUILTINS,
+                tf.lite.OpsSet.SELECT_TF_OPS,
+            ]
+            converter._experimental_lower_tensor_list_ops = False
+            flatbuffer, ops = converter.convert(), "builtin+select-tf"
     tmp_out = out.with_suffix(".tflite.tmp")
     tmp_out.write_bytes(flatbuffer)
     tmp_out.replace(out)
-    return out
+    return out, ops
 
 
-def tflite_predict(path: str | Path, arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """Run a TFLite model with the LiteRT interpreter on named inputs (numpy, shape (n, 1))."""
+def _interpreter(path: str | Path):
+    """LiteRT's interpreter; TensorFlow's (which links the Flex delegate) for select-TF models."""
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=str(path))
-    runner = interpreter.get_signature_runner()
-    feed = {k: (v.astype(bytes) if v.dtype == object else v) for k, v in arrays.items()}
+    try:
+        interpreter = Interpreter(model_path=str(path))
+        interpreter.allocate_tensors()
+        return interpreter
+    except RuntimeError:
+        import warnings
+
+        import tensorflow as tf
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return tf.lite.Interpreter(model_path=str(path))
+
+
+def tflite_predict(path: str | Path, inputs: dict[str, np.ndarray] | np.ndarray) -> np.ndarray:
+    """Run a TFLite model on named inputs (or the one input) through its signature runner."""
+    runner = _interpreter(path).get_signature_runner()
+    if not isinstance(inputs, dict):
+        inputs = {next(iter(runner.get_input_details())): inputs}
+    feed = {k: (v.astype(bytes) if v.dtype.kind in "OU" else v) for k, v in inputs.items()}
     out = runner(**feed)
     return np.asarray(next(iter(out.values())))
 
 
-def savedmodel_predict(path: str | Path, inputs: dict[str, Any]) -> np.ndarray:
+def savedmodel_predict(path: str | Path, inputs: dict[str, Any] | Any) -> np.ndarray:
     import tensorflow as tf
 
-    loaded = tf.saved_model.load(str(path))
-    fn = loaded.signatures["serving_default"]
+    fn = tf.saved_model.load(str(path)).signatures["serving_default"]
+    if not isinstance(inputs, dict):
+        inputs = {next(iter(fn.structured_input_signature[1])): inputs}
     out = fn(**inputs)
     return np.asarray(next(iter(out.values())))
 
@@ -58,6 +92,6 @@ def parity(expected: np.ndarray, got: np.ndarray, task: str) -> dict[str, float]
     """Max absolute difference, and for classifiers the share of rows with the same class."""
     expected, got = np.asarray(expected, "float64"), np.asarray(got, "float64")
     report = {"max_abs_diff": float(np.max(np.abs(expected - got))), "rows": int(len(expected))}
-    if task == "classification":
+    if task in ("classification", "image-classification", "text-classification"):
         report["agreement"] = float(np.mean(expected.argmax(-1) == got.argmax(-1)))
     return report

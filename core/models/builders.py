@@ -1,25 +1,114 @@
-"""Keras builders for catalog entries (imported only inside workers)."""
+"""Keras builders for catalog entries (imported only inside workers).
+
+Every builder has the same signature, `build(hp, input_shape, task, outputs)`, so plain training
+and tuning call them alike: `hp` holds hyperparameters by name (missing ones take the catalog's
+defaults), `outputs` is the number of classes (classification), 1 (regression) or
+(horizon, n_targets) (forecasting).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def build_mlp(hp: dict[str, Any], input_dim: int, task: str, n_classes: int = 0):
-    """An MLP on a preprocessed feature vector.
-
-    Classification ends in softmax over `n_classes` (sparse labels); regression in one linear unit.
-    """
+def _head(x, task: str, outputs):
     import keras
 
-    inputs = keras.Input(shape=(input_dim,), name="features")
-    x = inputs
-    for i, units in enumerate(hp.get("hidden_units", (32, 16))):
+    if task in ("classification", "image-classification", "text-classification"):
+        return keras.layers.Dense(int(outputs), activation="softmax", name="probabilities")(x)
+    if task == "forecasting":
+        horizon, n_targets = outputs
+        x = keras.layers.Dense(horizon * n_targets, name="forecast_flat")(x)
+        return keras.layers.Reshape((horizon, n_targets), name="forecast")(x)
+    return keras.layers.Dense(int(outputs), name="prediction")(x)
+
+
+def _dense_stack(x, hp: dict[str, Any], default=(32, 16)):
+    import keras
+
+    for i, units in enumerate(hp.get("hidden_units", default)):
         x = keras.layers.Dense(int(units), activation="relu", name=f"dense_{i}")(x)
-        if hp.get("dropout", 0.0) > 0:
+        if float(hp.get("dropout", 0.0)) > 0:
             x = keras.layers.Dropout(float(hp["dropout"]), name=f"dropout_{i}")(x)
-    if task == "classification":
-        outputs = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
-    else:
-        outputs = keras.layers.Dense(1, name="prediction")(x)
-    return keras.Model(inputs, outputs, name="mlp")
+    return x
+
+
+def build_mlp(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+    """Dense layers on a preprocessed feature vector."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape, name="features")
+    return keras.Model(inputs, _head(_dense_stack(inputs, hp), task, outputs), name="mlp")
+
+
+def build_cnn(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+    """A small convolutional network: conv blocks with pooling, then global pooling."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    filters = int(hp.get("filters", 16))
+    for i in range(int(hp.get("blocks", 3))):
+        x = keras.layers.Conv2D(
+            filters * 2**i, 3, padding="same", activation="relu", name=f"conv_{i}"
+        )(x)
+        x = keras.layers.MaxPooling2D(name=f"pool_{i}")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    if float(hp.get("dropout", 0.2)) > 0:
+        x = keras.layers.Dropout(float(hp.get("dropout", 0.2)), name="dropout")(x)
+    return keras.Model(inputs, _head(x, task, outputs), name="cnn")
+
+
+def build_text(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+    """Token ids -> embedding -> average over the sequence -> dense layers."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape, dtype="int64", name="tokens")
+    x = keras.layers.Embedding(
+        int(hp["vocabulary"]), int(hp.get("embedding_dim", 32)), mask_zero=False, name="embedding"
+    )(inputs)
+    x = keras.layers.GlobalAveragePooling1D(name="average")(x)
+    x = _dense_stack(x, hp, default=(32,))
+    return keras.Model(inputs, _head(x, task, outputs), name="text_classifier")
+
+
+def build_dense_forecast(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+    """The whole input window flattened into dense layers: a strong baseline for short series."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape, name="window")
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    return keras.Model(inputs, _head(_dense_stack(x, hp), task, outputs), name="dense_forecast")
+
+
+def _recurrent(layer_name: str):
+    def build(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+        import keras
+
+        inputs = keras.Input(shape=input_shape, name="window")
+        layer = getattr(keras.layers, layer_name)
+        x = layer(int(hp.get("units", 32)), name=layer_name.lower())(inputs)
+        return keras.Model(inputs, _head(x, task, outputs), name=layer_name.lower())
+
+    build.__doc__ = f"A {layer_name} over the input window, then a dense forecast head."
+    return build
+
+
+build_lstm = _recurrent("LSTM")
+build_gru = _recurrent("GRU")
+
+
+def build_conv1d(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+    """1-D convolutions over time, then global pooling."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape, name="window")
+    x = keras.layers.Conv1D(
+        int(hp.get("filters", 32)),
+        int(hp.get("kernel_size", 3)),
+        padding="causal",
+        activation="relu",
+        name="conv",
+    )(inputs)
+    x = keras.layers.GlobalAveragePooling1D(name="gap")(x)
+    return keras.Model(inputs, _head(x, task, outputs), name="conv1d")

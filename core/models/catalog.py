@@ -38,30 +38,119 @@ class CatalogEntry:
         return asdict(self)
 
 
-MLP = CatalogEntry(
-    name="mlp",
-    title="Multilayer perceptron",
-    tasks=("classification", "regression"),
-    input_kind="table",
-    description=(
+def _entry(name, title, tasks, input_kind, description, hps) -> CatalogEntry:
+    return CatalogEntry(
+        name,
+        title,
+        tuple(tasks),
+        input_kind,
+        description,
+        f"core.models.builders:build_{name.replace('-', '_')}",
+        tuple(hps),
+    )
+
+
+DROPOUT = HyperParam("dropout", "float", 0.0, 0.0, 0.5, help="dropout after hidden layers")
+LEARNING_RATE = HyperParam(
+    "learning_rate", "float", 0.01, 1e-4, 1e-1, log=True, help="Adam step size"
+)
+HIDDEN = HyperParam(
+    "hidden_units",
+    "choice",
+    (32, 16),
+    choices=((16,), (32, 16), (64, 32), (128, 64, 32)),
+    help="width of each hidden layer",
+)
+FORECAST = ("forecasting",)
+# Embeddings and recurrent layers are less stable at the MLP's step size.
+SLOW_LR = HyperParam("learning_rate", "float", 0.003, 1e-4, 1e-1, log=True, help="Adam step size")
+
+ENTRIES = (
+    _entry(
+        "mlp",
+        "Multilayer perceptron",
+        ("classification", "regression"),
+        "table",
         "Dense layers over the preprocessed columns (normalised numbers, one-hot categories). "
-        "A strong, fast baseline for tabular data."
+        "A strong, fast baseline for tabular data.",
+        (HIDDEN, DROPOUT, LEARNING_RATE),
     ),
-    builder="core.models.builders:build_mlp",
-    hyperparameters=(
-        HyperParam(
-            "hidden_units",
-            "choice",
-            (32, 16),
-            choices=((16,), (32, 16), (64, 32), (128, 64, 32)),
-            help="width of each hidden layer",
+    _entry(
+        "cnn",
+        "Small CNN",
+        ("image-classification",),
+        "image",
+        "Three convolution + pooling blocks and global average pooling, trained from scratch. "
+        "Images are resized and rescaled by Keras layers.",
+        (
+            HyperParam("filters", "choice", 16, choices=(8, 16, 32), help="filters of block 1"),
+            HyperParam("blocks", "int", 3, 1, 4, help="convolution blocks"),
+            HyperParam("dropout", "float", 0.2, 0.0, 0.5, help="dropout before the head"),
+            HyperParam("learning_rate", "float", 0.001, 1e-4, 1e-2, log=True, help="Adam step"),
         ),
-        HyperParam("dropout", "float", 0.0, 0.0, 0.5, help="dropout after each hidden layer"),
-        HyperParam("learning_rate", "float", 0.01, 1e-4, 1e-1, log=True, help="Adam step size"),
+    ),
+    _entry(
+        "text",
+        "Text classifier",
+        ("text-classification",),
+        "text",
+        "TextVectorization (adapted on the training texts) -> embedding -> average -> dense. "
+        "Takes raw strings, also when served.",
+        (
+            HyperParam("embedding_dim", "choice", 32, choices=(16, 32, 64, 128)),
+            HyperParam("hidden_units", "choice", (32,), choices=((16,), (32,), (64,))),
+            DROPOUT,
+            SLOW_LR,
+        ),
+    ),
+    _entry(
+        "dense-forecast",
+        "Dense forecaster",
+        FORECAST,
+        "sequence",
+        "The input window flattened into dense layers; a strong baseline for short series.",
+        (HIDDEN, DROPOUT, SLOW_LR),
+    ),
+    _entry(
+        "lstm",
+        "LSTM forecaster",
+        FORECAST,
+        "sequence",
+        "A long short-term memory layer reads the window step by step.",
+        (HyperParam("units", "choice", 32, choices=(16, 32, 64, 128)), SLOW_LR),
+    ),
+    _entry(
+        "gru",
+        "GRU forecaster",
+        FORECAST,
+        "sequence",
+        "A gated recurrent unit layer: like the LSTM, with fewer parameters.",
+        (HyperParam("units", "choice", 32, choices=(16, 32, 64, 128)), SLOW_LR),
+    ),
+    _entry(
+        "conv1d",
+        "1-D CNN forecaster",
+        FORECAST,
+        "sequence",
+        "Causal 1-D convolutions over time, then global pooling.",
+        (
+            HyperParam("filters", "choice", 32, choices=(16, 32, 64)),
+            HyperParam("kernel_size", "int", 3, 2, 7),
+            SLOW_LR,
+        ),
     ),
 )
 
-CATALOG: dict[str, CatalogEntry] = {e.name: e for e in (MLP,)}
+CATALOG: dict[str, CatalogEntry] = {e.name: e for e in ENTRIES}
+
+# The model each task gets when the user does not choose one.
+DEFAULT_MODEL = {
+    "classification": "mlp",
+    "regression": "mlp",
+    "forecasting": "dense-forecast",
+    "image-classification": "cnn",
+    "text-classification": "text",
+}
 
 
 def get_entry(name: str) -> CatalogEntry:
@@ -78,10 +167,23 @@ def list_entries(task: str | None = None) -> list[CatalogEntry]:
 def check_fits(name: str, task: str, input_kind: str) -> CatalogEntry:
     """Refuse a model that does not fit the data before any run starts."""
     entry = get_entry(name)
-    if task not in entry.tasks:
-        raise BadInput(f"model {name!r} does {'/'.join(entry.tasks)}, not {task}")
-    if input_kind != entry.input_kind:
+    if input_kind != entry.input_kind or task not in entry.tasks:
         raise BadInput(
-            f"model {name!r} takes {entry.input_kind} input, but the data is {input_kind}"
+            f"model {name!r} takes {entry.input_kind} input for {'/'.join(entry.tasks)}, but "
+            f"this is {input_kind} data for {task}: try {DEFAULT_MODEL.get(task, 'another model')!r}"
         )
     return entry
+
+
+def default_hp(name: str) -> dict[str, Any]:
+    return {h.name: h.default for h in get_entry(name).hyperparameters}
+
+
+def build(name: str, hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+    """Build a catalog model with Keras (call inside a worker)."""
+    import importlib
+
+    entry = get_entry(name)
+    module, _, func = entry.builder.partition(":")
+    builder = getattr(importlib.import_module(module), func)
+    return builder({**default_hp(name), **hp}, input_shape, task, outputs)

@@ -6,24 +6,17 @@ from typing import Any
 
 import numpy as np
 
-from core.training.features import ModelContract
 
-
-def evaluate(
-    contract: ModelContract, y_true: np.ndarray, predictions: np.ndarray
-) -> dict[str, Any]:
+def evaluate(prepared, predictions: np.ndarray) -> dict[str, Any]:
     from sklearn import metrics as m
 
-    if contract.task == "classification":
+    y_true = prepared.test_y
+    if prepared.is_classification:
+        classes = prepared.contract.classes
         y_pred = predictions.argmax(-1)
-        labels = list(range(len(contract.classes)))
+        labels = list(range(len(classes)))
         report = m.classification_report(
-            y_true,
-            y_pred,
-            labels=labels,
-            target_names=contract.classes,
-            output_dict=True,
-            zero_division=0,
+            y_true, y_pred, labels=labels, target_names=classes, output_dict=True, zero_division=0
         )
         return {
             "task": "classification",
@@ -31,13 +24,15 @@ def evaluate(
                 "accuracy": float(m.accuracy_score(y_true, y_pred)),
                 "macro_f1": float(report["macro avg"]["f1-score"]),
             },
-            "classes": contract.classes,
+            "classes": classes,
             "confusion_matrix": m.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
             "per_class": {
                 c: {k: float(report[c][k]) for k in ("precision", "recall", "f1-score", "support")}
-                for c in contract.classes
+                for c in classes
             },
         }
+    if prepared.task == "forecasting":
+        return _forecast(prepared, predictions)
     y_hat = predictions.reshape(-1)
     return {
         "task": "regression",
@@ -48,4 +43,36 @@ def evaluate(
         },
         "actual": [float(v) for v in y_true],
         "predicted": [float(v) for v in y_hat],
+    }
+
+
+def _mape(y: np.ndarray, y_hat: np.ndarray) -> float | None:
+    nonzero = np.abs(y) > 1e-8
+    if not nonzero.any():
+        return None
+    return float(np.mean(np.abs((y[nonzero] - y_hat[nonzero]) / y[nonzero])) * 100)
+
+
+def _forecast(prepared, predictions: np.ndarray) -> dict[str, Any]:
+    """MAE/RMSE/MAPE of the model and of the naive last-value forecast, on the same windows."""
+    y = prepared.test_y
+    naive = prepared.baseline
+    mae = float(np.mean(np.abs(y - predictions)))
+    naive_mae = float(np.mean(np.abs(y - naive)))
+    targets = prepared.contract.target.split(",")
+    return {
+        "task": "forecasting",
+        "metrics": {
+            "mae": mae,
+            "rmse": float(np.sqrt(np.mean((y - predictions) ** 2))),
+            "mape": _mape(y, predictions),
+            "naive_mae": naive_mae,
+            "skill_vs_naive": float(1 - mae / naive_mae) if naive_mae > 0 else None,
+        },
+        "targets": targets,
+        "times": prepared.contract.details.get("test_label_times", []),
+        # one step ahead, first target: what the plot shows
+        "actual": [float(v) for v in y[:, 0, 0]],
+        "predicted": [float(v) for v in predictions[:, 0, 0]],
+        "naive": [float(v) for v in naive[:, 0, 0]],
     }

@@ -20,15 +20,23 @@ import pandas as pd
 class FeatureSpec:
     column: str  # name in the user's table
     input: str  # name of the model input (a safe identifier)
-    dtype: str  # float32 | string
+    dtype: str  # float32 | string | string_hashed
 
 
 @dataclass
 class ModelContract:
+    """What the end-to-end model takes and gives.
+
+    `input_kind` is table (one named input per column), image (float RGB, any size, 0-255),
+    text (one string per example) or sequence (a window of shape (steps, len(features))).
+    """
+
     task: str
     target: str
     features: list[FeatureSpec]
     classes: list[str] = field(default_factory=list)
+    input_kind: str = "table"
+    details: dict[str, Any] = field(default_factory=dict)  # window spec, image size, ...
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -1,7 +1,7 @@
 """Preprocessing as Keras layers, adapted on the training split and saved as its own model.
 
 Numbers: FillMissing(train mean) -> Normalization. Strings: StringLookup one-hot (missing -> "",
-unseen -> the OOV slot). The preprocessing model maps raw inputs to one float vector; the network
+unseen -> the OOV slot); strings with many distinct values: Hashing into fixed one-hot bins. The preprocessing model maps raw inputs to one float vector; the network
 model maps that vector to predictions; the end-to-end model chains them for serving.
 """
 
@@ -11,6 +11,9 @@ import numpy as np
 import pandas as pd
 
 from core.training.features import FeatureSpec, raw_arrays
+
+# Many-valued strings share this many one-hot bins (collisions are the price of a fixed size).
+HASH_BINS = 64
 
 
 def build_preprocessing_model(train: pd.DataFrame, features: list[FeatureSpec]):
@@ -28,6 +31,11 @@ def build_preprocessing_model(train: pd.DataFrame, features: list[FeatureSpec]):
             norm = keras.layers.Normalization(name=f"{f.input}_norm")
             norm.adapt(np.where(np.isnan(values), mean, values))
             encoded.append(norm(FillMissing(mean, name=f"{f.input}_fill")(inp)))
+        elif f.dtype == "string_hashed":
+            inp = keras.Input(shape=(1,), name=f.input, dtype="string")
+            encoded.append(
+                keras.layers.Hashing(HASH_BINS, output_mode="one_hot", name=f"{f.input}_hash")(inp)
+            )
         else:
             inp = keras.Input(shape=(1,), name=f.input, dtype="string")
             vocab = sorted({v for v in arrays[f.input].ravel() if v != ""})

@@ -1,0 +1,46 @@
+"""What every task family hands the training job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.training.features import ModelContract
+
+CLASSIFICATION_TASKS = ("classification", "image-classification", "text-classification")
+
+
+@dataclass
+class Prepared:
+    task: str
+    input_kind: str  # table | image | text | sequence
+    contract: ModelContract
+    preprocess: Any  # keras.Model: raw inputs -> network inputs
+    train: Any  # tf.data.Dataset of (network inputs, y)
+    validation: Any
+    test_inputs: Any  # raw inputs for the end-to-end model (dict of arrays, or one array)
+    test_y: np.ndarray
+    outputs: Any  # classes, 1, or (horizon, n_targets)
+    network_input_shape: tuple
+    rows: dict[str, int]
+    hp: dict[str, Any] = field(default_factory=dict)  # hyperparameters the data decides
+    target_scale: tuple[float, float] | None = None  # (mean, std) to predict in target units
+    baseline: np.ndarray | None = None  # a naive forecast on the test windows
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def is_classification(self) -> bool:
+        return self.task in CLASSIFICATION_TASKS
+
+
+def save_test_inputs(path, inputs) -> None:
+    """Raw test inputs, so every export can be checked on the same examples."""
+    arrays = inputs if isinstance(inputs, dict) else {"input": inputs}
+    np.savez(path, **{k: (v.astype(str) if v.dtype == object else v) for k, v in arrays.items()})
+
+
+def load_test_inputs(path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}

@@ -1,0 +1,135 @@
+"""Time series: sorted by time, split in time order, windowed in the tf.data pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.data.datasets import check_time_column
+from core.data.resolve import LoadedData
+from core.data.windows import WindowSpec, make_windows, window_starts
+from core.errors import BadInput
+from core.specs import TrainSpec
+from core.training.families.common import Prepared
+from core.training.features import FeatureSpec, ModelContract
+
+
+def find_time_column(spec: TrainSpec, loaded: LoadedData) -> str:
+    if spec.time_column:
+        return spec.time_column
+    if loaded.schema and loaded.schema.get("time_column"):
+        return loaded.schema["time_column"]
+    from core.data.profile import infer_type
+
+    stamped = [c for c in loaded.frame.columns if infer_type(loaded.frame[c])[0] == "timestamp"]
+    if len(stamped) != 1:
+        raise BadInput(
+            "choose the time column (forecasting needs one; found "
+            f"{', '.join(stamped) or 'none that parses as dates'})"
+        )
+    return stamped[0]
+
+
+def series_frame(spec: TrainSpec, loaded: LoadedData) -> tuple[pd.DataFrame, WindowSpec, list[str]]:
+    """The series sorted by time with gaps in its values filled; BadInput if unusable."""
+    time_col = find_time_column(spec, loaded)
+    check_time_column(loaded.frame, time_col)
+    targets = tuple(t.strip() for t in spec.target.split(",") if t.strip())
+    window = WindowSpec(spec.window, spec.horizon, spec.stride, targets, tuple(spec.features))
+    missing = [c for c in window.input_columns if c not in loaded.frame.columns]
+    if not targets or missing:
+        raise BadInput(
+            f"no column(s) {', '.join(missing) or 'to forecast'}; columns are: "
+            f"{', '.join(map(str, loaded.frame.columns))}"
+        )
+    frame = (
+        loaded.frame.assign(
+            **{time_col: pd.to_datetime(loaded.frame[time_col].astype("string"), format="mixed")}
+        )
+        .sort_values(time_col, kind="stable")
+        .reset_index(drop=True)
+    )
+    warnings = []
+    for col in window.input_columns:
+        values = pd.to_numeric(frame[col], errors="coerce")
+        if values.isna().all():
+            raise BadInput(f"column {col!r} has no numbers to forecast with")
+        gaps = int(values.isna().sum())
+        if gaps:
+            warnings.append(f"{gaps} missing value(s) in {col!r} filled by interpolation")
+        frame[col] = values.interpolate(limit_direction="both")
+    return frame[[time_col, *window.input_columns]], window, warnings
+
+
+def build_series_preprocessing(train_values: np.ndarray, window: WindowSpec):
+    import keras
+
+    norm = keras.layers.Normalization(axis=-1, name="normalize")
+    norm.adapt(train_values)
+    inputs = keras.Input(shape=(window.input_width, len(window.input_columns)), name="window")
+    return keras.Model(inputs, norm(inputs), name="preprocessing")
+
+
+def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
+    from core.data.pipelines import AUTOTUNE, window_dataset
+
+    frame, window, warnings = series_frame(spec, loaded)
+    time_col = frame.columns[0]
+    values = frame[list(window.input_columns)].to_numpy("float32")
+    target_idx = [window.input_columns.index(t) for t in window.targets]
+    targets = values[:, target_idx]
+    n = len(frame)
+    train_end = int(n * (1 - spec.validation_fraction - spec.test_fraction))
+    val_end = int(n * (1 - spec.test_fraction))
+    segments = {"train": (0, train_end), "validation": (train_end, val_end), "test": (val_end, n)}
+    starts = {}
+    for name, (lo, hi) in segments.items():
+        try:
+            starts[name] = lo + window_starts(hi - lo, window)
+        except BadInput:
+            raise BadInput(
+                f"the {name} part of the series ({hi - lo} steps) is shorter than one window "
+                f"({window.input_width} + {window.horizon}): use a shorter window or more data"
+            ) from None
+    preprocess = build_series_preprocessing(values[:train_end], window)
+
+    def pipeline(name, shuffle):
+        ds = window_dataset(
+            values, targets, starts[name], window, spec.batch_size, shuffle, spec.seed
+        )
+        return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
+
+    test_x, test_y = make_windows(values, targets, starts["test"], window)
+    last = test_x[:, -1, target_idx]  # naive forecast: the last value seen, for every step ahead
+    baseline = np.repeat(last[:, None, :], window.horizon, axis=1)
+    label_times = frame[time_col].to_numpy()[starts["test"] + window.input_width]
+    contract = ModelContract(
+        "forecasting",
+        ",".join(window.targets),
+        [FeatureSpec(c, "window", "float32") for c in window.input_columns],
+        [],
+        "sequence",
+        {
+            "window": window.to_dict(),
+            "time_column": str(time_col),
+            "test_label_times": [str(t) for t in label_times],
+        },
+    )
+    mean = targets[:train_end].mean(axis=0)
+    std = targets[:train_end].std(axis=0)
+    return Prepared(
+        task="forecasting",
+        input_kind="sequence",
+        contract=contract,
+        preprocess=preprocess,
+        train=pipeline("train", True),
+        validation=pipeline("validation", False),
+        test_inputs=test_x.astype("float32"),
+        test_y=test_y.astype("float32"),
+        outputs=(window.horizon, len(window.targets)),
+        network_input_shape=(window.input_width, len(window.input_columns)),
+        rows={k: int(len(v)) for k, v in starts.items()},
+        target_scale=(mean.astype("float32"), np.where(std > 0, std, 1.0).astype("float32")),
+        baseline=baseline.astype("float32"),
+        warnings=warnings,
+    )

@@ -1,0 +1,95 @@
+"""Images: files decoded and resized in the pipeline; Rescaling/Resizing as Keras layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core.data.resolve import LoadedData
+from core.errors import BadInput
+from core.specs import TrainSpec
+from core.training.families.common import Prepared
+from core.training.features import FeatureSpec, ModelContract
+from core.training.split import split_rows
+
+
+def build_image_preprocessing(size: int):
+    """Any-size RGB (0-255) -> `size` x `size`, scaled to [0, 1]."""
+    import keras
+
+    inputs = keras.Input(shape=(None, None, 3), name="image")
+    x = keras.layers.Resizing(size, size, name="resize")(inputs)
+    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
+    return keras.Model(inputs, x, name="preprocessing")
+
+
+def check_images(loaded: LoadedData) -> list[str]:
+    """The classes of an image dataset; BadInput for anything else."""
+    if loaded.dataset is None or loaded.dataset.kind != "images":
+        raise BadInput(
+            "image classification needs an image dataset: import a zip of class "
+            "folders on the Data page (or `tfstudio data import FILE.zip`)"
+        )
+    classes = sorted(loaded.frame["label"].astype(str).unique())
+    if len(classes) < 2:
+        raise BadInput("an image classifier needs at least two classes")
+    return classes
+
+
+def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
+    import tensorflow as tf
+
+    from core.data.pipelines import AUTOTUNE, decode_image, finish
+
+    classes = check_images(loaded)
+    index = loaded.frame
+    folder = Path(loaded.dataset.path)
+    index = index.assign(
+        file=[str(folder / p) for p in index["path"]],
+        y=index["label"].astype(str).map({c: i for i, c in enumerate(classes)}),
+    )
+    parts = split_rows(
+        index,
+        spec.validation_fraction,
+        spec.test_fraction,
+        spec.seed,
+        None if spec.split == "random" else index["label"].astype(str),
+    )
+    size = int(spec.image_size)
+    preprocess = build_image_preprocessing(size)
+
+    def pipeline(part, shuffle):
+        ds = tf.data.Dataset.from_tensor_slices(
+            (part["file"].tolist(), part["y"].to_numpy("int32"))
+        )
+        # decode + resize per image (to batch), then the preprocessing model per batch
+        ds = ds.map(lambda p, y: (decode_image(p, (size, size)), y), num_parallel_calls=AUTOTUNE)
+        ds = finish(ds, spec.batch_size, shuffle, spec.seed, len(part))
+        return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
+
+    test = parts["test"]
+    test_images = np.stack(
+        [decode_image(tf.constant(f), (size, size)).numpy() for f in test["file"]]
+    ).astype("float32")
+    contract = ModelContract(
+        "image-classification",
+        "label",
+        [FeatureSpec("image", "image", "image")],
+        classes,
+        "image",
+        {"image_size": size},
+    )
+    return Prepared(
+        task="image-classification",
+        input_kind="image",
+        contract=contract,
+        preprocess=preprocess,
+        train=pipeline(parts["train"], True),
+        validation=pipeline(parts["validation"], False),
+        test_inputs=test_images,
+        test_y=test["y"].to_numpy("int32"),
+        outputs=len(classes),
+        network_input_shape=(size, size, 3),
+        rows={k: len(v) for k, v in parts.items()},
+    )

@@ -1,0 +1,104 @@
+"""Text: raw strings in; TextVectorization (adapted on the training texts) inside the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.data.resolve import LoadedData
+from core.data.tabular import class_labels
+from core.errors import BadInput
+from core.specs import TrainSpec
+from core.training.families.common import Prepared
+from core.training.features import FeatureSpec, ModelContract
+from core.training.split import split_rows
+
+
+def text_column(spec: TrainSpec, loaded: LoadedData) -> str:
+    if spec.text_column:
+        if spec.text_column not in loaded.frame.columns:
+            raise BadInput(f"there is no text column {spec.text_column!r}")
+        return spec.text_column
+    if loaded.schema:
+        texts = [c["name"] for c in loaded.schema["columns"] if c["type"] == "text"]
+        if texts:
+            return texts[0]
+    candidates = [
+        c
+        for c in loaded.frame.columns
+        if c != spec.target and not pd.api.types.is_numeric_dtype(loaded.frame[c])
+    ]
+    if not candidates:
+        raise BadInput("no column of text found: choose the text column")
+    return max(candidates, key=lambda c: loaded.frame[c].astype(str).str.len().mean())
+
+
+def build_text_preprocessing(texts: np.ndarray, max_tokens: int, length: int):
+    import keras
+
+    vectorize = keras.layers.TextVectorization(
+        max_tokens=max_tokens, output_sequence_length=length, name="vectorize"
+    )
+    vectorize.adapt(texts)
+    inputs = keras.Input(shape=(1,), dtype="string", name="text")
+    x = vectorize(inputs)
+    return keras.Model(inputs, x, name="preprocessing"), len(vectorize.get_vocabulary())
+
+
+def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
+    from core.data.pipelines import AUTOTUNE, text_dataset
+
+    column = text_column(spec, loaded)
+    if spec.target not in loaded.frame.columns:
+        raise BadInput(
+            f"there is no column {spec.target!r}; columns are: "
+            f"{', '.join(map(str, loaded.frame.columns))}"
+        )
+    frame = loaded.frame[[column, spec.target]].dropna(subset=[spec.target])
+    frame = frame.assign(**{column: frame[column].fillna("").astype(str)})
+    labels = class_labels(frame[spec.target])
+    classes = sorted(labels.unique())
+    if len(classes) < 2:
+        raise BadInput(f"the target {spec.target!r} has a single class: a classifier needs two")
+    frame = frame.assign(_y=labels.map({c: i for i, c in enumerate(classes)}).to_numpy("int32"))
+    parts = split_rows(
+        frame,
+        spec.validation_fraction,
+        spec.test_fraction,
+        spec.seed,
+        None if spec.split == "random" else labels,
+    )
+    reporter.progress("preprocessing", 0, 1, "adapting TextVectorization on the training texts")
+    preprocess, vocabulary = build_text_preprocessing(
+        parts["train"][column].to_numpy(dtype=object).astype(str).reshape(-1, 1),
+        spec.max_tokens,
+        spec.sequence_length,
+    )
+
+    def pipeline(part, shuffle):
+        texts = part[column].to_numpy(dtype=object).reshape(-1, 1)
+        ds = text_dataset(texts, part["_y"].to_numpy("int32"), spec.batch_size, shuffle, spec.seed)
+        return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
+
+    contract = ModelContract(
+        "text-classification",
+        spec.target,
+        [FeatureSpec(column, "text", "string")],
+        classes,
+        "text",
+        {"max_tokens": spec.max_tokens, "sequence_length": spec.sequence_length},
+    )
+    return Prepared(
+        task="text-classification",
+        input_kind="text",
+        contract=contract,
+        preprocess=preprocess,
+        train=pipeline(parts["train"], True),
+        validation=pipeline(parts["validation"], False),
+        test_inputs=parts["test"][column].to_numpy(dtype=object).astype(str).reshape(-1, 1),
+        test_y=parts["test"]["_y"].to_numpy("int32"),
+        outputs=len(classes),
+        network_input_shape=(spec.sequence_length,),
+        rows={k: len(v) for k, v in parts.items()},
+        hp={"vocabulary": vocabulary},
+    )

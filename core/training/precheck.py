@@ -1,0 +1,94 @@
+"""Check a training spec against its data before any worker starts (pandas only, no TensorFlow).
+
+Pages and the CLI call `check_train_spec`, so a wrong target, a model that does not fit the data
+or a series too short for its window is refused with a message, and no run is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.data.resolve import LoadedData, load_data
+from core.data.tabular import infer_task, prepare_table
+from core.data.windows import window_starts
+from core.errors import BadInput
+from core.models.catalog import DEFAULT_MODEL, check_fits
+from core.specs import TASKS, TrainSpec
+from core.workspace import Workspace
+
+INPUT_KIND = {
+    "classification": "table",
+    "regression": "table",
+    "forecasting": "sequence",
+    "image-classification": "image",
+    "text-classification": "text",
+}
+
+
+@dataclass
+class TrainPlan:
+    task: str
+    model: str
+    data_label: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def resolve_task(spec: TrainSpec, loaded: LoadedData) -> str:
+    """The task asked for, or the one the data implies (dataset kind, then the target column)."""
+    if spec.task not in TASKS:
+        raise BadInput(f"unknown task {spec.task!r}; tasks are: {', '.join(TASKS)}")
+    if spec.task != "auto":
+        return spec.task
+    kind = loaded.dataset.kind if loaded.dataset else "table"
+    if kind == "images":
+        return "image-classification"
+    if kind == "text":
+        return "text-classification"
+    if kind == "timeseries":
+        return "forecasting"
+    if spec.target not in loaded.frame.columns:
+        raise BadInput(
+            f"there is no column {spec.target!r}; columns are: "
+            f"{', '.join(map(str, loaded.frame.columns))}"
+        )
+    return infer_task(loaded.frame[spec.target])
+
+
+def plan(spec: TrainSpec, loaded: LoadedData) -> tuple[str, str]:
+    """(task, model) for a spec, refusing a model that does not fit the data."""
+    task = resolve_task(spec, loaded)
+    model = spec.model or DEFAULT_MODEL[task]
+    check_fits(model, task, INPUT_KIND[task])
+    return task, model
+
+
+def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
+    if spec.epochs < 1 or spec.batch_size < 1:
+        raise BadInput("epochs and batch size must be at least 1")
+    loaded = load_data(spec.data, ws)
+    task, model = plan(spec, loaded)
+    warnings: list[str] = []
+    if task in ("classification", "regression"):
+        types = {c["name"]: c["type"] for c in loaded.schema["columns"]} if loaded.schema else None
+        warnings = prepare_table(
+            loaded.frame, spec.target, task, spec.coerce_numeric, types=types
+        ).warnings
+    elif task == "forecasting":
+        from core.training.families.forecasting import series_frame
+
+        frame, window, warnings = series_frame(spec, loaded)
+        train_rows = int(len(frame) * (1 - spec.validation_fraction - spec.test_fraction))
+        window_starts(min(train_rows, len(frame) - train_rows), window)
+    elif task == "text-classification":
+        from core.training.families.text import text_column
+
+        text_column(spec, loaded)
+        if spec.target not in loaded.frame.columns:
+            raise BadInput(f"there is no column {spec.target!r}")
+        if loaded.frame[spec.target].nunique() < 2:
+            raise BadInput(f"the target {spec.target!r} has a single class")
+    else:
+        from core.training.families.images import check_images
+
+        check_images(loaded)
+    return TrainPlan(task, model, loaded.label, warnings)
