@@ -1,5 +1,5 @@
-"""The data picker shared by the Data and Train pages: a bundled sample, an upload, or a file
-uploaded earlier. Returns the data reference a spec takes (`sample:NAME` or a path)."""
+"""The data picker of the Train page: a dataset version, a bundled sample, or a new upload
+(imported as a dataset version, so every run records its data's hash as lineage)."""
 
 from __future__ import annotations
 
@@ -7,55 +7,71 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from core.data.datasets import DatasetStore
+from core.data.limits import UPLOAD_LIMIT_MB
 from core.data.samples import SAMPLES
-from core.data.uploads import display_name, list_uploads, save_upload
 from core.errors import BadInput
 from dashboard.services import workspace
 
-SOURCES = ("Bundled sample", "Upload a CSV", "Earlier upload")
+SOURCES = ("Dataset", "Bundled sample", "Upload a file")
 
 
 @dataclass(frozen=True)
 class PickedData:
-    ref: str  # what a spec stores: sample:NAME or an absolute path
+    ref: str  # what a spec stores: sample:NAME or a dataset id (name@vN)
     label: str
     default_target: str = ""
 
 
-def render_data_picker(key: str) -> PickedData | None:
-    ws = workspace()
-    source = st.radio("Data", SOURCES, horizontal=True, key=f"{key}-source")
-    if source == SOURCES[0]:
+def render_data_picker(key: str, preselect: str | None = None) -> PickedData | None:
+    datasets = DatasetStore(workspace())
+    versions = datasets.list_versions()
+    ids = [v.id for v in versions]
+    default = 0 if ids else 1
+    if preselect and preselect.startswith("sample:"):
+        default = 1
+    source = st.radio("Data", SOURCES, horizontal=True, index=default, key=f"{key}-source")
+    if source == "Dataset":
+        if not ids:
+            st.info("No datasets yet: pick a bundled sample, upload a file, or use the Data page.")
+            return None
+        index = ids.index(preselect) if preselect in ids else len(ids) - 1
+        chosen = st.selectbox(
+            "Dataset",
+            ids,
+            index=index,
+            key=f"{key}-dataset",
+            format_func=lambda i: f"{i} · {datasets.get(i).kind} · {datasets.get(i).rows:,} rows",
+        )
+        return PickedData(chosen, chosen, datasets.schema(datasets.get(chosen)).get("target") or "")
+    if source == "Bundled sample":
         names = list(SAMPLES)
+        wanted = (
+            preselect[len("sample:") :] if preselect and preselect.startswith("sample:") else ""
+        )
         name = st.selectbox(
             "Sample",
             names,
             key=f"{key}-sample",
+            index=names.index(wanted) if wanted in names else 0,
             format_func=lambda n: f"{n} · {SAMPLES[n].task} · {SAMPLES[n].description}",
         )
         return PickedData(f"sample:{name}", f"sample {name}", SAMPLES[name].target)
-    if source == SOURCES[1]:
-        upload = st.file_uploader(
-            "CSV file",
-            type=["csv", "tsv", "txt"],
-            key=f"{key}-upload",
-            help="Up to 200 MB. Comma, semicolon, tab or pipe separated.",
+    upload = st.file_uploader(
+        "Table (CSV, TSV, Parquet, JSON Lines) or a zip of image class folders",
+        type=["csv", "tsv", "txt", "parquet", "jsonl", "ndjson", "zip"],
+        key=f"{key}-upload",
+        help=f"Up to {UPLOAD_LIMIT_MB} MB. It becomes a dataset version (see the Data page).",
+    )
+    if upload is None:
+        st.info(
+            "Choose a file: a table with a header row (one column per feature plus the "
+            "column to predict), or a zip with one folder of images per class."
         )
-        if upload is None:
-            st.info(
-                "Choose a CSV file with a header row: one column per feature, plus the column "
-                "to predict."
-            )
-            return None
-        try:
-            path = save_upload(ws, upload.name, upload.getvalue())
-        except BadInput as exc:
-            st.error(f"**{upload.name}** cannot be used: {exc}")
-            return None
-        return PickedData(str(path), upload.name)
-    uploads = list_uploads(ws)
-    if not uploads:
-        st.info("No uploads yet: choose 'Upload a CSV' first.")
         return None
-    path = st.selectbox("Earlier upload", uploads, format_func=display_name, key=f"{key}-earlier")
-    return PickedData(str(path), display_name(path))
+    try:
+        version = datasets.import_file(upload.getvalue(), upload.name)
+    except BadInput as exc:
+        st.error(f"**{upload.name}** cannot be used: {exc}")
+        return None
+    return PickedData(version.id, f"{upload.name} ({version.id})", "")

@@ -1,89 +1,262 @@
-"""Data: pick a table and see its columns, types, gaps and distributions before training."""
+"""Data: import tables, series, text and image zips as dataset versions; understand them; fix
+their types; preview windows; validate new data against them."""
 
-import pandas as pd
-import plotly.express as px
+from pathlib import Path
+
 import streamlit as st
 
-from core.data.samples import resolve_data_path
-from core.data.tabular import class_labels, infer_task, read_csv
-from core.errors import BadInput
-from dashboard.data_picker import render_data_picker
+from core.data.datasets import KINDS, DatasetStore
+from core.data.limits import UPLOAD_LIMIT_MB
+from core.data.profile import COLUMN_TYPES
+from core.data.samples import SAMPLES, sample_path
+from core.data.sources import ReadOptions, read_table
+from core.data.validation import validate_frame
+from core.errors import BadInput, NotFound
+from dashboard.components import fmt_bytes, fmt_time
+from dashboard.data_views import (
+    columns_frame,
+    render_class_balance,
+    render_column,
+    render_correlations,
+    render_images,
+    render_issues,
+    render_series,
+    render_text,
+    render_validation,
+    render_window_preview,
+)
 from dashboard.navigation import page_icon, page_path
 from dashboard.services import workspace
 
 st.title("Data")
-picked = render_data_picker("data")
-if picked is None:
+datasets = DatasetStore(workspace())
+
+
+def read_options(key: str) -> tuple[ReadOptions, str, str]:
+    with st.expander("Reading options (detected when left on auto)"):
+        a, b, c = st.columns(3)
+        delimiter = a.selectbox("Delimiter", ["auto", ",", ";", "tab", "|"], key=f"{key}-delim")
+        encoding = b.selectbox(
+            "Encoding", ["auto", "utf-8", "utf-8-sig", "latin-1"], key=f"{key}-enc"
+        )
+        decimal = c.selectbox("Decimal mark", ["auto", ".", ","], key=f"{key}-dec")
+        kind = a.selectbox(
+            "Kind",
+            ["auto", *KINDS],
+            key=f"{key}-kind",
+            help="auto: a zip is images; a sorted date column makes a time "
+            "series; a free-text column makes text",
+        )
+        name = b.text_input("Dataset name", key=f"{key}-name", help="default: the file name")
+        skip = c.checkbox("Skip rows with the wrong number of fields", key=f"{key}-skip")
+    auto = lambda v: None if v == "auto" else v  # noqa: E731
+    opts = ReadOptions(
+        delimiter="\t" if delimiter == "tab" else auto(delimiter),
+        encoding=auto(encoding),
+        decimal=auto(decimal),
+        skip_bad_rows=skip,
+    )
+    return opts, kind, name
+
+
+def import_and_select(source, filename: str, **kwargs) -> None:
+    try:
+        with st.spinner(f"Importing {filename}…"):
+            version = datasets.import_file(source, filename, **kwargs)
+    except (BadInput, NotFound) as exc:
+        st.error(f"**{filename}** was not imported: {exc}")
+        return
+    st.query_params["dataset"] = version.id
+    st.rerun()
+
+
+versions = datasets.list_versions()
+selected = st.query_params.get("dataset")
+with st.expander("Add data", expanded=not versions, icon=":material/add:"):
+    how = st.radio(
+        "From", ["Bundled sample", "Upload a file", "Path on disk"], horizontal=True, key="data-how"
+    )
+    if how == "Bundled sample":
+        name = st.selectbox(
+            "Sample",
+            list(SAMPLES),
+            key="data-sample",
+            format_func=lambda n: f"{n} · {SAMPLES[n].task} · {SAMPLES[n].description}",
+        )
+        if st.button("Use this sample", key="data-use-sample", type="primary"):
+            import_and_select(
+                sample_path(name, workspace().samples_dir),
+                f"{name}.csv",
+                name=name,
+                target=SAMPLES[name].target,
+            )
+    elif how == "Upload a file":
+        upload = st.file_uploader(
+            "Table (CSV, TSV, Parquet, JSON Lines) or a zip of image class folders",
+            type=["csv", "tsv", "txt", "parquet", "jsonl", "ndjson", "zip"],
+            key="data-upload",
+            help=f"Up to {UPLOAD_LIMIT_MB} MB; larger data: use 'Path on disk'.",
+        )
+        opts, kind, name = read_options("data-up")
+        if upload is not None and st.button("Import", key="data-import", type="primary"):
+            import_and_select(
+                upload.getvalue(), upload.name, name=name or None, kind=kind, options=opts
+            )
+    else:
+        path = st.text_input(
+            "Path to a file on this machine", key="data-path", placeholder="/data/sales.parquet"
+        )
+        opts, kind, name = read_options("data-path")
+        if path and st.button("Import", key="data-import-path", type="primary"):
+            if not Path(path).expanduser().is_file():
+                st.error(f"No file at {path}.")
+            else:
+                p = Path(path).expanduser()
+                import_and_select(p, p.name, name=name or None, kind=kind, options=opts)
+
+if not versions:
+    st.info("No datasets yet: add a bundled sample or your own file above.")
     st.stop()
-try:
-    frame = read_csv(resolve_data_path(picked.ref, workspace().samples_dir), picked.label)
-except BadInput as exc:
-    st.error(str(exc))
-    st.stop()
 
-st.caption(f"{picked.label}: {len(frame):,} rows × {len(frame.columns)} columns")
-st.dataframe(frame.head(200), width="stretch", height=260)
+ids = [v.id for v in versions]
+chosen = st.selectbox(
+    "Dataset", ids, index=ids.index(selected) if selected in ids else 0, key="data-pick"
+)
+if chosen != selected:
+    st.query_params["dataset"] = chosen
+version = datasets.get(chosen)
+frame = datasets.read_frame(version)
+prof = datasets.profile(version)
+schema = datasets.schema(version)
 
+a, b, c, d = st.columns(4)
+a.metric("kind", version.kind)
+b.metric("rows", f"{version.rows:,}")
+c.metric("columns", len(version.columns))
+d.metric("version", f"v{version.version}")
+st.caption(
+    f"from **{version.source}** · imported {fmt_time(version.created_at)} · "
+    f"sha256 `{version.sha256[:16]}…` · "
+    + " · ".join(f"{k} {v!r}" for k, v in version.read.items() if v not in (None, 0))
+)
+for note in version.notes:
+    st.caption(f":material/info: {note}")
 
-def column_kind(col: pd.Series) -> str:
-    if pd.api.types.is_numeric_dtype(col):
-        return "integer" if bool((col.dropna() == col.dropna().round()).all()) else "numeric"
-    distinct = col.astype(str).nunique()
-    return "free text / id" if distinct > 50 and distinct > 0.5 * len(col) else "categorical"
+tabs = ["Overview", "Columns"]
+if version.kind == "timeseries" or prof.time_column:
+    tabs.append("Time series")
+if version.kind == "images":
+    tabs.append("Images")
+if version.kind == "text":
+    tabs.append("Text")
+tabs.append("Validate new data")
+views = dict(zip(tabs, st.tabs(tabs), strict=True))
 
-
-WHAT_IT_BECOMES = {
-    "numeric": "missing → training mean, then Normalization",
-    "integer": "missing → training mean, then Normalization",
-    "categorical": "StringLookup → one-hot (unseen values → an OOV slot)",
-    "free text / id": "left out (too many distinct values)",
-}
-rows = []
-for name in frame.columns:
-    col = frame[name]
-    kind = column_kind(col)
-    numeric = pd.api.types.is_numeric_dtype(col)
-    rows.append(
-        {
-            "column": name,
-            "type": kind,
-            "missing": int(col.isna().sum()),
-            "distinct": int(col.nunique()),
-            "min": col.min() if numeric else None,
-            "mean": col.mean() if numeric else None,
-            "max": col.max() if numeric else None,
-            "becomes": WHAT_IT_BECOMES[kind],
-        }
+with views["Overview"]:
+    render_issues(prof)
+    st.markdown("**Schema** — correct a type if the guess is wrong; the data itself never changes.")
+    table = columns_frame(prof)
+    edited = st.data_editor(
+        table,
+        hide_index=True,
+        width="stretch",
+        key=f"schema-{version.id}",
+        disabled=[col for col in table.columns if col != "type"],
+        column_config={
+            "type": st.column_config.SelectboxColumn(
+                "type", options=list(COLUMN_TYPES), required=True
+            )
+        },
     )
-st.subheader("Columns")
-st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
+    names = list(frame.columns)
+    left, right = st.columns(2)
+    target = left.selectbox(
+        "Target (what to predict)",
+        ["(none)", *names],
+        index=names.index(schema["target"]) + 1 if schema.get("target") in names else 0,
+        key=f"target-{version.id}",
+    )
+    time_options = ["(none)", *[c.name for c in prof.columns if c.type == "timestamp"]]
+    time_col = right.selectbox(
+        "Time column",
+        time_options,
+        index=time_options.index(schema["time_column"])
+        if schema.get("time_column") in time_options
+        else 0,
+        key=f"time-{version.id}",
+    )
+    changed = {
+        r["column"]: r["type"]
+        for _, r in edited.iterrows()
+        if r["type"] != prof.column(r["column"]).type
+    }
+    if st.button(
+        "Save schema",
+        key=f"save-{version.id}",
+        icon=":material/save:",
+        disabled=not changed
+        and target == (schema.get("target") or "(none)")
+        and time_col == (schema.get("time_column") or "(none)"),
+    ):
+        try:
+            datasets.update_schema(
+                version,
+                types=changed,
+                target="" if target == "(none)" else target,
+                time_column="" if time_col == "(none)" else time_col,
+            )
+            st.toast("Schema saved; statistics recomputed.")
+            st.rerun()
+        except BadInput as exc:
+            st.error(str(exc))
+    render_class_balance(prof, version.id)
+    st.dataframe(frame.head(100), width="stretch", height=240)
+    st.page_link(
+        page_path("train"),
+        label="Train a model on this dataset →",
+        icon=page_icon("train"),
+        query_params={"data": version.id},
+    )
 
-st.subheader("Look at a column")
-default = list(frame.columns).index(picked.default_target) if picked.default_target in frame else 0
-column = st.selectbox("Column", list(frame.columns), index=default, key="data-column")
-col = frame[column]
-left, right = st.columns(2)
-if pd.api.types.is_numeric_dtype(col) and infer_task(col) == "regression":
-    fig = px.histogram(frame, x=column, nbins=40, title=f"Distribution of {column}")
-else:
-    counts = class_labels(col.dropna()).value_counts().head(30)
-    fig = px.bar(
-        x=counts.index,
-        y=counts.values,
-        labels={"x": column, "y": "rows"},
-        title=f"Values of {column} (class balance if it is the target)",
-    )
-fig.update_traces(marker_color="#E8710A")
-left.plotly_chart(fig, width="stretch")
-numeric_cols = frame.select_dtypes("number")
-if numeric_cols.shape[1] >= 2:
-    corr = numeric_cols.iloc[:, :30].corr()
-    heat = px.imshow(
-        corr,
-        color_continuous_scale="RdBu_r",
-        zmin=-1,
-        zmax=1,
-        title="Correlation of numeric columns",
-    )
-    right.plotly_chart(heat, width="stretch")
-st.page_link(page_path("train"), label="Train a model on this data →", icon=page_icon("train"))
+with views["Columns"]:
+    column = st.selectbox("Column", [c.name for c in prof.columns], key=f"col-{version.id}")
+    render_column(prof.column(column), key=f"{version.id}-{column}")
+    render_correlations(prof, version.id)
+
+if "Time series" in views:
+    with views["Time series"]:
+        render_series(frame, prof, version.id)
+        st.markdown("**Sliding windows** — what a forecaster will see")
+        render_window_preview(frame, prof, version.id)
+
+if "Images" in views:
+    with views["Images"]:
+        render_images(frame, version.folder, version.id)
+
+if "Text" in views:
+    with views["Text"]:
+        render_text(frame, prof, version.id)
+
+with views["Validate new data"]:
+    if version.kind == "images":
+        st.info("Validation compares tables; for images, import the new zip as a new version.")
+    else:
+        st.caption(
+            f"Check a new file against **{version.id}**: missing or new columns, type "
+            "changes, unseen categories, out-of-range values, missing-rate jumps and "
+            "distribution drift (PSI and Kolmogorov–Smirnov for numbers, L∞ for "
+            "categories)."
+        )
+        new_file = st.file_uploader(
+            "New data", type=["csv", "tsv", "txt", "parquet", "jsonl"], key=f"validate-{version.id}"
+        )
+        if new_file is not None:
+            try:
+                new = read_table(new_file.getvalue(), new_file.name).frame
+                report = validate_frame(new, frame, schema).to_dict()
+                st.caption(
+                    f"{new_file.name}: {len(new):,} rows · {fmt_bytes(len(new_file.getvalue()))}"
+                )
+                render_validation(report)
+            except BadInput as exc:
+                st.error(f"**{new_file.name}** cannot be checked: {exc}")

@@ -1,13 +1,13 @@
-"""Train: choose data and target, train in a worker, watch live curves, evaluate, download."""
+"""Train: choose data, task and model; train in a worker; watch live curves; evaluate; download."""
 
 import streamlit as st
 
-from core.data.samples import resolve_data_path
-from core.data.tabular import load_table, read_csv
-from core.errors import BadInput
-from core.models.catalog import check_fits, list_entries
+from core.data.resolve import load_data
+from core.errors import BadInput, NotFound
+from core.models.catalog import DEFAULT_MODEL, default_hp, list_entries
 from core.runs import launcher
-from core.specs import TrainSpec
+from core.specs import TASKS, TrainSpec
+from core.training.precheck import check_train_spec, resolve_task
 from dashboard.data_picker import render_data_picker
 from dashboard.run_view import render_log, render_run, render_training_result
 from dashboard.services import store, workspace
@@ -20,47 +20,108 @@ if run_id:
         del st.query_params["run"]
         st.rerun()
     render_run(run_id, key="train", finished=render_training_result)
-    run = store().get_run(run_id) if run_id else None
-    if run:
-        render_log(run)
+    try:
+        render_log(store().get_run(run_id))
+    except NotFound:
+        pass
     st.stop()
 
-picked = render_data_picker("train")
+picked = render_data_picker("train", preselect=st.query_params.get("data"))
 if picked is None:
     st.stop()
 try:
-    columns = list(
-        read_csv(resolve_data_path(picked.ref, workspace().samples_dir), picked.label).columns
-    )
+    loaded = load_data(picked.ref, workspace())
 except BadInput as exc:
     st.error(str(exc))
     st.stop()
+columns = list(map(str, loaded.frame.columns))
+kind = loaded.dataset.kind if loaded.dataset else "table"
 
 left, right = st.columns(2)
-default = (
-    columns.index(picked.default_target) if picked.default_target in columns else len(columns) - 1
-)
-target = left.selectbox("Column to predict (target)", columns, index=default, key="train-target")
-task = right.selectbox(
+task = left.selectbox(
     "Task",
-    ["auto", "classification", "regression"],
+    TASKS,
     key="train-task",
-    help="auto: text or few whole-number values → classification; else regression",
+    help="auto: images → image classification, text → text classification, "
+    "a time series → forecasting, else from the target column",
 )
+target_options = ["label"] if kind == "images" else columns
+default_target = (
+    picked.default_target if picked.default_target in target_options else (target_options[-1])
+)
+target = right.selectbox(
+    "Column to predict (target)",
+    target_options,
+    index=target_options.index(default_target),
+    key="train-target",
+    disabled=kind == "images",
+)
+try:
+    resolved = resolve_task(TrainSpec(data=picked.ref, target=target, task=task), loaded)
+except BadInput:
+    resolved = "classification"
+models = [e.name for e in list_entries(resolved)]
 model = left.selectbox(
     "Model",
-    [e.name for e in list_entries()],
-    key="train-model",
-    format_func=lambda n: f"{n} · multilayer perceptron" if n == "mlp" else n,
+    models,
+    index=models.index(DEFAULT_MODEL[resolved]),
+    key=f"train-model-{resolved}",
+    format_func=lambda n: f"{n} · {next(e.title for e in list_entries() if e.name == n)}",
 )
+right.markdown(f"&nbsp;  \n**{resolved}** on {picked.label}")
+
+extra: dict = {}
+if resolved == "forecasting":
+    a, b, c, d = st.columns(4)
+    extra["window"] = int(
+        a.number_input(
+            "Input steps", 1, 10_000, min(24, max(2, len(loaded.frame) // 8)), key="train-window"
+        )
+    )
+    extra["horizon"] = int(b.number_input("Steps ahead", 1, 1_000, 1, key="train-horizon"))
+    extra["stride"] = int(c.number_input("Stride", 1, 1_000, 1, key="train-stride"))
+    numeric = [
+        col
+        for col in columns
+        if col != target and str(loaded.frame[col].dtype) not in ("object", "str", "string")
+    ]
+    extra["features"] = tuple(d.multiselect("Extra input columns", numeric, key="train-features"))
+elif resolved == "text-classification":
+    a, b = st.columns(2)
+    extra["max_tokens"] = int(
+        a.number_input("Vocabulary size", 100, 200_000, 10_000, key="train-vocab")
+    )
+    extra["sequence_length"] = int(b.number_input("Tokens per text", 4, 2_048, 64, key="train-len"))
+elif resolved == "image-classification":
+    extra["image_size"] = int(
+        st.select_slider(
+            "Image size (pixels)", [32, 48, 64, 96, 128, 160, 224], value=64, key="train-imgsize"
+        )
+    )
+
+defaults = default_hp(model)
 with st.expander("Training options"):
     a, b, c = st.columns(3)
     epochs = a.number_input("Epochs", 1, 1000, 30, key="train-epochs")
     batch_size = b.number_input("Batch size", 1, 4096, 32, key="train-batch")
-    learning_rate = c.number_input("Learning rate", 1e-5, 1.0, 0.01, format="%.4f", key="train-lr")
-    units = a.selectbox("Hidden layers", ["32,16", "16", "64,32", "128,64,32"], key="train-units")
-    dropout = b.slider("Dropout", 0.0, 0.5, 0.0, 0.05, key="train-dropout")
-    seed = c.number_input("Seed", 0, 2**31 - 1, 42, key="train-seed")
+    learning_rate = c.number_input(
+        "Learning rate",
+        1e-5,
+        1.0,
+        float(defaults.get("learning_rate", 0.001)),
+        format="%.4f",
+        key=f"train-lr-{model}",
+    )
+    dropout = a.slider(
+        "Dropout", 0.0, 0.5, float(defaults.get("dropout", 0.0)), 0.05, key=f"train-dropout-{model}"
+    )
+    seed = b.number_input("Seed", 0, 2**31 - 1, 42, key="train-seed")
+    split = c.selectbox(
+        "Split",
+        ["auto", "random", "stratified", "time"],
+        key="train-split",
+        help="auto: stratified for classes, in time order for series",
+    )
 coerce = st.checkbox(
     "Treat non-numbers in numeric columns as missing",
     key="train-coerce",
@@ -70,28 +131,28 @@ coerce = st.checkbox(
 if st.button("Train", icon=":material/play_arrow:", type="primary", key="train-start"):
     spec = TrainSpec(
         data=picked.ref,
-        target=target,
+        target="" if kind == "images" else target,
         model=model,
         task=task,
         epochs=int(epochs),
         batch_size=int(batch_size),
         learning_rate=float(learning_rate),
-        hidden_units=tuple(int(u) for u in units.split(",")),
         dropout=float(dropout),
         seed=int(seed),
         coerce_numeric=coerce,
+        split=split,
+        **extra,
     )
     try:
-        info = load_table(
-            resolve_data_path(spec.data, workspace().samples_dir),
-            spec.target,
-            spec.task,
-            spec.coerce_numeric,
-        )
-        check_fits(spec.model, info.task, "table")
-    except BadInput as exc:
+        planned = check_train_spec(spec, workspace())
+    except (BadInput, NotFound) as exc:
         st.error(f"Cannot train on this: {exc}")
         st.stop()
-    run = launcher.submit(workspace(), store(), spec, name=f"{model} · {target} · {picked.label}")
+    run = launcher.submit(
+        workspace(),
+        store(),
+        spec,
+        name=f"{planned.model} · {target if kind != 'images' else 'label'} · {picked.label}",
+    )
     st.query_params["run"] = run.id
     st.rerun()

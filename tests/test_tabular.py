@@ -7,7 +7,6 @@ import pytest
 
 from core.data.samples import SAMPLES, sample_path
 from core.data.tabular import load_table, prepare_table, read_csv
-from core.data.uploads import list_uploads, save_upload
 from core.errors import BadInput
 
 GOOD = b"a,b,label\n" + b"".join(b"%d,%s\n" % (i, [b"x,yes", b"y,no"][i % 2]) for i in range(1, 11))
@@ -127,17 +126,3 @@ def test_every_sample_loads_with_its_target(ws):
         )
         assert info.task == expected, name
         assert len(info.frame) >= 100
-
-
-def test_failed_upload_leaves_nothing_behind(ws):
-    for bad in (b"", b"a,b\n", b"\x00\x01\x02binary"):
-        with pytest.raises(BadInput):
-            save_upload(ws, "bad.csv", bad)
-    assert list(ws.uploads_dir.iterdir()) == []
-
-
-def test_same_upload_is_stored_once(ws):
-    first = save_upload(ws, "my data.csv", GOOD)
-    second = save_upload(ws, "my data.csv", GOOD)
-    assert first == second and list_uploads(ws) == [first]
-    assert first.read_bytes() == GOOD and first.name.endswith("my_data.csv")

@@ -181,6 +181,16 @@ def profile_column(col: pd.Series, kind: str | None = None) -> ColumnProfile:
     return prof
 
 
+def _human(step: pd.Timedelta) -> str:
+    """'7 days', '1 hour', '15 minutes' rather than '7 days 00:00:00'."""
+    seconds = step.total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return str(step)
+
+
 def time_steps(col: pd.Series) -> dict[str, Any]:
     """Step size, gaps and irregularity of a time column (sorted first)."""
     times = pd.to_datetime(col, errors="coerce", format="mixed").dropna().sort_values()
@@ -201,7 +211,7 @@ def time_steps(col: pd.Series) -> dict[str, Any]:
     ]
     irregular = float(((diffs - step).abs() > 0.1 * step).mean())
     return {
-        "step": str(step),
+        "step": _human(step),
         "step_seconds": step.total_seconds(),
         "gaps": gaps[:50],
         "gap_count": len(gaps),

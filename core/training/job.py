@@ -93,6 +93,11 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
         # Predict in target units while the layers work near unit scale.
         mean, std = prepared.target_scale
         out = keras.layers.Rescaling(std, offset=mean, name="to_target_units")(network.output)
+        if prepared.residual is not None:
+            from core.training.layers import LastValue
+
+            last = LastValue(**prepared.residual, name="last_value")(network.input)
+            out = keras.layers.Add(name="forecast_from_last")([out, last])
         network = keras.Model(network.input, out, name=network.name)
     loss, metrics = _loss(prepared)
     network.compile(keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)

@@ -28,6 +28,7 @@ class Prepared:
     hp: dict[str, Any] = field(default_factory=dict)  # hyperparameters the data decides
     target_scale: tuple[float, float] | None = None  # (mean, std) to predict in target units
     baseline: np.ndarray | None = None  # a naive forecast on the test windows
+    residual: dict[str, Any] | None = None  # forecasting: predict the change from the last value
     warnings: list[str] = field(default_factory=list)
 
     @property

@@ -115,8 +115,12 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
             "test_label_times": [str(t) for t in label_times],
         },
     )
-    mean = targets[:train_end].mean(axis=0)
-    std = targets[:train_end].std(axis=0)
+    # The network predicts the change from the last value (see LastValue), scaled like the
+    # targets' step-to-step changes.
+    deltas = np.diff(targets[:train_end], axis=0)
+    norm = preprocess.get_layer("normalize")
+    in_mean = np.asarray(norm.mean).reshape(-1)[target_idx]
+    in_std = np.sqrt(np.asarray(norm.variance).reshape(-1))[target_idx]
     return Prepared(
         task="forecasting",
         input_kind="sequence",
@@ -129,7 +133,10 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         outputs=(window.horizon, len(window.targets)),
         network_input_shape=(window.input_width, len(window.input_columns)),
         rows={k: int(len(v)) for k, v in starts.items()},
-        target_scale=(mean.astype("float32"), np.where(std > 0, std, 1.0).astype("float32")),
+        target_scale=(np.zeros(len(target_idx), "float32"),
+                      np.maximum(deltas.std(axis=0), 1e-6).astype("float32")),
+        residual={"indices": target_idx, "mean": in_mean.tolist(),
+                  "std": np.where(in_std > 0, in_std, 1.0).tolist(), "horizon": window.horizon},
         baseline=baseline.astype("float32"),
         warnings=warnings,
     )

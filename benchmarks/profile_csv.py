@@ -1,0 +1,191 @@
+"""Read + profile a large CSV: TF Studio against plain pandas, side by side.
+
+Generates a seeded CSV (default 1,000,000 rows x 20 columns: 14 float, 3 integer, 2 categorical
+strings with ~10 values, 1 timestamp string) in a temporary folder that is deleted afterwards,
+then measures in separate child processes (so neither pollutes the other's memory):
+
+  (a) pandas:     pd.read_csv(path) + df.describe(include="all")
+  (b) TF Studio:  read_table(path) + profile_table(result.frame)
+
+Wall time is the best of 2 runs of each (order alternated), counted from the start of the read
+to the end of the profile (interpreter start and imports are not counted). Peak memory is the
+child's peak resident set size (ru_maxrss, imports included), the larger of the 2 runs.
+
+Goals (from the issue): time ours/pandas <= 1.5 and our peak memory <= 2x the file's size.
+Prints PASS/MISS per goal and always exits 0.
+
+    .venv/bin/python benchmarks/profile_csv.py            # 1,000,000 rows
+    .venv/bin/python benchmarks/profile_csv.py --rows 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TIME_GOAL = 1.5  # ours / pandas
+MEMORY_GOAL = 2.0  # our peak RSS / file size
+N_FLOAT, N_INT, N_CAT = 14, 3, 2
+CATEGORIES = ("red", "green", "blue", "amber", "violet", "cyan", "black", "white", "grey", "pink")
+REGIONS = ("north", "south", "east", "west", "centre", "islands", "coast", "hills", "valley")
+
+
+def generate(path: Path, rows: int, seed: int) -> None:
+    """Write the seeded benchmark CSV (pyarrow's writer: fast, strings quoted only if needed)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(seed)
+    columns: dict[str, pa.Array] = {}
+    for i in range(N_FLOAT):
+        values = rng.normal(loc=i * 10.0, scale=1.0 + i, size=rows)
+        if i % 2:  # half the columns as measured values with 4 decimals, half at full precision
+            values = np.round(values, 4)
+        missing = rng.random(rows) < 0.01 if i % 5 == 0 else None  # ~1% missing in 3 columns
+        columns[f"f{i}"] = pa.array(values, mask=missing)
+    columns["count"] = pa.array(rng.poisson(20, size=rows))
+    columns["quantity"] = pa.array(rng.integers(0, 1_000_000, size=rows))
+    columns["code"] = pa.array(rng.integers(-500, 500, size=rows))
+    columns["colour"] = pa.array(np.asarray(CATEGORIES)[rng.integers(0, len(CATEGORIES), rows)])
+    columns["region"] = pa.array(np.asarray(REGIONS)[rng.integers(0, len(REGIONS), rows)])
+    start = np.datetime64("2020-01-01T00:00:00", "s")
+    stamps = start + np.arange(rows, dtype="int64") * np.timedelta64(60, "s")
+    columns["timestamp"] = pa.array(np.datetime_as_string(stamps).astype(object)).cast(
+        pa.string()
+    )
+    # "2020-01-01T00:00:00" -> "2020-01-01 00:00:00", as most exports write it
+    columns["timestamp"] = pa.compute.replace_substring(columns["timestamp"], "T", " ")
+    table = pa.table(columns)
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+
+
+def child(which: str, path: str) -> None:
+    """One measurement in this (fresh) process; prints a JSON line with seconds and peak RSS."""
+    if which == "pandas":
+        import pandas as pd
+    else:
+        from core.data.profile import profile_table
+        from core.data.sources import read_table
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    if which == "pandas":
+        frame = pd.read_csv(path)
+        t1 = time.perf_counter()
+        frame.describe(include="all")
+    else:
+        frame = read_table(path).frame
+        t1 = time.perf_counter()
+        profile_table(frame)
+    t2 = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(
+        json.dumps(
+            {"read": t1 - t0, "profile": t2 - t1, "total": t2 - t0, "peak": peak, "base": base}
+        )
+    )
+
+
+def measure(which: str, path: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", which, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--child", nargs=2, metavar=("WHICH", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--generate", metavar="PATH", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    if args.generate:
+        generate(Path(args.generate), args.rows, args.seed)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="tfstudio-bench-") as tmp:
+        path = Path(tmp) / "bench.csv"
+        t0 = time.perf_counter()
+        # in a child too: a child's ru_maxrss starts from its parent's RSS at fork time, so the
+        # parent must stay small for the measurements to be clean
+        subprocess.run(
+            [sys.executable, __file__, "--generate", str(path), "--rows", str(args.rows)]
+            + ["--seed", str(args.seed)],
+            check=True,
+            cwd=ROOT,
+        )
+        size = path.stat().st_size
+        print(
+            f"CSV: {args.rows:,} rows x {N_FLOAT + N_INT + N_CAT + 1} columns, "
+            f"{size / 1e6:.1f} MB (generated in {time.perf_counter() - t0:.1f}s)"
+        )
+        results: dict[str, list[dict]] = {"pandas": [], "tfstudio": []}
+        for run in range(args.runs):
+            order = ("pandas", "tfstudio") if run % 2 == 0 else ("tfstudio", "pandas")
+            for which in order:
+                r = measure(which, path)
+                results[which].append(r)
+                print(
+                    f"  run {run + 1} {which:<8}: {r['total']:6.2f}s "
+                    f"(read {r['read']:.2f}s + profile {r['profile']:.2f}s), "
+                    f"peak {r['peak'] / 1024:.0f} MB"
+                )
+
+    def best(which: str) -> dict:
+        return min(results[which], key=lambda r: r["total"])
+
+    def peak_mb(which: str) -> float:
+        return max(r["peak"] for r in results[which]) / 1024
+
+    def base_mb(which: str) -> float:
+        return max(r["base"] for r in results[which]) / 1024
+
+    ours, theirs = best("tfstudio"), best("pandas")
+    ratio = ours["total"] / theirs["total"]
+    mem_ratio = peak_mb("tfstudio") * 1024 * 1024 / size
+    print()
+    print(f"file size            : {size / 1e6:8.1f} MB ({size / 2**20:.1f} MiB)")
+    print(
+        f"pandas   read+describe: {theirs['total']:7.2f}s "
+        f"(read {theirs['read']:.2f}s, describe {theirs['profile']:.2f}s)"
+    )
+    print(
+        f"TF Studio read+profile: {ours['total']:7.2f}s "
+        f"(read {ours['read']:.2f}s, profile {ours['profile']:.2f}s)"
+    )
+    print(f"time ratio ours/pandas: {ratio:7.2f}")
+    for which in ("pandas", "tfstudio"):
+        print(
+            f"peak RSS {which:<9}    : {peak_mb(which):7.0f} MiB "
+            f"(after imports {base_mb(which):.0f} MiB)"
+        )
+    print(f"our peak / file size  : {mem_ratio:7.2f}")
+    print()
+    print(f"{'PASS' if ratio <= TIME_GOAL else 'MISS'}: time ratio {ratio:.2f} <= {TIME_GOAL}")
+    print(
+        f"{'PASS' if mem_ratio <= MEMORY_GOAL else 'MISS'}: "
+        f"peak memory {mem_ratio:.2f}x file size <= {MEMORY_GOAL}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
