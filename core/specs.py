@@ -57,6 +57,8 @@ class TrainSpec(Spec):
         text_column: the free-text column (text classification; default: the dataset's).
         max_tokens / sequence_length: TextVectorization's vocabulary size and output length.
         image_size: images are resized to this many pixels square.
+        early_stopping: stop after this many epochs without a better validation loss and keep
+            the best weights (0: train every epoch).
     """
 
     kind: ClassVar[str] = "train"
@@ -83,6 +85,7 @@ class TrainSpec(Spec):
     max_tokens: int = 10_000
     sequence_length: int = 64
     image_size: int = 64
+    early_stopping: int = 0
 
 
 TASKS = (

@@ -141,21 +141,34 @@ def render_evaluation(evaluation: dict[str, Any], key: str = "") -> None:
         per_class["support"] = per_class["support"].astype(int)
         right.dataframe(per_class.style.format(precision=3), width="stretch")
     elif evaluation.get("task") == "forecasting":
-        df = pd.DataFrame({"time": evaluation.get("times") or list(range(len(evaluation["actual"]))),
-                           "actual": evaluation["actual"], "model": evaluation["predicted"],
-                           "naive (last value)": evaluation["naive"]})
-        fig = px.line(df, x="time", y=["actual", "model", "naive (last value)"],
-                      title=f"Forecast vs actual, one step ahead ({evaluation['targets'][0]}, "
-                            "test windows)",
-                      color_discrete_map={"actual": "#1F2933", "model": "#E8710A",
-                                          "naive (last value)": "#9AA0A6"})
+        df = pd.DataFrame(
+            {
+                "time": evaluation.get("times") or list(range(len(evaluation["actual"]))),
+                "actual": evaluation["actual"],
+                "model": evaluation["predicted"],
+                "naive (last value)": evaluation["naive"],
+            }
+        )
+        fig = px.line(
+            df,
+            x="time",
+            y=["actual", "model", "naive (last value)"],
+            title=f"Forecast vs actual, one step ahead ({evaluation['targets'][0]}, test windows)",
+            color_discrete_map={
+                "actual": "#1F2933",
+                "model": "#E8710A",
+                "naive (last value)": "#9AA0A6",
+            },
+        )
         fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="")
         st.plotly_chart(fig, width="stretch", key=f"{key}-forecast")
         skill = metrics.get("skill_vs_naive")
         if skill is not None:
             verdict = "better" if skill > 0 else "worse"
-            st.caption(f"The model's MAE is {abs(skill):.0%} {verdict} than repeating the last "
-                       "value seen (the naive forecast).")
+            st.caption(
+                f"The model's MAE is {abs(skill):.0%} {verdict} than repeating the last "
+                "value seen (the naive forecast)."
+            )
     elif evaluation.get("task") == "regression":
         df = pd.DataFrame({"actual": evaluation["actual"], "predicted": evaluation["predicted"]})
         lo, hi = float(df.min().min()), float(df.max().max())

@@ -116,6 +116,15 @@ with st.expander("Training options"):
         "Dropout", 0.0, 0.5, float(defaults.get("dropout", 0.0)), 0.05, key=f"train-dropout-{model}"
     )
     seed = b.number_input("Seed", 0, 2**31 - 1, 42, key="train-seed")
+    patience = a.number_input(
+        "Early stopping patience (0 = off)",
+        0,
+        1000,
+        10,
+        key="train-patience",
+        help="Stop when the validation loss has not improved for this many epochs; keep the "
+        "best weights.",
+    )
     split = c.selectbox(
         "Split",
         ["auto", "random", "stratified", "time"],
@@ -141,6 +150,7 @@ if st.button("Train", icon=":material/play_arrow:", type="primary", key="train-s
         seed=int(seed),
         coerce_numeric=coerce,
         split=split,
+        early_stopping=int(patience),
         **extra,
     )
     try:

@@ -141,6 +141,7 @@ def cmd_train(args) -> int:
         features=tuple(f for f in args.features.split(",") if f),
         text_column=args.text_column,
         image_size=args.image_size,
+        early_stopping=args.early_stopping,
     )
     # Check the spec against its data here, so bad input exits 2 before any worker starts.
     planned = check_train_spec(spec, ws)
@@ -423,6 +424,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="treat non-numbers in numeric columns as missing",
     )
     p.add_argument("--split", default="auto", choices=["auto", "random", "stratified", "time"])
+    p.add_argument(
+        "--early-stopping",
+        type=int,
+        default=0,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better validation loss",
+    )
     p.add_argument("--time-column", default="", help="forecasting: the time column")
     p.add_argument("--window", type=int, default=24, help="forecasting: input steps")
     p.add_argument("--horizon", type=int, default=1, help="forecasting: steps ahead")

@@ -170,7 +170,8 @@ def check_fits(name: str, task: str, input_kind: str) -> CatalogEntry:
     if input_kind != entry.input_kind or task not in entry.tasks:
         raise BadInput(
             f"model {name!r} takes {entry.input_kind} input for {'/'.join(entry.tasks)}, but "
-            f"this is {input_kind} data for {task}: try {DEFAULT_MODEL.get(task, 'another model')!r}"
+            f"this is {input_kind} data for {task}: "
+            f"try {DEFAULT_MODEL.get(task, 'another model')!r}"
         )
     return entry
 

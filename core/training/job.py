@@ -104,13 +104,25 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
 
     reporter.progress("training", 0, spec.epochs, "starting")
     progress = _progress_callback(reporter, spec.epochs)
+    callbacks = [progress]
+    if spec.early_stopping > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=spec.early_stopping, restore_best_weights=True
+            )
+        )
     history = network.fit(
         prepared.train,
         validation_data=prepared.validation,
         epochs=spec.epochs,
         verbose=2,
-        callbacks=[progress],
+        callbacks=callbacks,
     )
+    if len(history.epoch) < spec.epochs and not progress.canceled:
+        reporter.event(
+            f"early stopping after epoch {len(history.epoch)}: kept the weights with the best "
+            "validation loss"
+        )
     if progress.canceled:
         raise JobCanceled("canceled by the user")
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}

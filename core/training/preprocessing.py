@@ -1,8 +1,9 @@
 """Preprocessing as Keras layers, adapted on the training split and saved as its own model.
 
 Numbers: FillMissing(train mean) -> Normalization. Strings: StringLookup one-hot (missing -> "",
-unseen -> the OOV slot); strings with many distinct values: Hashing into fixed one-hot bins. The preprocessing model maps raw inputs to one float vector; the network
-model maps that vector to predictions; the end-to-end model chains them for serving.
+unseen -> the OOV slot); strings with many distinct values: Hashing into fixed one-hot bins.
+The preprocessing model maps raw inputs to one float vector; the network model maps that vector
+to predictions; the end-to-end model chains them for serving.
 """
 
 from __future__ import annotations
