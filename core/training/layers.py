@@ -46,5 +46,10 @@ class LastValue(keras.layers.Layer):
         return ops.repeat(ops.expand_dims(last, 1), self.horizon, axis=1)
 
     def get_config(self):
-        return {**super().get_config(), "indices": self.indices, "mean": self.mean,
-                "std": self.std, "horizon": self.horizon}
+        return {
+            **super().get_config(),
+            "indices": self.indices,
+            "mean": self.mean,
+            "std": self.std,
+            "horizon": self.horizon,
+        }

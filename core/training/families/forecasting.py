@@ -133,10 +133,16 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         outputs=(window.horizon, len(window.targets)),
         network_input_shape=(window.input_width, len(window.input_columns)),
         rows={k: int(len(v)) for k, v in starts.items()},
-        target_scale=(np.zeros(len(target_idx), "float32"),
-                      np.maximum(deltas.std(axis=0), 1e-6).astype("float32")),
-        residual={"indices": target_idx, "mean": in_mean.tolist(),
-                  "std": np.where(in_std > 0, in_std, 1.0).tolist(), "horizon": window.horizon},
+        target_scale=(
+            np.zeros(len(target_idx), "float32"),
+            np.maximum(deltas.std(axis=0), 1e-6).astype("float32"),
+        ),
+        residual={
+            "indices": target_idx,
+            "mean": in_mean.tolist(),
+            "std": np.where(in_std > 0, in_std, 1.0).tolist(),
+            "horizon": window.horizon,
+        },
         baseline=baseline.astype("float32"),
         warnings=warnings,
     )
