@@ -12,12 +12,17 @@ from core.errors import BadInput
 from core.runs.reporter import raise_if_canceled
 
 
+def _param(spec, name: str, default):
+    """Fake jobs take plain dicts, or real specs (a `train` run) that lack their fields."""
+    return spec.get(name, default) if isinstance(spec, dict) else getattr(spec, name, default)
+
+
 def succeed(spec, reporter, run_dir: Path):
-    steps = int(spec.get("steps", 3))
+    steps = int(_param(spec, "steps", 3))
     for step in range(1, steps + 1):
         reporter.metrics(step, {"loss": 1.0 / step, "val_loss": 1.5 / step})
         reporter.progress("training", step, steps, f"epoch {step}/{steps}")
-        time.sleep(float(spec.get("sleep", 0.05)))
+        time.sleep(float(_param(spec, "sleep", 0.05)))
     out = run_dir / "result.txt"
     out.write_text("done")
     reporter.artifact("result.txt", out)

@@ -1,7 +1,8 @@
-"""`tfstudio data import|list|profile|validate` and training on a dataset id, as a user runs them."""
+"""`tfstudio data import|list|profile|validate`, and training on a dataset id, via the CLI."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 
@@ -38,13 +39,11 @@ def drifted_csv() -> str:
 
 
 @pytest.fixture
-def flowers(ws, tmp_path):
-    """A dataset `flowers@v1` imported through the CLI; returns the parsed --json output."""
+def flowers(ws, tmp_path) -> dict:
+    """A dataset `flowers@v1`, imported in-process (the CLI import has its own test)."""
     path = tmp_path / "ref.csv"
     path.write_text(reference_csv())
-    out = tfstudio("data", "import", str(path), "--name", "flowers", "--json")
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return DatasetStore(ws).import_file(path, path.name, name="flowers").to_dict()
 
 
 def one_error_line(out) -> str:
@@ -55,13 +54,20 @@ def one_error_line(out) -> str:
     return lines[0]
 
 
-def test_import_prints_the_version(ws, flowers):
-    assert flowers["id"] == flowers["dataset_id"] == "flowers@v1"
-    assert (flowers["name"], flowers["version"], flowers["kind"]) == ("flowers", 1, "table")
-    assert flowers["rows"] == 200
-    assert flowers["columns"] == ["sepal", "petal", "color", "const", "label"]
-    assert len(flowers["sha256"]) == 64 and flowers["source"] == "ref.csv"
-    types = {c["name"]: c["type"] for c in flowers["schema"]["columns"]}
+def test_import_prints_the_version(ws, tmp_path):
+    path = tmp_path / "ref.csv"
+    path.write_text(reference_csv())
+    out = tfstudio("data", "import", str(path), "--name", "flowers", "--json")
+    assert out.returncode == 0, out.stderr
+    imported = json.loads(out.stdout)
+    assert imported["id"] == imported["dataset_id"] == "flowers@v1"
+    assert (imported["name"], imported["version"], imported["kind"]) == ("flowers", 1, "table")
+    assert imported["rows"] == 200
+    assert imported["columns"] == ["sepal", "petal", "color", "const", "label"]
+    assert imported["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert imported["source"] == "ref.csv"
+    assert imported["read"]["delimiter"] == "," and imported["read"]["skipped_rows"] == 0
+    types = {c["name"]: c["type"] for c in imported["schema"]["columns"]}
     assert types == {
         "sepal": "numeric",
         "petal": "numeric",
@@ -70,22 +76,16 @@ def test_import_prints_the_version(ws, flowers):
         "label": "categorical",
     }
     version = DatasetStore(ws).get("flowers@v1")
-    assert version.sha256 == flowers["sha256"]
+    assert version.sha256 == imported["sha256"]
     assert (version.folder / "data.parquet").is_file()
-
-
-def test_import_without_json_prints_one_line(ws, tmp_path):
-    path = tmp_path / "ref.csv"
-    path.write_text(reference_csv())
-    out = tfstudio("data", "import", str(path), "--name", "flowers")
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "flowers@v1 (table, 200 rows, 5 columns)"
 
 
 def test_list_shows_imported_versions(ws, flowers, tmp_path):
     changed = tmp_path / "ref2.csv"
     changed.write_text(reference_csv() + "5.0,2.0,red,7,a\n")
-    assert tfstudio("data", "import", str(changed), "--name", "flowers").returncode == 0
+    out = tfstudio("data", "import", str(changed), "--name", "flowers")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "flowers@v2 (table, 201 rows, 5 columns)"
     out = tfstudio("data", "list", "--json")
     assert out.returncode == 0, out.stderr
     listed = json.loads(out.stdout)["datasets"]
@@ -93,12 +93,12 @@ def test_list_shows_imported_versions(ws, flowers, tmp_path):
         ("flowers@v1", 200, "table"),
         ("flowers@v2", 201, "table"),
     ]
+    assert listed[0]["sha256"] == flowers["sha256"] != listed[1]["sha256"]
 
 
 def test_list_in_an_empty_workspace(ws):
     out = tfstudio("data", "list", "--json")
     assert out.returncode == 0 and json.loads(out.stdout) == {"datasets": []}
-    assert tfstudio("data", "list").stdout.strip() == "no datasets yet"
 
 
 def test_profile_a_file_with_a_target(ws, tmp_path):
@@ -158,9 +158,9 @@ def test_validate_reports_drift_unseen_and_missing_columns(ws, flowers, tmp_path
         assert a["severity"] in ("low", "medium", "high") and a["detail"]
     found = {(a["column"], a["kind"]): a for a in anomalies}
     assert found[("petal", "missing_column")]["severity"] == "high"
-    assert "Schema column 'petal' (numeric) is missing" in found[("petal", "missing_column")][
-        "detail"
-    ]
+    assert (
+        "Schema column 'petal' (numeric) is missing" in found[("petal", "missing_column")]["detail"]
+    )
     assert ("const", "missing_column") in found
     assert found[("sepal", "drift")]["severity"] == "high"
     assert "PSI" in found[("sepal", "drift")]["detail"]
@@ -197,9 +197,7 @@ def test_import_of_a_missing_file_exits_2(ws, tmp_path):
 def test_validate_against_an_unknown_dataset_exits_2(ws, flowers, tmp_path):
     path = tmp_path / "new.csv"
     path.write_text(drifted_csv())
-    line = one_error_line(
-        tfstudio("data", "validate", str(path), "--against", "nope@v1", "--json")
-    )
+    line = one_error_line(tfstudio("data", "validate", str(path), "--against", "nope@v1", "--json"))
     assert line == "error: no dataset 'nope@v1'; datasets: flowers@v1"
 
 
@@ -209,7 +207,9 @@ def test_profile_with_an_unknown_target_exits_2(ws, flowers, tmp_path, source):
     path.write_text(reference_csv())
     ref = str(path) if source == "file" else "flowers@v1"
     line = one_error_line(tfstudio("data", "profile", ref, "--target", "nope", "--json"))
-    assert line == "error: there is no column 'nope'; columns are: sepal, petal, color, const, label"
+    assert (
+        line == "error: there is no column 'nope'; columns are: sepal, petal, color, const, label"
+    )
 
 
 def test_train_on_a_dataset_id_is_accepted(ws, store, flowers, monkeypatch):

@@ -34,7 +34,7 @@ def test_delimiter_is_detected(delimiter):
 
 
 def test_semicolon_file_with_commas_inside_text_values():
-    raw = "name;desc\nA;hello, world\nB;foo, bar, baz\nC;x, y\n".encode()
+    raw = b"name;desc\nA;hello, world\nB;foo, bar, baz\nC;x, y\n"
     result = read_table(raw, "t.csv")
     assert result.delimiter == ";"
     assert result.frame["desc"].tolist() == ["hello, world", "foo, bar, baz", "x, y"]

@@ -1,0 +1,218 @@
+"""Real training for every task family: images, text and forecasting (marked slow)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image, ImageDraw
+
+from core.data.datasets import DatasetStore
+from tests.conftest import tfstudio
+
+pytestmark = pytest.mark.slow
+
+
+def colour_zip(n: int = 40) -> bytes:
+    """Two classes a small CNN separates easily: reddish vs bluish squares, mixed sizes/modes."""
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for i in range(n):
+            for label, base in (("red", (200, 40, 40)), ("blue", (40, 40, 200))):
+                size = int(rng.integers(20, 48))
+                img = Image.new(
+                    "RGB", (size, size), tuple(int(c) for c in rng.integers(200, 255, 3))
+                )
+                jitter = tuple(int(np.clip(c + rng.integers(-30, 30), 0, 255)) for c in base)
+                ImageDraw.Draw(img).rectangle([3, 3, size - 3, size - 3], fill=jitter)
+                out = io.BytesIO()
+                (img.convert("RGBA") if i % 4 == 1 else img).save(out, "PNG" if i % 2 else "JPEG")
+                z.writestr(f"colours/{label}/{i}.{'png' if i % 2 else 'jpg'}", out.getvalue())
+        z.writestr("__MACOSX/colours/._0.png", b"junk")
+    return buf.getvalue()
+
+
+def train(home, *args):
+    out = tfstudio("train", *args, "--json", "--home", str(home))
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout)
+
+
+def test_image_zip_trains_a_cnn_and_converts(tmp_path):
+    path = tmp_path / "colours.zip"
+    path.write_bytes(colour_zip())
+    imported = tfstudio("data", "import", str(path), "--json", "--home", str(tmp_path))
+    assert imported.returncode == 0, imported.stderr
+    info = json.loads(imported.stdout)
+    assert info["kind"] == "images" and info["rows"] == 80
+    payload = train(tmp_path, "--data", info["id"], "--epochs", "15", "--image-size", "32")
+    result = payload["result"]
+    assert (result["task"], result["model"]) == ("image-classification", "cnn")
+    assert sorted(result["classes"]) == ["blue", "red"]
+    assert payload["test_metrics"]["accuracy"] >= 0.8
+    assert result["tflite_parity"]["agreement"] == 1.0
+    assert result["tflite_parity"]["max_abs_diff"] < 1e-4
+    out = tfstudio(
+        "export",
+        payload["run_id"],
+        "--format",
+        "savedmodel",
+        "--out",
+        str(tmp_path / "out"),
+        "--json",
+        "--home",
+        str(tmp_path),
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout)["parity"]["agreement"] == 1.0
+
+
+def reviews_csv(path, n: int = 400):
+    rng = np.random.default_rng(0)
+    pos, neg = (
+        "great excellent wonderful love superb".split(),
+        "bad awful terrible hate poor".split(),
+    )
+    filler = "the movie was a and it plot actors story".split()
+    rows = []
+    for i in range(n):
+        words = list(rng.choice(filler, 8)) + list(rng.choice(pos if i % 2 else neg, 3))
+        rng.shuffle(words)
+        rows.append({"review": " ".join(words), "sentiment": "positive" if i % 2 else "negative"})
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def test_text_dataset_trains_with_text_vectorization_inside_the_model(tmp_path, monkeypatch):
+    reviews_csv(tmp_path / "reviews.csv")
+    imported = json.loads(
+        tfstudio(
+            "data",
+            "import",
+            str(tmp_path / "reviews.csv"),
+            "--target",
+            "sentiment",
+            "--json",
+            "--home",
+            str(tmp_path),
+        ).stdout
+    )
+    assert imported["kind"] == "text"
+    payload = train(tmp_path, "--data", imported["id"], "--target", "sentiment", "--epochs", "10")
+    assert payload["result"]["task"] == "text-classification"
+    assert payload["test_metrics"]["accuracy"] >= 0.9
+    parity = payload["result"]["tflite_parity"]
+    assert parity["agreement"] == 1.0 and parity["ops"] == "builtin+select-tf"
+
+    import keras
+    import tensorflow as tf
+
+    import core.training.layers  # noqa: F401
+
+    model = keras.models.load_model(payload["artifacts"]["model.keras"])
+    probs = model.predict(
+        tf.constant([["a wonderful superb story"], ["awful poor plot"]]), verbose=0
+    )
+    classes = payload["result"]["classes"]
+    assert [classes[i] for i in probs.argmax(1)] == ["positive", "negative"]
+
+
+def test_forecaster_on_a_seasonal_series_beats_the_naive_forecast(tmp_path):
+    t = np.arange(600)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "hour": pd.date_range("2026-01-01", periods=len(t), freq="h").astype(str),
+            "load": 10 + 3 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 0.1, len(t)),
+            "temp": 5 + np.cos(2 * np.pi * t / 24),
+        }
+    )
+    frame.to_csv(tmp_path / "load.csv", index=False)
+    imported = json.loads(
+        tfstudio(
+            "data", "import", str(tmp_path / "load.csv"), "--json", "--home", str(tmp_path)
+        ).stdout
+    )
+    assert imported["kind"] == "timeseries"
+    assert DatasetStore.__name__  # the dataset is addressable by id
+    payload = train(
+        tmp_path,
+        "--data",
+        imported["id"],
+        "--target",
+        "load",
+        "--features",
+        "temp",
+        "--window",
+        "24",
+        "--horizon",
+        "3",
+        "--epochs",
+        "40",
+        "--early-stopping",
+        "8",
+    )
+    result, metrics = payload["result"], payload["test_metrics"]
+    assert (result["task"], result["model"]) == ("forecasting", "dense-forecast")
+    assert result["rows"]["test"] == 120 - 24 - 3 + 1  # windows inside the last 20% of 600 steps
+    assert metrics["mae"] < metrics["naive_mae"] and metrics["skill_vs_naive"] > 0.3
+    assert result["tflite_parity"]["max_abs_diff"] < 1e-3
+    evaluation = json.loads(open(payload["artifacts"]["evaluation.json"]).read())
+    assert len(evaluation["actual"]) == len(evaluation["predicted"]) == result["rows"]["test"]
+
+
+def test_recurrent_forecaster_converts_with_select_ops(tmp_path):
+    payload = train(
+        tmp_path,
+        "--data",
+        "sample:stocks",
+        "--target",
+        "GOOG,AAPL",
+        "--task",
+        "forecasting",
+        "--model",
+        "gru",
+        "--window",
+        "8",
+        "--horizon",
+        "2",
+        "--epochs",
+        "3",
+    )
+    assert payload["status"] == "SUCCEEDED"
+    assert payload["result"]["tflite_parity"]["max_abs_diff"] < 1e-3
+    evaluation = json.loads(open(payload["artifacts"]["evaluation.json"]).read())
+    assert evaluation["targets"] == ["GOOG", "AAPL"]
+
+
+def test_a_model_that_does_not_fit_the_data_is_refused_before_a_run(tmp_path):
+    out = tfstudio(
+        "train",
+        "--data",
+        "sample:iris",
+        "--target",
+        "species",
+        "--model",
+        "cnn",
+        "--home",
+        str(tmp_path),
+    )
+    assert out.returncode == 2
+    assert "takes image input" in out.stderr and "try 'mlp'" in out.stderr
+    out = tfstudio(
+        "train",
+        "--data",
+        "sample:iris",
+        "--target",
+        "species",
+        "--task",
+        "forecasting",
+        "--home",
+        str(tmp_path),
+    )
+    assert out.returncode == 2 and "time column" in out.stderr
+    assert not list((tmp_path / "runs").iterdir())
