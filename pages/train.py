@@ -1,5 +1,7 @@
 """Train: choose data, task and model; train in a worker; watch live curves; evaluate; download."""
 
+import json
+
 import streamlit as st
 
 from core.data.resolve import load_data
@@ -137,22 +139,52 @@ coerce = st.checkbox(
     help="Otherwise such a file is refused with the values that are wrong.",
 )
 
-if st.button("Train", icon=":material/play_arrow:", type="primary", key="train-start"):
-    spec = TrainSpec(
-        data=picked.ref,
-        target="" if kind == "images" else target,
-        model=model,
-        task=task,
-        epochs=int(epochs),
-        batch_size=int(batch_size),
-        learning_rate=float(learning_rate),
-        dropout=float(dropout),
-        seed=int(seed),
-        coerce_numeric=coerce,
-        split=split,
-        early_stopping=int(patience),
-        **extra,
+spec = TrainSpec(
+    data=picked.ref,
+    target="" if kind == "images" else target,
+    model=model,
+    task=task,
+    epochs=int(epochs),
+    batch_size=int(batch_size),
+    learning_rate=float(learning_rate),
+    dropout=float(dropout),
+    seed=int(seed),
+    coerce_numeric=coerce,
+    split=split,
+    early_stopping=int(patience),
+    **extra,
+)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def preview(spec_json: str):
+    """The plan for a spec (split sizes, warnings) or the reason it cannot run."""
+    try:
+        return check_train_spec(TrainSpec.from_dict(json.loads(spec_json)), workspace()), None
+    except (BadInput, NotFound) as exc:
+        return None, str(exc)
+
+
+planned, problem = preview(json.dumps(spec.to_dict(), sort_keys=True))
+if problem:
+    st.warning(f"Cannot train on this yet: {problem}")
+else:
+    unit = "windows" if planned.task == "forecasting" else "examples"
+    st.caption(
+        f"Split ({split}): "
+        + " · ".join(f"{k} **{v:,}**" for k, v in planned.split_sizes.items())
+        + f" {unit}"
     )
+    for w in planned.warnings:
+        st.caption(f":orange[:material/warning:] {w}")
+
+if st.button(
+    "Train",
+    icon=":material/play_arrow:",
+    type="primary",
+    key="train-start",
+    disabled=problem is not None,
+):
     try:
         planned = check_train_spec(spec, workspace())
     except (BadInput, NotFound) as exc:

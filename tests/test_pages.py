@@ -82,10 +82,15 @@ def test_train_page_submits_a_run_and_shows_it(ws, store, monkeypatch):
 def test_train_page_shows_bad_target_as_a_message(ws, store):
     at = open_page("train")
     at.selectbox(key="train-task").set_value("regression").run()
-    at.button(key="train-start").click().run()
     assert not at.exception
-    assert any("cannot be regressed" in e.value for e in at.error)
+    assert any("cannot be regressed" in w.value for w in at.warning)
+    assert at.button(key="train-start").disabled
     assert store.list_runs() == []
+
+
+def test_train_page_shows_split_sizes(ws):
+    at = open_page("train")
+    assert any("train **90**" in c.value and "test **30**" in c.value for c in at.caption)
 
 
 def test_train_page_reattaches_to_a_run_from_the_url(ws, store):

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.data.resolve import LoadedData, load_data
-from core.data.tabular import infer_task, prepare_table
-from core.data.windows import window_starts
+from core.data.tabular import class_labels, infer_task, prepare_table
 from core.errors import BadInput
 from core.models.catalog import DEFAULT_MODEL, check_fits
 from core.specs import TASKS, TrainSpec
+from core.training.split import table_split
 from core.workspace import Workspace
 
 INPUT_KIND = {
@@ -31,6 +31,7 @@ class TrainPlan:
     model: str
     data_label: str
     warnings: list[str] = field(default_factory=list)
+    split_sizes: dict[str, int] = field(default_factory=dict)  # examples per part
 
 
 def resolve_task(spec: TrainSpec, loaded: LoadedData) -> str:
@@ -63,22 +64,25 @@ def plan(spec: TrainSpec, loaded: LoadedData) -> tuple[str, str]:
 
 
 def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
+    """Validate a spec against its data; returns the plan, with the split sizes to show."""
     if spec.epochs < 1 or spec.batch_size < 1:
         raise BadInput("epochs and batch size must be at least 1")
     loaded = load_data(spec.data, ws)
     task, model = plan(spec, loaded)
     warnings: list[str] = []
+    sizes: dict[str, int] = {}
     if task in ("classification", "regression"):
         types = {c["name"]: c["type"] for c in loaded.schema["columns"]} if loaded.schema else None
-        warnings = prepare_table(
-            loaded.frame, spec.target, task, spec.coerce_numeric, types=types
-        ).warnings
+        info = prepare_table(loaded.frame, spec.target, task, spec.coerce_numeric, types=types)
+        warnings = info.warnings
+        labels = class_labels(info.frame[info.target]) if task == "classification" else None
+        parts = table_split(info.frame, spec, labels, loaded.schema)
+        sizes = {k: len(v) for k, v in parts.items()}
     elif task == "forecasting":
-        from core.training.families.forecasting import series_frame
+        from core.training.families.forecasting import series_frame, window_counts
 
         frame, window, warnings = series_frame(spec, loaded)
-        train_rows = int(len(frame) * (1 - spec.validation_fraction - spec.test_fraction))
-        window_starts(min(train_rows, len(frame) - train_rows), window)
+        sizes = window_counts(len(frame), window, spec)
     elif task == "text-classification":
         from core.training.families.text import text_column
 
@@ -87,8 +91,16 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
             raise BadInput(f"there is no column {spec.target!r}")
         if loaded.frame[spec.target].nunique() < 2:
             raise BadInput(f"the target {spec.target!r} has a single class")
+        sizes = fraction_sizes(len(loaded.frame), spec)
     else:
         from core.training.families.images import check_images
 
         check_images(loaded)
-    return TrainPlan(task, model, loaded.label, warnings)
+        sizes = fraction_sizes(len(loaded.frame), spec)
+    return TrainPlan(task, model, loaded.label, warnings, sizes)
+
+
+def fraction_sizes(n: int, spec: TrainSpec) -> dict[str, int]:
+    test = int(round(n * spec.test_fraction))
+    validation = int(round(n * spec.validation_fraction))
+    return {"train": n - test - validation, "validation": validation, "test": test}

@@ -61,6 +61,31 @@ def series_frame(spec: TrainSpec, loaded: LoadedData) -> tuple[pd.DataFrame, Win
     return frame[[time_col, *window.input_columns]], window, warnings
 
 
+def segments(n: int, spec: TrainSpec) -> dict[str, tuple[int, int]]:
+    """Row ranges of the time-ordered parts: oldest for training, newest for testing."""
+    train_end = int(n * (1 - spec.validation_fraction - spec.test_fraction))
+    val_end = int(n * (1 - spec.test_fraction))
+    return {"train": (0, train_end), "validation": (train_end, val_end), "test": (val_end, n)}
+
+
+def segment_starts(n: int, window: WindowSpec, spec: TrainSpec) -> dict[str, np.ndarray]:
+    """Window starts inside each part, so no window straddles two parts."""
+    starts = {}
+    for name, (lo, hi) in segments(n, spec).items():
+        try:
+            starts[name] = lo + window_starts(hi - lo, window)
+        except BadInput:
+            raise BadInput(
+                f"the {name} part of the series ({hi - lo} steps) is shorter than one window "
+                f"({window.input_width} + {window.horizon}): use a shorter window or more data"
+            ) from None
+    return starts
+
+
+def window_counts(n: int, window: WindowSpec, spec: TrainSpec) -> dict[str, int]:
+    return {k: len(v) for k, v in segment_starts(n, window, spec).items()}
+
+
 def build_series_preprocessing(train_values: np.ndarray, window: WindowSpec):
     import keras
 
@@ -78,19 +103,8 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
     values = frame[list(window.input_columns)].to_numpy("float32")
     target_idx = [window.input_columns.index(t) for t in window.targets]
     targets = values[:, target_idx]
-    n = len(frame)
-    train_end = int(n * (1 - spec.validation_fraction - spec.test_fraction))
-    val_end = int(n * (1 - spec.test_fraction))
-    segments = {"train": (0, train_end), "validation": (train_end, val_end), "test": (val_end, n)}
-    starts = {}
-    for name, (lo, hi) in segments.items():
-        try:
-            starts[name] = lo + window_starts(hi - lo, window)
-        except BadInput:
-            raise BadInput(
-                f"the {name} part of the series ({hi - lo} steps) is shorter than one window "
-                f"({window.input_width} + {window.horizon}): use a shorter window or more data"
-            ) from None
+    starts = segment_starts(len(frame), window, spec)
+    train_end = segments(len(frame), spec)["train"][1]
     preprocess = build_series_preprocessing(values[:train_end], window)
 
     def pipeline(name, shuffle):

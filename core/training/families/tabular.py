@@ -17,7 +17,7 @@ from core.training.features import (
     to_inputs,
 )
 from core.training.preprocessing import build_preprocessing_model
-from core.training.split import split_rows
+from core.training.split import table_split
 
 
 def contract_for(info: TableInfo) -> ModelContract:
@@ -44,12 +44,8 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         loaded.frame, spec.target, task, spec.coerce_numeric, types=_schema_types(loaded)
     )
     contract = contract_for(info)
-    stratify = class_labels(info.frame[info.target]) if info.task == "classification" else None
-    if spec.split == "random":
-        stratify = None
-    parts = split_rows(
-        info.frame, spec.validation_fraction, spec.test_fraction, spec.seed, stratify
-    )
+    labels = class_labels(info.frame[info.target]) if info.task == "classification" else None
+    parts = table_split(info.frame, spec, labels, loaded.schema)
     reporter.progress("preprocessing", 0, 1, "adapting preprocessing layers on the training split")
     preprocess = build_preprocessing_model(parts["train"], contract.features)
 
