@@ -57,6 +57,8 @@ class TrainSpec(Spec):
         text_column: the free-text column (text classification; default: the dataset's).
         max_tokens / sequence_length: TextVectorization's vocabulary size and output length.
         image_size: images are resized to this many pixels square.
+        bucketize: numeric columns turned into quantile bins (Discretization) instead of
+            being normalised.
         early_stopping: stop after this many epochs without a better validation loss and keep
             the best weights (0: train every epoch).
     """
@@ -86,6 +88,7 @@ class TrainSpec(Spec):
     sequence_length: int = 64
     image_size: int = 64
     early_stopping: int = 0
+    bucketize: tuple[str, ...] = ()
 
 
 TASKS = (

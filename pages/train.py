@@ -73,7 +73,16 @@ model = left.selectbox(
 right.markdown(f"&nbsp;  \n**{resolved}** on {picked.label}")
 
 extra: dict = {}
-if resolved == "forecasting":
+if resolved in ("classification", "regression"):
+    numeric_columns = [c for c in columns if c != target and loaded.frame[c].dtype.kind in "if"]
+    extra["bucketize"] = tuple(
+        st.multiselect(
+            "Bucketize (Discretization into quantile bins instead of Normalization)",
+            numeric_columns,
+            key="train-bucketize",
+        )
+    )
+elif resolved == "forecasting":
     a, b, c, d = st.columns(4)
     extra["window"] = int(
         a.number_input(

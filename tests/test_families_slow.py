@@ -216,3 +216,43 @@ def test_a_model_that_does_not_fit_the_data_is_refused_before_a_run(tmp_path):
     )
     assert out.returncode == 2 and "time column" in out.stderr
     assert not list((tmp_path / "runs").iterdir())
+
+
+def test_schema_corrections_choose_the_preprocessing_layers(tmp_path):
+    """Codes typed categorical -> IntegerLookup; bucketized ages -> Discretization; a
+    many-valued string -> Hashing; the model still learns and converts."""
+    from core.workspace import Workspace
+
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "zone": rng.integers(1, 5, n),
+            "age": rng.integers(18, 80, n),
+            "city": [f"c{int(i)}" for i in rng.integers(0, 300, n)],
+        }
+    )
+    frame["label"] = np.where((frame.zone == 2) | (frame.age > 60), "yes", "no")
+    frame.to_csv(tmp_path / "people.csv", index=False)
+    assert (
+        tfstudio(
+            "data",
+            "import",
+            str(tmp_path / "people.csv"),
+            "--target",
+            "label",
+            "--home",
+            str(tmp_path),
+        ).returncode
+        == 0
+    )
+    store = DatasetStore(Workspace.resolve(tmp_path))
+    store.update_schema(store.get("people"), types={"zone": "categorical"})
+    payload = train(
+        tmp_path, "--data", "people@v1", "--target", "label", "--bucketize", "age", "--epochs", "30"
+    )
+    contract = json.loads(open(payload["artifacts"]["features.json"]).read())
+    dtypes = {f["column"]: f["dtype"] for f in contract["features"]}
+    assert dtypes == {"age": "float32_binned", "city": "string_hashed", "zone": "int64"}
+    assert payload["test_metrics"]["accuracy"] >= 0.9
+    assert payload["result"]["tflite_parity"]["agreement"] == 1.0

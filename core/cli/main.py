@@ -142,6 +142,7 @@ def cmd_train(args) -> int:
         text_column=args.text_column,
         image_size=args.image_size,
         early_stopping=args.early_stopping,
+        bucketize=tuple(c for c in args.bucketize.split(",") if c),
     )
     # Check the spec against its data here, so bad input exits 2 before any worker starts.
     planned = check_train_spec(spec, ws)
@@ -436,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon", type=int, default=1, help="forecasting: steps ahead")
     p.add_argument("--stride", type=int, default=1, help="forecasting: steps between windows")
     p.add_argument("--features", default="", help="forecasting: extra input columns, comma-sep.")
+    p.add_argument("--bucketize", default="", help="tables: numeric columns to bin, comma-sep.")
     p.add_argument("--text-column", default="", help="text: the column of text")
     p.add_argument("--image-size", type=int, default=64, help="images: resized to N x N")
     p.add_argument("--name", default="")

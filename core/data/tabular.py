@@ -35,10 +35,11 @@ class TableInfo:
     classes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     hashed: list[str] = field(default_factory=list)  # many-valued strings, hashed into bins
+    integer_categories: list[str] = field(default_factory=list)  # whole-number codes
 
     @property
     def features(self) -> list[str]:
-        return self.numeric + self.categorical + self.hashed
+        return self.numeric + self.categorical + self.hashed + self.integer_categories
 
 
 def read_csv(source: str | Path | bytes, name: str = "the file") -> pd.DataFrame:
@@ -168,7 +169,7 @@ def prepare_table(
     if len(frame) < MIN_ROWS:
         raise BadInput(f"the table has {len(frame)} usable rows; at least {MIN_ROWS} are needed")
 
-    numeric, categorical, hashed = [], [], []
+    numeric, categorical, hashed, integer_codes = [], [], [], []
     for name in frame.columns:
         if name == target:
             continue
@@ -186,6 +187,12 @@ def prepare_table(
             and not (pd.api.types.is_bool_dtype(col))
         ):
             numeric.append(name)
+        elif (
+            declared == "categorical"
+            and pd.api.types.is_numeric_dtype(col)
+            and bool((col.dropna() == col.dropna().round()).all())
+        ):
+            integer_codes.append(name)  # codes such as 1/2/3: IntegerLookup, not Normalization
         else:
             distinct = col.astype(str).nunique()
             if declared is None and distinct > 50 and distinct > 0.5 * len(col):
@@ -197,9 +204,11 @@ def prepare_table(
                 hashed.append(name)
             else:
                 categorical.append(name)
-    if not numeric and not categorical and not hashed:
+    if not (numeric or categorical or hashed or integer_codes):
         raise BadInput("no usable feature columns are left besides the target")
-    return TableInfo(frame, target, task, numeric, categorical, classes, warnings, hashed)
+    return TableInfo(
+        frame, target, task, numeric, categorical, classes, warnings, hashed, integer_codes
+    )
 
 
 def load_table(

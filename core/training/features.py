@@ -20,7 +20,7 @@ import pandas as pd
 class FeatureSpec:
     column: str  # name in the user's table
     input: str  # name of the model input (a safe identifier)
-    dtype: str  # float32 | string | string_hashed
+    dtype: str  # float32 | float32_binned | string | string_hashed | int64
 
 
 @dataclass
@@ -72,8 +72,11 @@ def raw_arrays(frame: pd.DataFrame, features: list[FeatureSpec]) -> dict[str, np
     arrays: dict[str, np.ndarray] = {}
     for f in features:
         col = frame[f.column]
-        if f.dtype == "float32":
+        if f.dtype in ("float32", "float32_binned"):
             arrays[f.input] = pd.to_numeric(col, errors="coerce").to_numpy("float32").reshape(-1, 1)
+        elif f.dtype == "int64":  # missing codes become -1, which the lookup treats as unseen
+            values = pd.to_numeric(col, errors="coerce").fillna(-1)
+            arrays[f.input] = values.to_numpy("int64").reshape(-1, 1)
         else:
             values = col.astype(object).where(col.notna(), "").astype(str)
             arrays[f.input] = values.to_numpy(dtype=object).reshape(-1, 1)

@@ -1,7 +1,9 @@
 """Preprocessing as Keras layers, adapted on the training split and saved as its own model.
 
 Numbers: FillMissing(train mean) -> Normalization. Strings: StringLookup one-hot (missing -> "",
-unseen -> the OOV slot); strings with many distinct values: Hashing into fixed one-hot bins.
+unseen -> the OOV slot); strings with many distinct values: Hashing into fixed one-hot bins;
+whole-number codes the schema calls categorical: IntegerLookup; numbers the user bucketizes:
+Discretization into quantile bins.
 The preprocessing model maps raw inputs to one float vector; the network model maps that vector
 to predictions; the end-to-end model chains them for serving.
 """
@@ -15,6 +17,8 @@ from core.training.features import FeatureSpec, raw_arrays
 
 # Many-valued strings share this many one-hot bins (collisions are the price of a fixed size).
 HASH_BINS = 64
+# Bucketized numbers get this many quantile bins (Discretization), one-hot encoded.
+BUCKETS = 10
 
 
 def build_preprocessing_model(train: pd.DataFrame, features: list[FeatureSpec]):
@@ -32,6 +36,25 @@ def build_preprocessing_model(train: pd.DataFrame, features: list[FeatureSpec]):
             norm = keras.layers.Normalization(name=f"{f.input}_norm")
             norm.adapt(np.where(np.isnan(values), mean, values))
             encoded.append(norm(FillMissing(mean, name=f"{f.input}_fill")(inp)))
+        elif f.dtype == "float32_binned":
+            inp = keras.Input(shape=(1,), name=f.input, dtype="float32")
+            values = arrays[f.input]
+            mean = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
+            # int bucket ids, then one-hot: Discretization's own one-hot mode reports a wrong
+            # symbolic width (1), which breaks the end-to-end model's shapes.
+            bins = keras.layers.Discretization(num_bins=BUCKETS, name=f"{f.input}_bins")
+            bins.adapt(np.where(np.isnan(values), mean, values))
+            onehot = keras.layers.CategoryEncoding(
+                BUCKETS, output_mode="one_hot", name=f"{f.input}_onehot"
+            )
+            encoded.append(onehot(bins(FillMissing(mean, name=f"{f.input}_fill")(inp))))
+        elif f.dtype == "int64":
+            inp = keras.Input(shape=(1,), name=f.input, dtype="int64")
+            codes = sorted({int(v) for v in arrays[f.input].ravel() if v != -1})
+            lookup = keras.layers.IntegerLookup(
+                vocabulary=codes, output_mode="one_hot", name=f"{f.input}_lookup"
+            )
+            encoded.append(lookup(inp))
         elif f.dtype == "string_hashed":
             inp = keras.Input(shape=(1,), name=f.input, dtype="string")
             encoded.append(

@@ -7,6 +7,7 @@ import pandas as pd
 
 from core.data.resolve import LoadedData
 from core.data.tabular import TableInfo, class_labels, prepare_table
+from core.errors import BadInput
 from core.specs import TrainSpec
 from core.training.families.common import Prepared
 from core.training.features import (
@@ -20,11 +21,19 @@ from core.training.preprocessing import build_preprocessing_model
 from core.training.split import table_split
 
 
-def contract_for(info: TableInfo) -> ModelContract:
+def contract_for(info: TableInfo, bucketize: tuple[str, ...] = ()) -> ModelContract:
     names = safe_input_names(info.features)
     feats = [FeatureSpec(c, names[c], "float32") for c in info.numeric]
     feats += [FeatureSpec(c, names[c], "string") for c in info.categorical]
     feats += [FeatureSpec(c, names[c], "string_hashed") for c in info.hashed]
+    feats += [FeatureSpec(c, names[c], "int64") for c in info.integer_categories]
+    binned = set(bucketize)
+    unknown = binned - set(info.numeric)
+    if unknown:
+        raise BadInput(f"only numeric columns can be bucketized, not {', '.join(sorted(unknown))}")
+    feats = [
+        FeatureSpec(f.column, f.input, "float32_binned") if f.column in binned else f for f in feats
+    ]
     return ModelContract(info.task, info.target, feats, info.classes, "table")
 
 
@@ -43,7 +52,7 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
     info = prepare_table(
         loaded.frame, spec.target, task, spec.coerce_numeric, types=_schema_types(loaded)
     )
-    contract = contract_for(info)
+    contract = contract_for(info, spec.bucketize)
     labels = class_labels(info.frame[info.target]) if info.task == "classification" else None
     parts = table_split(info.frame, spec, labels, loaded.schema)
     reporter.progress("preprocessing", 0, 1, "adapting preprocessing layers on the training split")
