@@ -59,6 +59,13 @@ class TrainSpec(Spec):
         image_size: images are resized to this many pixels square.
         bucketize: numeric columns turned into quantile bins (Discretization) instead of
             being normalised.
+        weights: a local weights file for a `keras-app:` backbone (else the Keras cache, else
+            random initialisation, which the run states).
+        fine_tune_layers / fine_tune_epochs: after training the new head on a frozen backbone,
+            unfreeze the backbone's top N layers and train this many more epochs at a tenth of
+            the learning rate.
+        strategy / workers: tf.distribute strategy (`default`, `mirrored`, `multiworker`) and
+            how many devices or worker processes it spans.
         early_stopping: stop after this many epochs without a better validation loss and keep
             the best weights (0: train every epoch).
     """
@@ -89,6 +96,11 @@ class TrainSpec(Spec):
     image_size: int = 64
     early_stopping: int = 0
     bucketize: tuple[str, ...] = ()
+    weights: str = ""
+    strategy: str = "default"
+    workers: int = 2
+    fine_tune_layers: int = 0
+    fine_tune_epochs: int = 0
 
 
 TASKS = (
@@ -133,3 +145,25 @@ class GenericSpec(Spec):
     """A free-form spec for job kinds registered at run time (tests, plug-ins)."""
 
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PredictSpec(Spec):
+    """One prediction with a finished training run's model (the prediction playground).
+
+    Args:
+        source_run: id of a SUCCEEDED training run.
+        inputs_json: tables: a JSON object column -> value (missing or empty: a missing value);
+            text: `{"text": "..."}`.
+        image_path: images: a PNG or JPEG file.
+        window_index: sequences: which window of the run's saved test windows to forecast from.
+    """
+
+    kind: ClassVar[str] = "predict"
+    source_run: str = ""
+    inputs_json: str = ""
+    image_path: str = ""
+    window_index: int = -1
+
+
+SPEC_TYPES[PredictSpec.kind] = PredictSpec

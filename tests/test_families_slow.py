@@ -256,3 +256,24 @@ def test_schema_corrections_choose_the_preprocessing_layers(tmp_path):
     assert dtypes == {"age": "float32_binned", "city": "string_hashed", "zone": "int64"}
     assert payload["test_metrics"]["accuracy"] >= 0.9
     assert payload["result"]["tflite_parity"]["agreement"] == 1.0
+
+
+@pytest.mark.parametrize("strategy", ["mirrored", "multiworker"])
+def test_distribution_strategies_train_with_two_replicas(tmp_path, strategy):
+    """Only the strategy changes: two logical CPU devices, or two local worker processes."""
+    payload = train(
+        tmp_path,
+        "--data",
+        "sample:iris",
+        "--target",
+        "species",
+        "--epochs",
+        "20",
+        "--strategy",
+        strategy,
+        "--workers",
+        "2",
+    )
+    assert payload["result"]["strategy"] == {"name": strategy, "replicas": 2}
+    assert payload["test_metrics"]["accuracy"] >= 0.8
+    assert payload["result"]["tflite_parity"]["agreement"] == 1.0

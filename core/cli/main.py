@@ -143,6 +143,11 @@ def cmd_train(args) -> int:
         image_size=args.image_size,
         early_stopping=args.early_stopping,
         bucketize=tuple(c for c in args.bucketize.split(",") if c),
+        strategy=args.strategy,
+        workers=args.workers,
+        weights=args.weights,
+        fine_tune_layers=args.fine_tune_layers,
+        fine_tune_epochs=args.fine_tune_epochs,
     )
     # Check the spec against its data here, so bad input exits 2 before any worker starts.
     planned = check_train_spec(spec, ws)
@@ -438,6 +443,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stride", type=int, default=1, help="forecasting: steps between windows")
     p.add_argument("--features", default="", help="forecasting: extra input columns, comma-sep.")
     p.add_argument("--bucketize", default="", help="tables: numeric columns to bin, comma-sep.")
+    p.add_argument(
+        "--strategy",
+        default="default",
+        choices=["default", "mirrored", "multiworker"],
+        help="tf.distribute strategy",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="devices (mirrored) or local worker processes (multiworker)",
+    )
+    p.add_argument("--weights", default="", help="keras-app: a local weights file")
+    p.add_argument(
+        "--fine-tune-layers",
+        type=int,
+        default=0,
+        help="backbones: unfreeze this many top layers after training the head",
+    )
+    p.add_argument("--fine-tune-epochs", type=int, default=0)
     p.add_argument("--text-column", default="", help="text: the column of text")
     p.add_argument("--image-size", type=int, default=64, help="images: resized to N x N")
     p.add_argument("--name", default="")

@@ -157,7 +157,9 @@ def profile_column(col: pd.Series, kind: str | None = None) -> ColumnProfile:
                 "max": float(values.max()),
                 "mean": float(values.mean()),
                 "std": float(values.std()),
-                "quantiles": {f"{int(q * 100)}%": float(v) for q, v in zip(QUANTILES, qs, strict=True)},
+                "quantiles": {
+                    f"{int(q * 100)}%": float(v) for q, v in zip(QUANTILES, qs, strict=True)
+                },
             }
             if kind == "timestamp":
                 prof.stats["first"] = str(pd.Timestamp(values.min(), unit="s"))

@@ -112,3 +112,29 @@ def build_conv1d(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
     )(inputs)
     x = keras.layers.GlobalAveragePooling1D(name="gap")(x)
     return keras.Model(inputs, _head(x, task, outputs), name="conv1d")
+
+
+def build_transfer(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+    """A pretrained backbone (frozen) + global pooling + dropout + a new head.
+
+    `hp["backbone"]` is the handle (`keras-app:NAME`, `hub:...`, `kerashub:...`) and
+    `hp["weights"]` an optional local weights file. The backbone layer is named "backbone", so a
+    fine-tuning phase can find it and unfreeze its top layers.
+    """
+    import keras
+
+    from core.models.backbones import describe, load_backbone
+
+    choice = describe(hp["backbone"], hp.get("weights", ""), input_shape[0])
+    backbone = load_backbone(choice, hp.get("weights", ""), input_shape[0])
+    backbone.trainable = False
+    inputs = keras.Input(shape=input_shape, name="image")
+    features = backbone(inputs, training=False) if choice.kind != "hub" else backbone(inputs)
+    if isinstance(features, dict):  # a SavedModel signature returns named outputs
+        features = next(iter(features.values()))
+    if len(features.shape) == 4:
+        features = keras.layers.GlobalAveragePooling2D(name="pool")(features)
+    x = keras.layers.Dropout(float(hp.get("dropout", 0.2)), name="head_dropout")(features)
+    model = keras.Model(inputs, _head(x, task, outputs), name="transfer")
+    model.backbone_name = backbone.name
+    return model

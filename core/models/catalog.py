@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.errors import BadInput
+from core.models.backbones import KERAS_APPS
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,51 @@ ENTRIES = (
     ),
 )
 
-CATALOG: dict[str, CatalogEntry] = {e.name: e for e in ENTRIES}
+TRANSFER_HPS = (
+    HyperParam("dropout", "float", 0.2, 0.0, 0.5, help="dropout before the new head"),
+    HyperParam("learning_rate", "float", 0.001, 1e-5, 1e-2, log=True, help="Adam step size"),
+)
+
+
+def _transfer_entry(name: str, title: str, description: str) -> CatalogEntry:
+    return CatalogEntry(
+        name,
+        title,
+        ("image-classification",),
+        "image",
+        description,
+        "core.models.builders:build_transfer",
+        TRANSFER_HPS,
+    )
+
+
+APPLICATIONS = tuple(
+    _transfer_entry(
+        f"keras-app:{app}",
+        f"{app} (Keras Applications)",
+        f"{app} backbone, frozen, with a new classification head; optionally fine-tune its top "
+        "layers. ImageNet weights from --weights PATH or the Keras cache, else random "
+        "initialisation (said so on the run).",
+    )
+    for app in KERAS_APPS
+)
+
+CATALOG: dict[str, CatalogEntry] = {e.name: e for e in (*ENTRIES, *APPLICATIONS)}
+
+# Handles with a free-form part: `hub:URL-or-folder`, `kerashub:preset-folder`.
+HANDLES = {
+    "hub": _transfer_entry(
+        "hub",
+        "TF Hub model",
+        "A TF Hub image feature vector (URL or local "
+        "SavedModel folder) as a frozen backbone, via keras.layers.TFSMLayer.",
+    ),
+    "kerashub": _transfer_entry(
+        "kerashub",
+        "KerasHub preset",
+        "A KerasHub backbone from a local preset folder (the Keras successor of the Model Garden).",
+    ),
+}
 
 # The model each task gets when the user does not choose one.
 DEFAULT_MODEL = {
@@ -154,14 +199,19 @@ DEFAULT_MODEL = {
 
 
 def get_entry(name: str) -> CatalogEntry:
+    prefix = name.partition(":")[0]
+    if prefix in HANDLES and ":" in name:
+        return HANDLES[prefix]
     try:
         return CATALOG[name]
     except KeyError:
         raise BadInput(f"unknown model {name!r}; the catalog has: {', '.join(CATALOG)}") from None
 
 
-def list_entries(task: str | None = None) -> list[CatalogEntry]:
-    return [e for e in CATALOG.values() if task is None or task in e.tasks]
+def list_entries(task: str | None = None, handles: bool = False) -> list[CatalogEntry]:
+    """Catalog entries for a task; `handles` adds the hub:/kerashub: templates."""
+    entries = [*CATALOG.values(), *(HANDLES.values() if handles else ())]
+    return [e for e in entries if task is None or task in e.tasks]
 
 
 def check_fits(name: str, task: str, input_kind: str) -> CatalogEntry:
@@ -187,4 +237,11 @@ def build(name: str, hp: dict[str, Any], input_shape: tuple, task: str, outputs)
     entry = get_entry(name)
     module, _, func = entry.builder.partition(":")
     builder = getattr(importlib.import_module(module), func)
+    if is_transfer(name):
+        hp = {"backbone": name, **hp}
     return builder({**default_hp(name), **hp}, input_shape, task, outputs)
+
+
+def is_transfer(name: str) -> bool:
+    """A pretrained backbone with a new head (keras-app:, hub:, kerashub:)."""
+    return name.partition(":")[0] in ("keras-app", "hub", "kerashub") and ":" in name

@@ -14,6 +14,7 @@ from typing import Any
 BUILTIN: dict[str, str] = {
     "train": "core.training.job:run_train_job",
     "export": "core.export.job:run_export_job",
+    "predict": "core.predict.job:run_predict_job",
 }
 
 Handler = Callable[..., dict[str, Any]]

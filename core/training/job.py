@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +56,148 @@ def _loss(prepared) -> tuple[str, list[str]]:
     return "mse", ["mae"]
 
 
+def _build_network(spec, prepared, model_name: str, task: str):
+    """The catalog network, wrapped to predict in target units (and from the last value)."""
+    import keras
+
+    from core.models.catalog import build
+
+    hp = {
+        **({"hidden_units": spec.hidden_units} if spec.hidden_units else {}),
+        **({"dropout": spec.dropout} if spec.dropout else {}),
+        **({"weights": spec.weights} if spec.weights else {}),
+        **prepared.hp,
+    }
+    network = build(model_name, hp, prepared.network_input_shape, task, prepared.outputs)
+    if prepared.target_scale is None:
+        return network
+    # Predict in target units while the layers work near unit scale.
+    mean, std = prepared.target_scale
+    out = keras.layers.Rescaling(std, offset=mean, name="to_target_units")(network.output)
+    if prepared.residual is not None:
+        from core.training.layers import LastValue
+
+        last = LastValue(**prepared.residual, name="last_value")(network.input)
+        out = keras.layers.Add(name="forecast_from_last")([out, last])
+    return keras.Model(network.input, out, name=network.name)
+
+
+def _fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_epoch: int = 0):
+    """One `fit` with progress, cancel, TensorBoard, a last-good checkpoint and early stopping."""
+    import keras
+
+    total = spec.epochs + (spec.fine_tune_epochs if spec.fine_tune_layers else 0)
+    progress = _progress_callback(reporter, total)
+    callbacks = [
+        progress,
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")),
+        # keep the last weights whose losses were finite: a NaN later does not lose the run
+        keras.callbacks.ModelCheckpoint(
+            str(run_dir / "checkpoint.weights.h5"), save_weights_only=True, save_freq="epoch"
+        ),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if spec.early_stopping > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=spec.early_stopping, restore_best_weights=True
+            )
+        )
+    history = network.fit(
+        prepared.train,
+        validation_data=prepared.validation,
+        epochs=initial_epoch + epochs,
+        initial_epoch=initial_epoch,
+        verbose=2,
+        callbacks=callbacks,
+    )
+    if progress.canceled:
+        raise JobCanceled("canceled by the user")
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    if not all(math.isfinite(v) for vals in hist.values() for v in vals):
+        kept = (run_dir / "checkpoint.weights.h5").exists()
+        if kept:
+            reporter.artifact("checkpoint.weights.h5", run_dir / "checkpoint.weights.h5")
+        raise BadInput(
+            "the loss became NaN or infinite, so training stopped: lower the learning rate, or "
+            "check the data for extreme values"
+            + ("; the last good weights are kept as checkpoint.weights.h5" if kept else "")
+        )
+    if len(history.epoch) < epochs:
+        reporter.event(
+            f"early stopping after epoch {initial_epoch + len(history.epoch)}: kept "
+            "the weights with the best validation loss"
+        )
+    return hist
+
+
+def _fine_tune(network, spec, learning_rate: float, reporter, loss, metrics) -> bool:
+    """Unfreeze the backbone's top layers (BatchNormalization stays frozen) and recompile."""
+    import keras
+
+    name = getattr(network, "backbone_name", None)
+    backbone = next((layer for layer in network.layers if layer.name == name), None)
+    if backbone is None or not getattr(backbone, "layers", None):
+        reporter.event("this backbone cannot be fine-tuned layer by layer; kept frozen", "warning")
+        return False
+    backbone.trainable = True
+    for layer in backbone.layers[: -spec.fine_tune_layers]:
+        layer.trainable = False
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    network.compile(keras.optimizers.Adam(learning_rate / 10), loss=loss, metrics=metrics)
+    reporter.event(
+        f"fine-tuning the top {spec.fine_tune_layers} backbone layers at learning "
+        f"rate {learning_rate / 10:g}"
+    )
+    return True
+
+
 def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
+    from core.training.distribute import make_strategy, start_local_workers, task_index
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    workers: list = []
+    if spec.strategy == "multiworker" and "TF_CONFIG" not in os.environ:
+        # This process is the chief: it starts the other workers on this machine.
+        from core.training.distribute import free_ports, tf_config
+
+        ports = free_ports(spec.workers)
+        os.environ["TF_CONFIG"] = tf_config(ports, 0)
+        workers = start_local_workers(json.dumps(spec.to_dict()), run_dir, ports)
+        reporter.event(f"started {len(workers)} local worker process(es) for MultiWorkerMirrored")
+    try:
+        strategy = make_strategy(spec.strategy, spec.workers)
+        return _train(spec, reporter, run_dir, strategy, chief=task_index() == 0)
+    except BaseException:
+        for proc in workers:  # a failed or canceled chief leaves no worker waiting on it
+            proc.kill()
+        raise
+    finally:
+        for proc in workers:
+            try:
+                proc.wait(timeout=60)
+            except Exception:
+                proc.kill()
+
+
+def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: bool):
     import keras
 
     from core.export.convert import parity, tflite_predict, to_tflite
-    from core.models.catalog import build, default_hp
+    from core.models.backbones import describe
+    from core.models.catalog import default_hp, is_transfer
     from core.training.evaluation import evaluate
     from core.training.families.common import save_test_inputs
 
-    run_dir.mkdir(parents=True, exist_ok=True)
     reporter.progress("loading data", 0, 1, f"reading {spec.data}")
     loaded = load_data(spec.data)
     task, model_name = plan(spec, loaded)
     reporter.event(
         f"task {task}, model {model_name}, data {loaded.label} "
-        f"(sha256 {loaded.lineage.get('sha256', '')[:12]})"
+        f"(sha256 {loaded.lineage.get('sha256', '')[:12]}), strategy {spec.strategy} "
+        f"({strategy.num_replicas_in_sync} replica(s))"
     )
     keras.utils.set_random_seed(spec.seed)
     family = importlib.import_module(f"core.training.families.{FAMILY[INPUT_KIND[task]]}")
@@ -82,55 +210,38 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
     reporter.artifact("features.json", run_dir / "features.json")
     raise_if_canceled(reporter)
 
-    hp = {
-        **({"hidden_units": spec.hidden_units} if spec.hidden_units else {}),
-        **({"dropout": spec.dropout} if spec.dropout else {}),
-        **prepared.hp,
-    }
-    network = build(model_name, hp, prepared.network_input_shape, task, prepared.outputs)
     learning_rate = spec.learning_rate or default_hp(model_name).get("learning_rate", 0.001)
-    if prepared.target_scale is not None:
-        # Predict in target units while the layers work near unit scale.
-        mean, std = prepared.target_scale
-        out = keras.layers.Rescaling(std, offset=mean, name="to_target_units")(network.output)
-        if prepared.residual is not None:
-            from core.training.layers import LastValue
-
-            last = LastValue(**prepared.residual, name="last_value")(network.input)
-            out = keras.layers.Add(name="forecast_from_last")([out, last])
-        network = keras.Model(network.input, out, name=network.name)
     loss, metrics = _loss(prepared)
-    network.compile(keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
+    with strategy.scope():  # the one line that changes between strategies
+        network = _build_network(spec, prepared, model_name, task)
+        optimizer = keras.optimizers.Adam(learning_rate)
+        network.compile(optimizer, loss=loss, metrics=metrics)
+        reporter.progress("training", 0, spec.epochs, "starting")
+        if spec.strategy == "multiworker":
+            from core.training.custom_loop import fit_distributed
 
-    reporter.progress("training", 0, spec.epochs, "starting")
-    progress = _progress_callback(reporter, spec.epochs)
-    callbacks = [progress]
-    if spec.early_stopping > 0:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=spec.early_stopping, restore_best_weights=True
-            )
-        )
-    history = network.fit(
-        prepared.train,
-        validation_data=prepared.validation,
-        epochs=spec.epochs,
-        verbose=2,
-        callbacks=callbacks,
-    )
-    if len(history.epoch) < spec.epochs and not progress.canceled:
-        reporter.event(
-            f"early stopping after epoch {len(history.epoch)}: kept the weights with the best "
-            "validation loss"
-        )
-    if progress.canceled:
-        raise JobCanceled("canceled by the user")
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    if not all(math.isfinite(v) for vals in hist.values() for v in vals):
-        raise BadInput(
-            "the loss became NaN or infinite: lower the learning rate, or check the "
-            "data for extreme values"
-        )
+            hist = fit_distributed(network, prepared, strategy, optimizer, spec.epochs, reporter)
+        else:
+            hist = _fit(network, prepared, spec, reporter, run_dir, spec.epochs)
+        if spec.fine_tune_layers > 0 and spec.fine_tune_epochs > 0:
+            if _fine_tune(network, spec, learning_rate, reporter, loss, metrics):
+                more = _fit(
+                    network,
+                    prepared,
+                    spec,
+                    reporter,
+                    run_dir,
+                    spec.fine_tune_epochs,
+                    initial_epoch=len(hist["loss"]),
+                )
+                hist = {k: hist.get(k, []) + more.get(k, []) for k in hist}
+    if not chief:
+        return {}  # only the chief evaluates and saves
+    if strategy.num_replicas_in_sync > 1 or spec.strategy != "default":
+        # Copy the trained weights into a plain (undistributed) model for evaluation and saving.
+        trained = network.get_weights()
+        network = _build_network(spec, prepared, model_name, task)
+        network.set_weights(trained)
     (run_dir / "history.json").write_text(json.dumps(hist))
 
     reporter.progress("evaluating", 0, 1, "evaluating on the held-out test split")
@@ -145,6 +256,10 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
     save_test_inputs(run_dir / "test_inputs.npz", sample)
     reporter.artifact("test_inputs.npz", run_dir / "test_inputs.npz")
 
+    lines: list[str] = []
+    network.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
+    (run_dir / "model_summary.txt").write_text("\n".join(lines))
+    reporter.artifact("model_summary.txt", run_dir / "model_summary.txt")
     reporter.progress("saving", 0, 3, "saving Keras models")
     for name, model in (
         ("model.keras", end_to_end),
@@ -179,6 +294,13 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
         "tflite_parity": tflite_check,
         "warnings": prepared.warnings,
         "parameters": int(network.count_params()),
+        "model_bytes": int((run_dir / "model.keras").stat().st_size),
+        "strategy": {"name": spec.strategy, "replicas": int(strategy.num_replicas_in_sync)},
+        **(
+            {"backbone_weights": describe(model_name, spec.weights, spec.image_size).weights}
+            if is_transfer(model_name)
+            else {}
+        ),
     }
 
 

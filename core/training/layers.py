@@ -53,3 +53,26 @@ class LastValue(keras.layers.Layer):
             "std": self.std,
             "horizon": self.horizon,
         }
+
+
+@keras.saving.register_keras_serializable(package="tfstudio")
+class ImagePreprocess(keras.layers.Layer):
+    """Scale 0-255 RGB the way a backbone was trained: "unit" -> [0, 1], "tf" -> [-1, 1],
+    "caffe" -> BGR minus the ImageNet channel means, "raw" -> unchanged (the model rescales)."""
+
+    def __init__(self, mode: str = "unit", **kwargs):
+        super().__init__(**kwargs)
+        self.mode = mode
+
+    def call(self, x):
+        if self.mode == "unit":
+            return x / 255.0
+        if self.mode == "tf":
+            return x / 127.5 - 1.0
+        if self.mode == "caffe":
+            bgr = ops.flip(x, axis=-1)
+            return bgr - ops.convert_to_tensor([103.939, 116.779, 123.68], dtype=x.dtype)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}

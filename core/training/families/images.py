@@ -8,19 +8,27 @@ import numpy as np
 
 from core.data.resolve import LoadedData
 from core.errors import BadInput
+from core.models.backbones import describe
+from core.models.catalog import is_transfer
 from core.specs import TrainSpec
 from core.training.families.common import Prepared
 from core.training.features import FeatureSpec, ModelContract
 from core.training.split import split_rows
 
 
-def build_image_preprocessing(size: int):
-    """Any-size RGB (0-255) -> `size` x `size`, scaled to [0, 1]."""
+def build_image_preprocessing(size: int, mode: str = "unit"):
+    """Any-size RGB (0-255) -> `size` x `size`, scaled as the network expects (see
+    ImagePreprocess): [0, 1] for models trained here, the backbone's own scaling otherwise."""
     import keras
+
+    from core.training.layers import ImagePreprocess
 
     inputs = keras.Input(shape=(None, None, 3), name="image")
     x = keras.layers.Resizing(size, size, name="resize")(inputs)
-    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
+    if mode == "unit":
+        x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
+    else:
+        x = ImagePreprocess(mode, name=f"{mode}_scaling")(x)
     return keras.Model(inputs, x, name="preprocessing")
 
 
@@ -57,7 +65,12 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         None if spec.split == "random" else index["label"].astype(str),
     )
     size = int(spec.image_size)
-    preprocess = build_image_preprocessing(size)
+    mode = "unit"
+    if is_transfer(spec.model):
+        choice = describe(spec.model, spec.weights, size)
+        mode = choice.preprocessing
+        reporter.event(f"backbone {spec.model}: weights {choice.weights}; input scaling {mode}")
+    preprocess = build_image_preprocessing(size, mode)
 
     def pipeline(part, shuffle):
         ds = tf.data.Dataset.from_tensor_slices(

@@ -1,0 +1,97 @@
+"""tf.distribute strategies: "only the strategy line changes".
+
+- default: no distribution.
+- mirrored: MirroredStrategy over the local devices; on a CPU-only machine the CPU is split into
+  `workers` logical devices, so the same code path runs (and is tested) without a GPU.
+- multiworker: MultiWorkerMirroredStrategy across `workers` processes described by TF_CONFIG.
+  The run's own worker is the chief (index 0) and starts the others on this machine; the README
+  shows the TF_CONFIG to run them on other machines instead.
+
+`make_strategy` must run before TensorFlow executes any op (device setup is fixed at first use),
+so the training job calls it first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from core.errors import BadInput
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def free_ports(n: int) -> list[int]:
+    sockets, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+        ports.append(s.getsockname()[1])
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def tf_config(ports: list[int], index: int) -> str:
+    return json.dumps(
+        {
+            "cluster": {"worker": [f"localhost:{p}" for p in ports]},
+            "task": {"type": "worker", "index": index},
+        }
+    )
+
+
+def make_strategy(name: str, workers: int):
+    """The strategy for a run (call before any TensorFlow op runs in this process)."""
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise BadInput(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if workers < 1:
+        raise BadInput("a distributed run needs at least one worker")
+    if name == "mirrored":
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            return tf.distribute.MirroredStrategy()
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(workers)]
+        )
+        devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if "TF_CONFIG" not in os.environ:
+        raise BadInput("a multiworker run needs TF_CONFIG (the job sets it for local workers)")
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def task_index() -> int:
+    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    return int(config.get("task", {}).get("index", 0))
+
+
+def start_local_workers(spec_json: str, run_dir: Path, ports: list[int]) -> list[subprocess.Popen]:
+    """Start workers 1..N-1 of a multiworker run as processes on this machine."""
+    procs = []
+    for index in range(1, len(ports)):
+        folder = run_dir / f"worker-{index}"
+        folder.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "TF_CONFIG": tf_config(ports, index)}
+        log = open(folder / "worker.log", "ab")  # noqa: SIM115 (the child owns it)
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "core.training.multiworker", spec_json, str(folder)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        )
+    return procs
