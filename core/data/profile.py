@@ -94,20 +94,19 @@ def _share(mask: pd.Series) -> float:
 
 def infer_type(col: pd.Series) -> tuple[str, list[str]]:
     """The column's type, and notes such as 'mixed types' when a few values do not fit."""
-    present = col.dropna()
     if pd.api.types.is_bool_dtype(col):
         return "boolean", []
     if pd.api.types.is_datetime64_any_dtype(col):
         return "timestamp", []
     if pd.api.types.is_numeric_dtype(col):
-        values = present.to_numpy(dtype="float64", na_value=np.nan)
-        integral = len(values) > 0 and bool(np.all(np.mod(values[: SAMPLE * 20], 1) == 0))
-        if integral and set(np.unique(values[:SAMPLE])) <= {0.0, 1.0} and len(values) > 0:
-            return "boolean", []
-        return ("integer" if integral else "numeric"), []
+        numbers = _present_numbers(col)
+        if numbers is not None:
+            return _number_type(numbers[0]), []
+        return _number_type(col.dropna().to_numpy(dtype="float64", na_value=np.nan)), []
+    present = col.dropna()
     if present.empty:
         return "categorical", ["all values are missing"]
-    sample = present.astype(str).str.strip().head(SAMPLE)
+    sample = present.head(SAMPLE).astype(str).str.strip()
     lowered = sample.str.lower()
     if lowered.isin(["true", "false", "yes", "no"]).all():
         return "boolean", []
@@ -134,41 +133,139 @@ def infer_type(col: pd.Series) -> tuple[str, list[str]]:
     return "categorical", []
 
 
-def _numeric_values(col: pd.Series, kind: str) -> np.ndarray:
+def _present_numbers(col: pd.Series) -> tuple[np.ndarray, int] | None:
+    """A plain numpy int/float column's present values as float64, and its missing count.
+
+    One pass instead of dropna + to_numeric + isna over the column (None for other dtypes). The
+    array may be a view of the column's data: never write to it.
+    """
+    dtype = col.dtype
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "iuf":
+        return None
+    values = col.to_numpy()
+    if dtype.kind != "f":
+        return values.astype(np.float64), 0
+    missing = np.isnan(values)
+    n_missing = int(np.count_nonzero(missing))
+    if n_missing:
+        values = values[~missing]
+    return values.astype(np.float64, copy=False), n_missing
+
+
+def _number_type(values: np.ndarray) -> str:
+    """integer, numeric or boolean (0/1) for a numeric column's present values."""
+    head = values[: SAMPLE * 20]  # x == trunc(x) where finite is np.mod(x, 1) == 0, faster
+    integral = len(values) > 0 and bool(np.all(np.isfinite(head) & (head == np.trunc(head))))
+    if integral and set(np.unique(values[:SAMPLE])) <= {0.0, 1.0} and len(values) > 0:
+        return "boolean"
+    return "integer" if integral else "numeric"
+
+
+# strptime directives whose meaning `format="mixed"` parsing shares (no 2-digit years, time
+# zones, weekdays or a date-less time), for the fast path of `_to_datetime`
+_SAFE_DIRECTIVES = {"%Y", "%m", "%d", "%b", "%B", "%H", "%M", "%S", "%f", "%I", "%p", "%%"}
+_FAST_PARSE_MIN = 20_000  # fewer values parse quickly enough value by value
+_VERIFY = 1_000
+
+
+def _to_datetime(col: pd.Series) -> pd.Series:
+    """`pd.to_datetime(col, errors="coerce", format="mixed")`, faster on large text columns.
+
+    "mixed" guesses the format of every value on its own (about 40 us a value for anything but
+    ISO 8601, so a minute for a million US-style dates). When the first value's format can only
+    mean what "mixed" makes of it (four-digit year, month before day unless it is a name, no
+    time zone) and it parses the first values exactly as "mixed" does, the column is parsed with
+    that one format; values it does not fit are then parsed with "mixed" one by one.
+    """
+    fast = None
+    if len(col) >= _FAST_PARSE_MIN and not pd.api.types.is_datetime64_any_dtype(col):
+        fast = _to_datetime_by_format(col)
+    return fast if fast is not None else pd.to_datetime(col, errors="coerce", format="mixed")
+
+
+def _to_datetime_by_format(col: pd.Series) -> pd.Series | None:
+    from pandas.tseries.api import guess_datetime_format
+
+    present = col.dropna()
+    if present.empty or not isinstance(present.iloc[0], str):
+        return None
+    fmt = guess_datetime_format(present.iloc[0])
+    if not fmt:
+        return None
+    directives = re.findall(r"%.", fmt)
+    if not set(directives) <= _SAFE_DIRECTIVES or not {"%Y", "%d"} <= set(directives):
+        return None
+    if not {"%m", "%b", "%B"} & set(directives):
+        return None
+    if "%m" in fmt and fmt.index("%m") > fmt.index("%d"):
+        return None  # day first: "mixed" reads 01/02 as January 2nd
+    if ("%I" in fmt) != ("%p" in fmt):
+        return None
+    try:
+        parsed = pd.to_datetime(col, errors="coerce", format=fmt)
+        head = col.iloc[:_VERIFY]
+        if not parsed.iloc[:_VERIFY].equals(pd.to_datetime(head, errors="coerce", format="mixed")):
+            return None
+        missed = parsed.isna() & col.notna()
+        if missed.any():
+            if missed.mean() > 0.1:
+                return None
+            rest = pd.to_datetime(col[missed], errors="coerce", format="mixed")
+            if rest.dtype != parsed.dtype:
+                return None
+            parsed[missed] = rest
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return parsed
+
+
+def _epoch_seconds(times: pd.Series) -> np.ndarray:
+    """Seconds since 1970 of datetimes (any resolution), as float64."""
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_convert(None)  # UTC, as astype("int64") counts
+    values = times.to_numpy()
+    unit, count = np.datetime_data(values.dtype)
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}.get(unit)
+    if per_second is None or count != 1:
+        return values.astype("datetime64[ns]").astype("int64") / 1e9
+    ticks = values.astype("int64")
+    return ticks.astype("float64") if per_second == 1 else ticks / per_second
+
+
+def _numeric_values(col: pd.Series, kind: str, parsed: pd.Series | None = None) -> np.ndarray:
     if kind == "timestamp":
-        parsed = pd.to_datetime(col, errors="coerce", format="mixed")
-        return parsed.dropna().astype("int64").to_numpy() / 1e9
+        parsed = _to_datetime(col) if parsed is None else parsed
+        return _epoch_seconds(parsed.dropna())
     return pd.to_numeric(col, errors="coerce").dropna().to_numpy(dtype="float64")
 
 
 def profile_column(col: pd.Series, kind: str | None = None) -> ColumnProfile:
-    inferred, notes = infer_type(col)
+    return _profile_column(col, kind, {})
+
+
+def _profile_column(col: pd.Series, kind: str | None, times: dict[str, pd.Series]) -> ColumnProfile:
+    """`profile_column`; a timestamp column's parsed values are left in `times` for reuse."""
+    numbers = _present_numbers(col)
+    if numbers is not None:  # plain int/float column: one pass gives type, missing and values
+        values, missing = numbers
+        inferred, notes = _number_type(values), []
+    else:
+        inferred, notes = infer_type(col)
+        missing = int(col.isna().sum())
     kind = kind or inferred
-    missing = int(col.isna().sum())
     count = int(len(col) - missing)
     prof = ColumnProfile(str(col.name), kind, inferred, count, missing, 0, notes=list(notes))
     if kind in ("numeric", "integer", "timestamp"):
-        values = _numeric_values(col, kind)
-        prof.distinct = int(pd.unique(values).size)
-        if values.size:
-            qs = np.quantile(values, QUANTILES)
-            prof.stats = {
-                "min": float(values.min()),
-                "max": float(values.max()),
-                "mean": float(values.mean()),
-                "std": float(values.std()),
-                "quantiles": {
-                    f"{int(q * 100)}%": float(v) for q, v in zip(QUANTILES, qs, strict=True)
-                },
-            }
-            if kind == "timestamp":
-                prof.stats["first"] = str(pd.Timestamp(values.min(), unit="s"))
-                prof.stats["last"] = str(pd.Timestamp(values.max(), unit="s"))
-            counts, edges = np.histogram(values, bins=min(BINS, max(prof.distinct, 1)))
-            prof.histogram = {"edges": edges.tolist(), "counts": counts.tolist()}
-            unparsed = count - int(values.size)
-            if unparsed:
-                prof.notes.append(f"{unparsed} value(s) do not parse as {kind}")
+        if kind == "timestamp":
+            parsed = _to_datetime(col)
+            times[str(col.name)] = parsed
+            values = _numeric_values(col, kind, parsed)
+        elif numbers is None:
+            values = _numeric_values(col, kind)
+        _numeric_stats(prof, values, kind)
+        unparsed = count - int(values.size)
+        if values.size and unparsed:
+            prof.notes.append(f"{unparsed} value(s) do not parse as {kind}")
     else:
         as_text = col.dropna().astype(str)
         counts = as_text.value_counts()
@@ -183,6 +280,76 @@ def profile_column(col: pd.Series, kind: str | None = None) -> ColumnProfile:
     return prof
 
 
+def _numeric_stats(prof: ColumnProfile, values: np.ndarray, kind: str) -> None:
+    """distinct, stats and histogram of present values, from one sorted copy.
+
+    Sorting (vectorised) is several times faster than hashing for the distinct count, and on
+    sorted values the quantiles and histogram counts are lookups: the same numbers np.quantile
+    and np.histogram find by partitioning and binning every value.
+    """
+    ordered = np.sort(values)
+    if ordered.size and np.isnan(ordered[-1]):  # NaN sorts last; only pd.unique counts it once
+        prof.distinct = int(pd.unique(values).size)
+        nan = True
+    else:
+        prof.distinct = int(ordered.size and 1 + np.count_nonzero(ordered[1:] != ordered[:-1]))
+        nan = False
+    if not values.size:
+        return
+    prof.stats = {
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "quantiles": dict(
+            zip(
+                (f"{int(q * 100)}%" for q in QUANTILES),
+                map(float, np.quantile(values, QUANTILES) if nan else _quantiles(ordered)),
+                strict=True,
+            )
+        ),
+    }
+    if kind == "timestamp":
+        prof.stats["first"] = str(pd.Timestamp(values.min(), unit="s"))
+        prof.stats["last"] = str(pd.Timestamp(values.max(), unit="s"))
+    bins = min(BINS, max(prof.distinct, 1))
+    if nan or not np.isfinite(ordered[[0, -1]]).all():
+        counts, edges = np.histogram(values, bins=bins)  # its errors, as before
+    else:
+        counts, edges = _histogram(ordered, bins)
+    prof.histogram = {"edges": edges.tolist(), "counts": counts.tolist()}
+
+
+def _quantiles(ordered: np.ndarray) -> np.ndarray:
+    """np.quantile(values, QUANTILES) (method "linear") of sorted, NaN-free values.
+
+    The same arithmetic as numpy's: index (n - 1) * q, then its `_lerp` between the neighbours.
+    """
+    n = ordered.size
+    virtual = (n - 1) * np.asarray(QUANTILES)
+    below = np.floor(virtual).astype(np.intp)
+    above = np.minimum(below + 1, n - 1)
+    gamma = virtual - below
+    a, b = ordered[below], ordered[above]
+    diff = b - a
+    result = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=result, where=gamma >= 0.5)
+    return result
+
+
+def _histogram(ordered: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.histogram(values, bins) of sorted, finite values, by binary search of the bin edges.
+
+    The edges are numpy's own (they depend only on the minimum and maximum); each bin holds the
+    values >= its left edge and < its right edge, the last one its right edge too, which is
+    what np.histogram's corrected bin arithmetic gives.
+    """
+    edges = np.histogram_bin_edges(ordered[[0, -1]], bins=bins)
+    starts = np.searchsorted(ordered, edges[:-1], side="left")
+    ends = np.append(starts[1:], np.searchsorted(ordered, edges[-1], side="right"))
+    return (ends - starts).astype(np.intp), edges
+
+
 def _human(step: pd.Timedelta) -> str:
     """'7 days', '1 hour', '15 minutes' rather than '7 days 00:00:00'."""
     seconds = step.total_seconds()
@@ -195,7 +362,13 @@ def _human(step: pd.Timedelta) -> str:
 
 def time_steps(col: pd.Series) -> dict[str, Any]:
     """Step size, gaps and irregularity of a time column (sorted first)."""
-    times = pd.to_datetime(col, errors="coerce", format="mixed").dropna().sort_values()
+    return _time_steps(_to_datetime(col))
+
+
+def _time_steps(parsed: pd.Series) -> dict[str, Any]:
+    """`time_steps` of a column already parsed by `_to_datetime`."""
+    present = parsed.dropna()
+    times = present.sort_values()
     if len(times) < 3:
         return {}
     diffs = times.diff().dropna()
@@ -219,9 +392,7 @@ def time_steps(col: pd.Series) -> dict[str, Any]:
         "gap_count": len(gaps),
         "irregular_fraction": irregular,
         "duplicates": int((diffs == pd.Timedelta(0)).sum()),
-        "sorted": bool(
-            pd.to_datetime(col, errors="coerce", format="mixed").dropna().is_monotonic_increasing
-        ),
+        "sorted": bool(present.is_monotonic_increasing),
     }
 
 
@@ -236,7 +407,8 @@ def profile_table(
     for name, kind in types.items():
         if kind not in COLUMN_TYPES:
             raise ValueError(f"unknown type {kind!r} for column {name!r}")
-    columns = [profile_column(frame[c], types.get(c)) for c in frame.columns]
+    times: dict[str, pd.Series] = {}  # parsed timestamp columns, for the time column's steps
+    columns = [_profile_column(frame[c], types.get(c), times) for c in frame.columns]
     prof = TableProfile(rows=len(frame), columns=columns, target=target)
 
     if time_column is None:
@@ -244,7 +416,9 @@ def profile_table(
         time_column = stamped[0] if len(stamped) == 1 else None
     prof.time_column = time_column
     if time_column:
-        prof.time = time_steps(frame[time_column])
+        parsed = times.get(time_column) if frame.columns.is_unique else None
+        prof.time = _time_steps(parsed if parsed is not None else _to_datetime(frame[time_column]))
+    times.clear()
 
     if target and target in frame.columns:
         counts = frame[target].dropna().astype(str).value_counts()
@@ -253,10 +427,90 @@ def profile_table(
 
     numeric = [c.name for c in columns if c.type in ("numeric", "integer")][:30]
     if len(numeric) >= 2:
-        corr = frame[numeric].apply(pd.to_numeric, errors="coerce").corr()
-        prof.correlations = {"columns": numeric, "matrix": corr.round(4).to_numpy().tolist()}
+        prof.correlations = {"columns": numeric, "matrix": _correlations(frame, numeric)}
     prof.issues = find_issues(prof)
     return prof
+
+
+def _correlations(frame: pd.DataFrame, names: list[str]) -> list[list[float]]:
+    """`frame[names].apply(pd.to_numeric, errors="coerce").corr().round(4)` as lists, faster.
+
+    pandas correlates pair by pair in one thread (about a second for 17 columns of a million
+    rows); this does the same sums with matrix products over blocks of rows: per pair, over the
+    rows where both values are finite, Pearson's r, NaN where a column is constant there.
+    Each column is centred on its mean first, so the one-pass sums lose no precision that
+    matters at 4 decimals; pairs where a column is (nearly) constant over the shared rows, where
+    one-pass sums are unreliable, are computed by pandas itself.
+    """
+    unique = frame.columns.is_unique  # else frame[name] can be several columns
+    converted = [pd.to_numeric(frame[n], errors="coerce") for n in names] if unique else []
+    if not converted or not all(
+        isinstance(c.dtype, np.dtype) and c.dtype.kind in "biuf" for c in converted
+    ):
+        data = frame[names].apply(pd.to_numeric, errors="coerce")
+        return data.corr().round(4).to_numpy().tolist()
+    arrays = [c.to_numpy() for c in converted]  # views of the frame's data where possible
+    k, n = len(arrays), len(frame)
+    means = np.zeros(k)
+    finite_all = np.ones(k, dtype=bool)
+    constant = np.zeros(k, dtype=bool)
+    for j, a in enumerate(arrays):
+        a = a.astype(np.float64, copy=False)
+        ok = np.isfinite(a)
+        finite_all[j] = bool(ok.all())
+        present = a if finite_all[j] else a[ok]
+        if present.size:
+            means[j] = present.mean()
+            constant[j] = present.min() == present.max()
+    gaps = np.flatnonzero(~finite_all)  # the columns with missing values
+    pairs = np.zeros((k, k))  # [i, j]: rows where both i and j are finite
+    sums = np.zeros((k, k))  # [i, j]: sum of centred column i over those rows
+    squares = np.zeros((k, k))  # [i, j]: sum of its squares over those rows
+    products = np.zeros((k, k))  # [i, j]: sum of products over those rows
+    step = max(1, (1 << 20) // k)  # rows per block: 8 MB of float64
+    for start in range(0, n, step):
+        m = min(step, n - start)
+        block = np.empty((k, m))  # a column per row: filled and reduced contiguously
+        for j, a in enumerate(arrays):
+            block[j] = a[start : start + m]
+        block -= means[:, None]
+        present = None
+        if gaps.size:
+            present = np.isfinite(block[gaps])
+            for g, j in enumerate(gaps):
+                block[j][~present[g]] = 0.0
+            present = present.astype(np.float64)
+        products += block @ block.T
+        colsum = block.sum(axis=1)
+        squared = block * block
+        colsq = squared.sum(axis=1)
+        # columns without gaps count every row
+        pairs += m
+        sums += colsum[:, None]
+        squares += colsq[:, None]
+        if present is not None:
+            counts = present.sum(axis=1)
+            pairs[:, gaps] += counts[None, :] - m
+            pairs[gaps, :] += counts[:, None] - m
+            pairs[np.ix_(gaps, gaps)] += present @ present.T - (counts[:, None] + counts - m)
+            sums[:, gaps] += block @ present.T - colsum[:, None]
+            squares[:, gaps] += squared @ present.T - colsq[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        safe = np.where(pairs > 0, pairs, 1.0)
+        cov = products - sums * sums.T / safe
+        var = squares - sums * sums / safe
+        var_t = var.T
+        matrix = np.clip(cov / np.sqrt(var * var_t), -1.0, 1.0)
+    shaky = (var <= 1e-9 * squares) | (var_t <= 1e-9 * squares.T)
+    matrix[(pairs < 1) | (var <= 0) | (var_t <= 0)] = np.nan
+    matrix[constant, :] = np.nan
+    matrix[:, constant] = np.nan
+    for i, j in zip(*np.nonzero(np.triu(shaky & (pairs >= 1))), strict=True):
+        if constant[i] or constant[j]:
+            continue
+        pair = pd.DataFrame({0: converted[i], 1: converted[j]}).corr().to_numpy()
+        matrix[i, j] = matrix[j, i] = pair[0, 1] if i != j else pair[0, 0]
+    return np.round(matrix, 4).tolist()
 
 
 def find_issues(prof: TableProfile) -> list[str]:

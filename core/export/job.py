@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import BadInput
+from core.models.io import load_run_model
 from core.runs.reporter import Reporter
 from core.runs.status import RunStatus
 from core.runs.store import RunStore
@@ -38,7 +39,6 @@ def source_model_dir(store: RunStore, ws: Workspace, run_id: str) -> Path:
 
 
 def run_export_job(spec: ExportSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
-    import keras
 
     import core.training.layers  # noqa: F401  (registers custom layers for loading)
     from core.export.convert import (
@@ -60,14 +60,16 @@ def run_export_job(spec: ExportSpec, reporter: Reporter, run_dir: Path) -> dict[
     tensors = _to_tensors(raw)
 
     reporter.progress("loading", 0, 3, "loading the Keras model")
-    model = keras.models.load_model(source / "model.keras")
+    model = load_run_model(source)
+    shutil.copy2(source / "features.json", run_dir / "features.json")
+    reporter.artifact("features.json", run_dir / "features.json")
     expected = np.asarray(model.predict(tensors, verbose=0))
 
     reporter.progress("converting", 1, 3, f"writing {spec.format}")
     out = run_dir / OUTPUT_NAME[spec.format]
     if spec.format == "keras":
         shutil.copy2(source / "model.keras", out)
-        got = keras.models.load_model(out).predict(tensors, verbose=0)
+        got = load_run_model(run_dir, out.name).predict(tensors, verbose=0)
     elif spec.format == "savedmodel":
         to_savedmodel(model, out)
         got = savedmodel_predict(out, tensors)
@@ -76,8 +78,6 @@ def run_export_job(spec: ExportSpec, reporter: Reporter, run_dir: Path) -> dict[
     else:
         to_tflite(model, out)
         got = tflite_predict(out, raw)
-    shutil.copy2(source / "features.json", run_dir / "features.json")
-    reporter.artifact("features.json", run_dir / "features.json")
 
     reporter.progress("checking", 2, 3, "comparing predictions with the Keras model")
     check = parity(expected, got, contract.task)

@@ -134,7 +134,11 @@ def build_transfer(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
         features = next(iter(features.values()))
     if len(features.shape) == 4:
         features = keras.layers.GlobalAveragePooling2D(name="pool")(features)
-    x = keras.layers.Dropout(float(hp.get("dropout", 0.2)), name="head_dropout")(features)
+    x = features
+    if choice.kind != "hub":
+        # Not after a TFSMLayer: `model.export` then traces the dropout in training mode, and
+        # the SavedModel/TFLite files would drop features at random (seen with TF 2.19).
+        x = keras.layers.Dropout(float(hp.get("dropout", 0.2)), name="head_dropout")(x)
     model = keras.Model(inputs, _head(x, task, outputs), name="transfer")
     model.backbone_name = backbone.name
     return model

@@ -93,9 +93,19 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
             raise BadInput(f"the target {spec.target!r} has a single class")
         sizes = fraction_sizes(len(loaded.frame), spec)
     else:
+        from core.models.backbones import describe
+        from core.models.catalog import is_transfer
         from core.training.families.images import check_images
 
         check_images(loaded)
+        if is_transfer(model):
+            choice = describe(model, spec.weights, spec.image_size)  # BadInput for bad handles
+            if choice.weights == "random initialisation":
+                warnings.append(
+                    f"{model}: no pretrained weights found (no --weights file and "
+                    "nothing in the Keras cache), so it starts from random "
+                    "initialisation"
+                )
         sizes = fraction_sizes(len(loaded.frame), spec)
     return TrainPlan(task, model, loaded.label, warnings, sizes)
 

@@ -65,10 +65,12 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         None if spec.split == "random" else index["label"].astype(str),
     )
     size = int(spec.image_size)
-    mode = "unit"
+    mode, details = "unit", {"image_size": size}
     if is_transfer(spec.model):
         choice = describe(spec.model, spec.weights, size)
         mode = choice.preprocessing
+        if choice.kind == "hub":
+            details["hub_savedmodel"] = choice.handle
         reporter.event(f"backbone {spec.model}: weights {choice.weights}; input scaling {mode}")
     preprocess = build_image_preprocessing(size, mode)
 
@@ -91,7 +93,7 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         [FeatureSpec("image", "image", "image")],
         classes,
         "image",
-        {"image_size": size},
+        details,
     )
     return Prepared(
         task="image-classification",
