@@ -64,6 +64,12 @@ class TrainSpec(Spec):
         fine_tune_layers / fine_tune_epochs: after training the new head on a frozen backbone,
             unfreeze the backbone's top N layers and train this many more epochs at a tenth of
             the learning rate.
+        optimizer: `adam`, `adamw`, `sgd` (with momentum 0.9) or `rmsprop`.
+        schedule: learning-rate schedule over the run: `constant`, `cosine` or `exponential`.
+        class_weights: `balanced` weighs classes inversely to their frequency (imbalanced
+            targets); `none` weighs every example alike.
+        mixed_precision: float16 compute with float32 weights when a GPU is present (ignored,
+            with a note, on a CPU).
         strategy / workers: tf.distribute strategy (`default`, `mirrored`, `multiworker`) and
             how many devices or worker processes it spans.
         early_stopping: stop after this many epochs without a better validation loss and keep
@@ -97,6 +103,10 @@ class TrainSpec(Spec):
     early_stopping: int = 0
     bucketize: tuple[str, ...] = ()
     weights: str = ""
+    optimizer: str = "adam"
+    schedule: str = "constant"
+    class_weights: str = "none"
+    mixed_precision: bool = False
     strategy: str = "default"
     workers: int = 2
     fine_tune_layers: int = 0

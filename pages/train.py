@@ -62,17 +62,49 @@ try:
     resolved = resolve_task(TrainSpec(data=picked.ref, target=target, task=task), loaded)
 except BadInput:
     resolved = "classification"
-models = [e.name for e in list_entries(resolved)]
+entries = list_entries(resolved, handles=True)
+titles = {e.name: e.title for e in entries}
+models = [e.name for e in entries]
 model = left.selectbox(
     "Model",
     models,
     index=models.index(DEFAULT_MODEL[resolved]),
     key=f"train-model-{resolved}",
-    format_func=lambda n: f"{n} · {next(e.title for e in list_entries() if e.name == n)}",
+    format_func=lambda n: f"{n} · {titles[n]}",
 )
 right.markdown(f"&nbsp;  \n**{resolved}** on {picked.label}")
 
 extra: dict = {}
+if model in ("hub", "kerashub"):
+    handle = st.text_input(
+        "TF Hub URL or SavedModel folder" if model == "hub" else "KerasHub preset folder",
+        key=f"train-handle-{model}",
+        placeholder="/models/mobilenet_v2_feature_vector" if model == "hub" else "/models/preset",
+        help="Without internet access, give a local copy: a SavedModel folder (TF Hub) or a "
+        "folder written by save_to_preset (KerasHub).",
+    )
+    model = f"{model}:{handle}" if handle else model
+if model.startswith(("keras-app:", "hub:", "kerashub:")):
+    a, b, c = st.columns(3)
+    if model.startswith("keras-app:"):
+        extra["weights"] = a.text_input(
+            "Weights file (optional)",
+            key="train-weights",
+            help="Else the Keras cache; else random initialisation",
+        )
+    extra["fine_tune_layers"] = int(
+        b.number_input(
+            "Fine-tune top layers",
+            0,
+            500,
+            0,
+            key="train-ft-layers",
+            help="After training the new head, unfreeze this many top backbone layers",
+        )
+    )
+    extra["fine_tune_epochs"] = int(
+        c.number_input("Fine-tune epochs", 0, 500, 0, key="train-ft-epochs")
+    )
 if resolved in ("classification", "regression"):
     numeric_columns = [c for c in columns if c != target and loaded.frame[c].dtype.kind in "if"]
     extra["bucketize"] = tuple(
@@ -142,6 +174,30 @@ with st.expander("Training options"):
         key="train-split",
         help="auto: stratified for classes, in time order for series",
     )
+    extra["optimizer"] = b.selectbox(
+        "Optimizer", ["adam", "adamw", "sgd", "rmsprop"], key="train-optimizer"
+    )
+    extra["schedule"] = c.selectbox(
+        "Learning-rate schedule", ["constant", "cosine", "exponential"], key="train-schedule"
+    )
+    if resolved in ("classification", "image-classification", "text-classification"):
+        extra["class_weights"] = a.selectbox(
+            "Class weights",
+            ["none", "balanced"],
+            key="train-class-weights",
+            help="balanced: rare classes count more (for imbalanced targets)",
+        )
+    strategy = b.selectbox(
+        "Distribution strategy",
+        ["default", "mirrored", "multiworker"],
+        key="train-strategy",
+        help="mirrored: several local devices (the CPU split into logical devices here); "
+        "multiworker: several worker processes (TF_CONFIG), started on this machine",
+    )
+    extra["strategy"] = strategy
+    if strategy != "default":
+        extra["workers"] = int(c.number_input("Devices / workers", 1, 16, 2, key="train-workers"))
+    extra["mixed_precision"] = a.checkbox("Mixed precision (GPU only)", key="train-mixed")
 coerce = st.checkbox(
     "Treat non-numbers in numeric columns as missing",
     key="train-coerce",

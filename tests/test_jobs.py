@@ -155,3 +155,16 @@ def test_engine_functions_run_without_a_store():
     assert result == {"metrics": {"val_loss": 0.75}}
     assert [step for step, _ in reporter.history] == [1, 2]
     assert "result.txt" in reporter.artifacts
+
+
+def test_out_of_memory_failures_say_what_to_change():
+    from core.runs.worker import describe_failure
+
+    class ResourceExhaustedError(Exception):
+        pass
+
+    assert describe_failure(ResourceExhaustedError("OOM when allocating tensor")).startswith(
+        "out of memory: try a smaller batch size"
+    )
+    assert describe_failure(MemoryError()).startswith("out of memory")
+    assert describe_failure(ValueError("bad\nsecond line")) == "ValueError: bad"

@@ -143,6 +143,10 @@ def cmd_train(args) -> int:
         image_size=args.image_size,
         early_stopping=args.early_stopping,
         bucketize=tuple(c for c in args.bucketize.split(",") if c),
+        optimizer=args.optimizer,
+        schedule=args.schedule,
+        class_weights=args.class_weights,
+        mixed_precision=args.mixed_precision,
         strategy=args.strategy,
         workers=args.workers,
         weights=args.weights,
@@ -443,6 +447,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stride", type=int, default=1, help="forecasting: steps between windows")
     p.add_argument("--features", default="", help="forecasting: extra input columns, comma-sep.")
     p.add_argument("--bucketize", default="", help="tables: numeric columns to bin, comma-sep.")
+    p.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd", "rmsprop"])
+    p.add_argument("--schedule", default="constant", choices=["constant", "cosine", "exponential"])
+    p.add_argument("--class-weights", default="none", choices=["none", "balanced"])
+    p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU")
     p.add_argument(
         "--strategy",
         default="default",

@@ -49,6 +49,23 @@ def _watchdog(store: RunStore, run_id: str, done: threading.Event) -> None:
             os._exit(3)
 
 
+def describe_failure(exc: BaseException) -> str:
+    """One line for the run's error; out-of-memory says what to change (TF is not imported here,
+    so its error classes are recognised by name)."""
+    name = type(exc).__name__
+    if (
+        name == "ResourceExhaustedError"
+        or "out of memory" in str(exc).lower()
+        or isinstance(exc, MemoryError)
+    ):
+        return (
+            "out of memory: try a smaller batch size, a smaller image size or window, or a "
+            "smaller model"
+        )
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{name}: {first}"[:2000]
+
+
 def run_job(ws: Workspace, run_id: str) -> RunStatus:
     store = RunStore(ws.db_path)
     run = store.get_run(run_id)
@@ -73,14 +90,10 @@ def run_job(ws: Workspace, run_id: str) -> RunStatus:
         done.set()
         store.fail_run(run_id, str(exc))
         return RunStatus.FAILED
-    except MemoryError:
-        done.set()
-        store.fail_run(run_id, "out of memory: try a smaller batch size or a smaller model")
-        return RunStatus.FAILED
     except Exception as exc:
         done.set()
         traceback.print_exc()
-        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        store.fail_run(run_id, describe_failure(exc))
         return RunStatus.FAILED
 
 

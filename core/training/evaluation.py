@@ -18,12 +18,16 @@ def evaluate(prepared, predictions: np.ndarray) -> dict[str, Any]:
         report = m.classification_report(
             y_true, y_pred, labels=labels, target_names=classes, output_dict=True, zero_division=0
         )
+        metrics = {
+            "accuracy": float(m.accuracy_score(y_true, y_pred)),
+            "macro_f1": float(report["macro avg"]["f1-score"]),
+        }
+        auc = _roc_auc(y_true, predictions, len(classes))
+        if auc is not None:
+            metrics["roc_auc"] = auc
         return {
             "task": "classification",
-            "metrics": {
-                "accuracy": float(m.accuracy_score(y_true, y_pred)),
-                "macro_f1": float(report["macro avg"]["f1-score"]),
-            },
+            "metrics": metrics,
             "classes": classes,
             "confusion_matrix": m.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
             "per_class": {
@@ -44,6 +48,17 @@ def evaluate(prepared, predictions: np.ndarray) -> dict[str, Any]:
         "actual": [float(v) for v in y_true],
         "predicted": [float(v) for v in y_hat],
     }
+
+
+def _roc_auc(y_true: np.ndarray, probs: np.ndarray, n_classes: int) -> float | None:
+    """ROC AUC (one-vs-rest, macro for several classes); None when the test split lacks a class."""
+    from sklearn.metrics import roc_auc_score
+
+    if len(np.unique(y_true)) < n_classes:
+        return None
+    if n_classes == 2:
+        return float(roc_auc_score(y_true, probs[:, 1]))
+    return float(roc_auc_score(y_true, probs, multi_class="ovr", average="macro"))
 
 
 def _mape(y: np.ndarray, y_hat: np.ndarray) -> float | None:

@@ -110,6 +110,7 @@ def _fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_
         initial_epoch=initial_epoch,
         verbose=2,
         callbacks=callbacks,
+        class_weight=class_weight_for(spec, prepared, reporter) if initial_epoch == 0 else None,
     )
     if progress.canceled:
         raise JobCanceled("canceled by the user")
@@ -129,6 +130,52 @@ def _fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_
             "the weights with the best validation loss"
         )
     return hist
+
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULES = ("constant", "cosine", "exponential")
+
+
+def make_optimizer(spec, learning_rate: float, train_ds, epochs: int):
+    """The optimizer and learning-rate schedule a spec asks for."""
+    import keras
+    import tensorflow as tf
+
+    if spec.optimizer not in OPTIMIZERS:
+        raise BadInput(f"unknown optimizer {spec.optimizer!r}; choose {', '.join(OPTIMIZERS)}")
+    if spec.schedule not in SCHEDULES:
+        raise BadInput(f"unknown schedule {spec.schedule!r}; choose {', '.join(SCHEDULES)}")
+    steps = int(train_ds.cardinality().numpy())
+    steps = steps if steps > 0 else 100  # unknown cardinality: a sensible decay length
+    rate = learning_rate
+    if spec.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps * max(epochs, 1))
+    elif spec.schedule == "exponential":
+        rate = keras.optimizers.schedules.ExponentialDecay(learning_rate, steps, 0.9)
+    del tf
+    return {
+        "adam": lambda: keras.optimizers.Adam(rate),
+        "adamw": lambda: keras.optimizers.AdamW(rate),
+        "sgd": lambda: keras.optimizers.SGD(rate, momentum=0.9),
+        "rmsprop": lambda: keras.optimizers.RMSprop(rate),
+    }[spec.optimizer]()
+
+
+def class_weight_for(spec, prepared, reporter) -> dict[int, float] | None:
+    """Balanced class weights (n / (k * count)) computed on the training split."""
+    if spec.class_weights == "none" or prepared.train_labels is None:
+        return None
+    if spec.class_weights != "balanced":
+        raise BadInput(f"unknown class weights {spec.class_weights!r}; choose none or balanced")
+    labels = prepared.train_labels
+    k = len(prepared.contract.classes)
+    counts = np.bincount(labels, minlength=k)
+    weights = {i: float(len(labels) / (k * c)) if c else 0.0 for i, c in enumerate(counts)}
+    reporter.event(
+        "class weights: "
+        + ", ".join(f"{prepared.contract.classes[i]} {w:.2f}" for i, w in weights.items())
+    )
+    return weights
 
 
 def _fine_tune(network, spec, learning_rate: float, reporter, loss, metrics) -> bool:
@@ -211,10 +258,18 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     raise_if_canceled(reporter)
 
     learning_rate = spec.learning_rate or default_hp(model_name).get("learning_rate", 0.001)
+    if spec.mixed_precision:
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            keras.mixed_precision.set_global_policy("mixed_float16")
+            reporter.event("mixed precision: float16 compute, float32 weights")
+        else:
+            reporter.event("mixed precision needs a GPU; training in float32 on the CPU", "warning")
     loss, metrics = _loss(prepared)
     with strategy.scope():  # the one line that changes between strategies
         network = _build_network(spec, prepared, model_name, task)
-        optimizer = keras.optimizers.Adam(learning_rate)
+        optimizer = make_optimizer(spec, learning_rate, prepared.train, spec.epochs)
         network.compile(optimizer, loss=loss, metrics=metrics)
         reporter.progress("training", 0, spec.epochs, "starting")
         if spec.strategy == "multiworker":

@@ -29,6 +29,7 @@ class Prepared:
     target_scale: tuple[float, float] | None = None  # (mean, std) to predict in target units
     baseline: np.ndarray | None = None  # a naive forecast on the test windows
     residual: dict[str, Any] | None = None  # forecasting: predict the change from the last value
+    train_labels: np.ndarray | None = None  # class ids of the training split (class weights)
     warnings: list[str] = field(default_factory=list)
 
     @property

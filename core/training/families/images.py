@@ -101,6 +101,7 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         contract=contract,
         preprocess=preprocess,
         train=pipeline(parts["train"], True),
+        train_labels=parts["train"]["y"].to_numpy("int32"),
         validation=pipeline(parts["validation"], False),
         test_inputs=test_images,
         test_y=test["y"].to_numpy("int32"),

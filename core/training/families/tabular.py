@@ -74,6 +74,7 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         contract=contract,
         preprocess=preprocess,
         train=array_dataset(x_train, y_train, spec.batch_size, shuffle=True, seed=spec.seed),
+        train_labels=y_train if info.task == "classification" else None,
         validation=array_dataset(x_val, y_val, 256),
         test_inputs=raw_arrays(parts["test"], contract.features),
         test_y=targets(parts["test"], contract),

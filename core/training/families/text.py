@@ -94,6 +94,7 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         contract=contract,
         preprocess=preprocess,
         train=pipeline(parts["train"], True),
+        train_labels=parts["train"]["_y"].to_numpy("int32"),
         validation=pipeline(parts["validation"], False),
         test_inputs=parts["test"][column].to_numpy(dtype=object).astype(str).reshape(-1, 1),
         test_y=parts["test"]["_y"].to_numpy("int32"),
