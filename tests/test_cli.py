@@ -30,10 +30,13 @@ def test_datasets_lists_samples_with_tasks():
     assert tasks["iris"] == "classification"
 
 
-def test_models_lists_the_catalog():
-    out = tfstudio("models", "--task", "regression", "--json")
+def test_models_lists_the_catalog(tmp_path):
+    out = tfstudio("models", "--task", "regression", "--json", "--home", str(tmp_path))
     assert out.returncode == 0
-    assert [m["name"] for m in json.loads(out.stdout)["models"]] == ["mlp"]
+    models = json.loads(out.stdout)["models"]
+    assert [m["name"] for m in models] == ["mlp"]
+    # counted by building the model at the nominal table input (10 columns -> 3 classes)
+    assert models[0]["parameters"] == 10 * 32 + 32 + 32 * 16 + 16 + 16 * 3 + 3
 
 
 @pytest.mark.parametrize("name", sorted(BAD_TABLES))

@@ -105,12 +105,27 @@ def cmd_datasets(args) -> int:
 
 def cmd_models(args) -> int:
     from core.models.catalog import list_entries
+    from core.models.inspect import count_parameters, nominal_input
 
-    items = [e.to_dict() for e in list_entries(args.task)]
+    ws = Workspace.resolve(args.home)
+    entries = list_entries(args.task, handles=True)
+    counts = count_parameters(
+        ws, [e.name for e in entries if ":" in e.name or e.name not in ("hub", "kerashub")]
+    )
+    items = []
+    for e in entries:
+        item = e.to_dict()
+        item["parameters"] = counts.get(e.name)
+        item["counted_at"] = nominal_input(e.input_kind) if e.name in counts else None
+        items.append(item)
     _emit(
         args,
         {"models": items},
-        "\n".join(f"{e['name']:<12} {', '.join(e['tasks']):<28} {e['description']}" for e in items),
+        "\n".join(
+            f"{e['name']:<28} {', '.join(e['tasks']):<28} "
+            f"{e['parameters'] or '-':>11} {e['description'][:60]}"
+            for e in items
+        ),
     )
     return EXIT_OK
 

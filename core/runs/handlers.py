@@ -15,6 +15,7 @@ BUILTIN: dict[str, str] = {
     "train": "core.training.job:run_train_job",
     "export": "core.export.job:run_export_job",
     "predict": "core.predict.job:run_predict_job",
+    "inspect": "core.models.inspect:run_inspect_job",
 }
 
 Handler = Callable[..., dict[str, Any]]
