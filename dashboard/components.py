@@ -179,8 +179,13 @@ def render_evaluation(evaluation: dict[str, Any], key: str = "") -> None:
         fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10))
         st.plotly_chart(fig, width="stretch", key=f"{key}-scatter")
         residuals = df.assign(residual=df["actual"] - df["predicted"])
-        fig = px.scatter(residuals, x="predicted", y="residual", opacity=0.7,
-                         title="Residuals (actual − predicted) vs predicted")
+        fig = px.scatter(
+            residuals,
+            x="predicted",
+            y="residual",
+            opacity=0.7,
+            title="Residuals (actual − predicted) vs predicted",
+        )
         fig.add_hline(y=0, line_dash="dash", line_color="gray")
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10))
         st.plotly_chart(fig, width="stretch", key=f"{key}-residuals")

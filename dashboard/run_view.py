@@ -10,6 +10,7 @@ from core.errors import NotFound
 from core.runs.recovery import reconcile
 from core.runs.store import MetricPoint, Run
 from dashboard.components import (
+    fmt_bytes,
     read_json_artifact,
     render_curves,
     render_downloads,
@@ -79,6 +80,19 @@ def render_training_result(run: Run) -> None:
         render_evaluation(evaluation, key=run.id)
     for warning in result.get("warnings", []):
         st.warning(warning)
+    if result.get("parameters"):
+        facts = [f"model **{result.get('model', '')}**", f"{result['parameters']:,} parameters"]
+        if result.get("model_bytes"):
+            facts.append(f"{fmt_bytes(result['model_bytes'])} as .keras")
+        if result.get("backbone_weights"):
+            facts.append(f"backbone weights: {result['backbone_weights']}")
+        strategy = result.get("strategy") or {}
+        if strategy.get("name", "default") != "default":
+            facts.append(f"{strategy['name']} strategy, {strategy['replicas']} replicas")
+        st.caption(" · ".join(facts))
+    if "model_summary.txt" in artifacts:
+        with st.expander("Model summary"):
+            st.code(tail_text(artifacts["model_summary.txt"].path, 200), language="text")
     if run.result:
         st.subheader("Download")
         parity = result.get("tflite_parity", {})

@@ -11,8 +11,10 @@ from core.runs import launcher
 from core.specs import TASKS, TrainSpec
 from core.training.precheck import check_train_spec, resolve_task
 from dashboard.data_picker import render_data_picker
+from dashboard.playground import render_playground
 from dashboard.run_view import render_log, render_run, render_training_result
 from dashboard.services import store, workspace
+from dashboard.tools_view import render_tensorboard_panel
 
 st.title("Train")
 
@@ -23,9 +25,12 @@ if run_id:
         st.rerun()
     render_run(run_id, key="train", finished=render_training_result)
     try:
-        render_log(store().get_run(run_id))
+        run = store().get_run(run_id)
     except NotFound:
-        pass
+        st.stop()
+    render_tensorboard_panel(run, key="train-tb")
+    render_playground(run, key="train-play")
+    render_log(run)
     st.stop()
 
 picked = render_data_picker("train", preselect=st.query_params.get("data"))
