@@ -114,3 +114,9 @@ def test_store_uses_wal_mode(store: RunStore):
 
     conn = sqlite3.connect(store.db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_non_finite_metric_values_are_left_out(store: RunStore):
+    run = store.create_run("train", {})
+    store.log_metrics(run.id, 1, {"loss": float("nan"), "val_loss": float("inf"), "mae": 2.0})
+    assert [(p.name, p.value) for p in store.get_metrics(run.id).points] == [("mae", 2.0)]

@@ -7,6 +7,7 @@ proceed while a worker writes; every method opens a short transaction, so no loc
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 import uuid
@@ -262,11 +263,17 @@ class RunStore:
 
     # -- metrics, events, artifacts --------------------------------------------------------
     def log_metrics(self, run_id: str, step: int, values: dict[str, float]) -> None:
+        """Record metric values; NaN and infinities are left out (SQLite would store NULL, and a
+        curve cannot draw them) — the job reports a diverged loss in its own words."""
         now = time.time()
+        rows = [
+            (run_id, step, k, float(v), now) for k, v in values.items() if math.isfinite(float(v))
+        ]
+        if not rows:
+            return
         with self._tx() as conn:
             conn.executemany(
-                "INSERT INTO metrics (run_id, step, name, value, ts) VALUES (?,?,?,?,?)",
-                [(run_id, step, k, float(v), now) for k, v in values.items()],
+                "INSERT INTO metrics (run_id, step, name, value, ts) VALUES (?,?,?,?,?)", rows
             )
 
     def get_metrics(self, run_id: str, after: int = 0, limit: int = 10_000) -> MetricsPage:

@@ -82,6 +82,20 @@ def _build_network(spec, prepared, model_name: str, task: str):
     return keras.Model(network.input, out, name=network.name)
 
 
+def _last_good_checkpoint(path: Path):
+    """Save the weights after every epoch whose losses are finite, so a NaN later in the run
+    leaves the last good weights behind (Keras' ModelCheckpoint would save the NaN ones too)."""
+    import keras
+
+    class LastGoodCheckpoint(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            values = [float(v) for v in (logs or {}).values() if np.isscalar(v)]
+            if values and all(math.isfinite(v) for v in values):
+                self.model.save_weights(path)
+
+    return LastGoodCheckpoint()
+
+
 def _fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_epoch: int = 0):
     """One `fit` with progress, cancel, TensorBoard, a last-good checkpoint and early stopping."""
     import keras
@@ -91,10 +105,7 @@ def _fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_
     callbacks = [
         progress,
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")),
-        # keep the last weights whose losses were finite: a NaN later does not lose the run
-        keras.callbacks.ModelCheckpoint(
-            str(run_dir / "checkpoint.weights.h5"), save_weights_only=True, save_freq="epoch"
-        ),
+        _last_good_checkpoint(run_dir / "checkpoint.weights.h5"),
         keras.callbacks.TerminateOnNaN(),
     ]
     if spec.early_stopping > 0:
