@@ -10,6 +10,10 @@ uv:
 
 setup: uv
 	$(UV) sync --frozen --all-groups
+	@# @tensorflow/tfjs from the npm registry (web/package-lock.json), copied into TF.js bundles.
+	@if ! command -v npm >/dev/null 2>&1; then echo "warning: npm not found; TF.js bundles need it"; \
+	elif [ web/node_modules/.package-lock.json -nt web/package-lock.json ]; then :; \
+	else npm ci --prefix web --no-audit --no-fund --silent || echo "warning: npm ci failed in web/"; fi
 
 demo: setup
 	$(UV) run --frozen tfstudio app --demo --port $(PORT)
@@ -17,13 +21,17 @@ demo: setup
 app: setup
 	$(UV) run --frozen tfstudio app --port $(PORT)
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download), and
+# Node.js/npm for the TF.js library the TF.js bundles carry (when the machine lacks them).
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
-test: setup browser-deps
+test: browser-deps setup
 	$(UV) run --frozen pytest
 
 # Everything except real TensorFlow training and the browser (about a minute).

@@ -125,19 +125,35 @@ TASKS = (
 
 @dataclass(frozen=True)
 class ExportSpec(Spec):
-    """Export a finished training run's model to one format.
+    """Export a finished training run's model, each format as a bundle checked by its runtime.
 
     Args:
         source_run: id of a SUCCEEDED training run.
-        format: `keras`, `savedmodel` or `tflite`.
+        format: one of EXPORT_FORMATS (`keras`, `savedmodel`, `tflite`, `tfjs`, `micro`), or
+            `all`; used when `formats` is empty.
+        formats: several formats in one job (each exported and checked on its own: one that
+            fails does not stop the others); empty means `(format,)`.
+        quantize: TF.js weight quantization: empty (float32), `uint8` or `float16`.
+        serving_name: the model name in the TF Serving layout (`NAME/1/`); empty: from the
+            target column.
     """
 
     kind: ClassVar[str] = "export"
     source_run: str = ""
     format: str = "keras"
+    formats: tuple[str, ...] = ()
+    quantize: str = ""
+    serving_name: str = ""
+
+    def selected(self) -> tuple[str, ...]:
+        chosen = self.formats or (self.format,)
+        return EXPORT_FORMATS if "all" in chosen else tuple(dict.fromkeys(chosen))
 
 
-EXPORT_FORMATS = ("keras", "savedmodel", "tflite")
+# keras: .keras + preprocessing; savedmodel: TF Serving layout; tflite: flatbuffer + metadata;
+# tfjs: graph model + index.html; micro: the .tflite as a C array for TFLite Micro.
+EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "tfjs", "micro")
+TFJS_QUANTIZATIONS = ("", "uint8", "float16")
 
 SPEC_TYPES: dict[str, type[Spec]] = {s.kind: s for s in (TrainSpec, ExportSpec)}
 
@@ -177,3 +193,40 @@ class PredictSpec(Spec):
 
 
 SPEC_TYPES[PredictSpec.kind] = PredictSpec
+
+
+@dataclass(frozen=True)
+class CompressSpec(Spec):
+    """Compress a finished training run's model and report size, metric and latency.
+
+    Args:
+        source_run: id of a SUCCEEDED training run (a table model).
+        method: one of COMPRESS_METHODS, or several separated by commas (one variant each).
+        sparsity: pruning's target share of zero weights, in (0, 1).
+        clusters: weight clustering's number of distinct values per layer (>= 2).
+        epochs: fine-tuning epochs for pruning, clustering and quantization-aware training.
+        int8_io: full-integer int8 with int8 inputs and outputs (else float in, float out).
+    """
+
+    kind: ClassVar[str] = "compress"
+    source_run: str = ""
+    method: str = "dynamic"
+    sparsity: float = 0.8
+    clusters: int = 16
+    epochs: int = 5
+    int8_io: bool = False
+
+
+# `prune+int8` / `cluster+int8`: the pruned or clustered model, then full-integer int8 PTQ.
+COMPRESS_METHODS = (
+    "dynamic",
+    "float16",
+    "int8",
+    "prune",
+    "cluster",
+    "qat",
+    "prune+int8",
+    "cluster+int8",
+)
+
+SPEC_TYPES[CompressSpec.kind] = CompressSpec

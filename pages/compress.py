@@ -1,14 +1,145 @@
-"""Compress: the Model Optimization toolkit (the Compression issue); not built yet."""
+"""Compress: quantize, prune, cluster or QAT a training run's model, with an honest report."""
 
 import streamlit as st
 
+from core.compression.preflight import METHOD_LABELS, check_spec, preflight
+from core.errors import BadInput
+from core.export.job import source_model_dir
+from core.runs import launcher
+from core.runs.status import RunStatus
+from core.specs import CompressSpec
+from dashboard.components import render_downloads
+from dashboard.compression_view import methods_frame, pareto_figure, report_frame
 from dashboard.navigation import page_icon, page_path
+from dashboard.run_view import render_run
+from dashboard.services import store, workspace
 
 st.title("Compress")
-st.info(
-    "**Coming next.** This page will quantize (dynamic range, float16, int8), prune, cluster and "
-    "quantization-aware-train a run's model, and report size, accuracy and latency measured with "
-    "the TFLite interpreter beside the float baseline. Today every training run already gives a "
-    "float TFLite file on the Train and Export pages."
+st.caption(
+    "Each method runs in a worker. Every variant is measured with the TFLite/LiteRT interpreter "
+    "on the run's held-out test split, beside the float TFLite baseline: file size raw and "
+    "gzipped (pruning only shows after compression), the test metric, and latency on this "
+    "machine."
 )
-st.page_link(page_path("export"), label="Go to Export →", icon=page_icon("export"))
+
+trained = store().list_runs(kind="train", statuses={RunStatus.SUCCEEDED})
+if not trained:
+    st.info("No finished training run yet: train a model first.")
+    st.page_link(page_path("train"), label="Go to Train →", icon=page_icon("train"))
+    st.stop()
+
+source = st.selectbox(
+    "Model from run",
+    [r.id for r in trained],
+    key="compress-source",
+    format_func=lambda i: f"{i} · {next(r.name for r in trained if r.id == i)}",
+)
+try:
+    report = preflight(source, source_model_dir(store(), workspace(), source))
+except BadInput as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.subheader("Preflight")
+st.dataframe(methods_frame(report), width="stretch")
+if report.layers:
+    with st.expander("Layers the fine-tuning methods wrap"):
+        st.dataframe(report.table(), width="stretch", hide_index=True)
+
+available = [m for m, c in report.methods.items() if c.supported]
+if not available:
+    st.warning("No compression method can take this model yet (see the reasons above).")
+    st.stop()
+methods = st.multiselect(
+    "Methods",
+    available,
+    default=[m for m in ("dynamic", "float16", "int8") if m in available],
+    format_func=lambda m: f"{m}: {METHOD_LABELS[m]}",
+    key="compress-methods",
+)
+cols = st.columns(4)
+sparsity = cols[0].slider(
+    "Pruning sparsity",
+    0.05,
+    0.95,
+    0.8,
+    0.05,
+    key="compress-sparsity",
+    disabled="prune" not in methods,
+)
+clusters = cols[1].number_input(
+    "Clusters", 2, 256, 16, key="compress-clusters", disabled="cluster" not in methods
+)
+epochs = cols[2].number_input(
+    "Fine-tuning epochs",
+    0,
+    200,
+    5,
+    key="compress-epochs",
+    disabled=not {"prune", "cluster", "qat"} & set(methods),
+)
+int8_io = cols[3].checkbox(
+    "int8 inputs/outputs", key="compress-int8-io", disabled="int8" not in methods
+)
+
+if st.button(
+    "Compress and measure",
+    icon=":material/compress:",
+    type="primary",
+    key="compress-start",
+    disabled=not methods,
+):
+    spec = CompressSpec(
+        source_run=source,
+        method=",".join(methods),
+        sparsity=float(sparsity),
+        clusters=int(clusters),
+        epochs=int(epochs),
+        int8_io=bool(int8_io),
+    )
+    try:
+        check_spec(spec, store(), workspace())
+    except BadInput as exc:
+        st.error(str(exc))
+        st.stop()
+    run = launcher.submit(
+        workspace(), store(), spec, name=f"compress {','.join(methods)} of {source}"
+    )
+    st.query_params["compress"] = run.id
+    st.rerun()
+
+
+def show_report(run) -> None:
+    result = run.result or {}
+    if not result.get("baseline"):
+        return
+    st.subheader("Report")
+    st.caption(
+        f"{result.get('test_rows', 0)} held-out test rows, evaluated with the TFLite "
+        "interpreter; latency is the median of repeated runs on this machine (the float Keras "
+        f"model's `model(x)` took {result['baseline'].get('keras_latency_ms', 0):.3g} ms per row)."
+    )
+    for note in result.get("notes", []):
+        st.warning(note)
+    frame = report_frame(result)
+    st.dataframe(frame, width="stretch")
+    for v in result.get("variants", []):
+        if "error" in v:
+            st.error(f"{v['method']} failed: {v['error']}")
+    left, right = st.columns(2)
+    size = pareto_figure(result, "gzip_bytes", "gzipped size (bytes)")
+    speed = pareto_figure(result, "latency_ms", "latency, 1 row (ms)")
+    if size is not None:
+        left.plotly_chart(size, width="stretch", key=f"compress-size-{run.id}")
+    if speed is not None:
+        right.plotly_chart(speed, width="stretch", key=f"compress-latency-{run.id}")
+    artifacts = store().get_artifacts(run.id)
+    names = [n for n in artifacts if n.endswith((".tflite", ".keras"))]
+    st.subheader("Download")
+    render_downloads(artifacts, [*names, "compression_report.json"], key=f"compress-{run.id}")
+
+
+compress_id = st.query_params.get("compress")
+if compress_id:
+    st.divider()
+    render_run(compress_id, key="compress", finished=show_report)

@@ -339,39 +339,104 @@ def cmd_runs_cancel(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from core.export.job import OUTPUT_NAME, source_model_dir
+    from core.export.job import BUNDLE_NAME, OUTPUT_NAME, source_model_dir
     from core.specs import ExportSpec
 
     ws, store = _open(args)
     source_model_dir(store, ws, args.run_id)  # bad input exits 2 before a worker starts
-    run = launcher.submit(
-        ws,
-        store,
-        ExportSpec(source_run=args.run_id, format=args.format),
-        name=f"export {args.format} of {args.run_id}",
+    fmt = "micro" if args.format == "c-array" else args.format
+    spec = ExportSpec(
+        source_run=args.run_id,
+        format=fmt,
+        quantize="" if args.quantize == "none" else args.quantize,
+        serving_name=args.name or "",
     )
+    run = launcher.submit(ws, store, spec, name=f"export {fmt} of {args.run_id}")
     print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
     run = launcher.wait(store, run.id, on_update=_progress)
     if run.status is not RunStatus.SUCCEEDED:
         _emit(args, _run_payload(store, run), f"{run.id} {run.status.value}: {run.error}")
         return EXIT_FAILED
-    produced = Path(store.get_artifacts(run.id)[OUTPUT_NAME[args.format]].path)
+    artifacts = store.get_artifacts(run.id)
     out_dir = Path(args.out).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / produced.name
-    if produced.is_dir():
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(produced, target)
-    else:
-        shutil.copy2(produced, target)
-    payload = {
-        **(run.result or {}),
-        "run_id": run.id,
-        "status": run.status.value,
-        "path": str(target),
-    }
-    _emit(args, payload, str(target))
+    result = dict(run.result or {})
+    bundles = {}
+    for name, entry in result.get("bundles", {}).items():
+        if BUNDLE_NAME[name] in artifacts:
+            zipped = out_dir / BUNDLE_NAME[name]
+            shutil.copy2(artifacts[BUNDLE_NAME[name]].path, zipped)
+            entry = {**entry, "bundle": str(zipped)}
+        if OUTPUT_NAME[name] in artifacts:  # the bare file or folder, as before
+            produced = Path(artifacts[OUTPUT_NAME[name]].path)
+            target = out_dir / produced.name
+            if produced.is_dir():
+                if target.exists():
+                    shutil.rmtree(target)
+                shutil.copytree(produced, target)
+            else:
+                shutil.copy2(produced, target)
+            entry = {**entry, "path": str(target)}
+        bundles[name] = entry
+    payload = {**result, "bundles": bundles, "run_id": run.id, "status": run.status.value}
+    if "format" in result and result["format"] in bundles:
+        payload["path"] = bundles[result["format"]].get("path")
+    lines = [
+        f"{name}: {b.get('bundle', '-')} "
+        + ("parity ok" if b.get("ok") else f"NOT OK {b.get('error', '')}".strip())
+        for name, b in bundles.items()
+    ]
+    _emit(args, payload, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    from core.serving.server import resolve_model, serve
+
+    ws, store = _open(args)
+    path, name = resolve_model(args.model, ws, store, args.name)
+    token = args.token or os.environ.get("TFSTUDIO_SERVE_TOKEN", "")
+    return serve(
+        path,
+        name,
+        host=args.address,
+        port=args.port,
+        token=token,
+        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+    )
+
+
+def cmd_compress(args) -> int:
+    from core.compression.preflight import check_spec
+    from core.specs import CompressSpec
+
+    ws, store = _open(args)
+    spec = CompressSpec(
+        source_run=args.run_id,
+        method=args.method,
+        sparsity=args.sparsity,
+        clusters=args.clusters,
+        epochs=args.epochs,
+        int8_io=args.int8_io,
+    )
+    methods, _ = check_spec(spec, store, ws)  # bad input exits 2 before a worker starts
+    run = launcher.submit(ws, store, spec, name=f"compress {','.join(methods)} of {args.run_id}")
+    print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
+    run = launcher.wait(store, run.id, on_update=_progress)
+    if run.status is not RunStatus.SUCCEEDED:
+        _emit(args, _run_payload(store, run), f"{run.id} {run.status.value}: {run.error}")
+        return EXIT_FAILED
+    result = run.result or {}
+    payload = {"run_id": run.id, "status": run.status.value, **result}
+    rows = [result.get("baseline", {}), *result.get("variants", [])]
+    text = "\n".join(
+        f"{r['method']:<12} error: {r['error']}"
+        if "error" in r
+        else f"{r['method']:<12} {r['size_bytes']:>9,} B  gzip {r['gzip_bytes']:>9,} B  "
+        f"{r['metric_name']} {r['metric']:.4f}  {r['latency_ms']:.4f} ms  {r['path']}"
+        for r in rows
+    )
+    _emit(args, payload, text)
     return EXIT_OK
 
 
@@ -549,9 +614,49 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", parents=[common], help="export a training run's model")
     p.add_argument("run_id")
-    p.add_argument("--format", required=True, choices=["keras", "savedmodel", "tflite"])
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=["keras", "savedmodel", "tflite", "tfjs", "micro", "c-array", "all"],
+        help="one format (micro = c-array: the .tflite as a C array), or all",
+    )
     p.add_argument("--out", required=True, help="folder to write the export into")
+    p.add_argument(
+        "--quantize",
+        default="none",
+        choices=["none", "uint8", "float16"],
+        help="TF.js weight quantization",
+    )
+    p.add_argument("--name", default="", help="model name in the TF Serving layout")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("serve", parents=[common], help="serve a model over TF Serving's REST API")
+    p.add_argument("model", help="a training or export run id, or a SavedModel folder")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1", help="default 127.0.0.1: this machine only")
+    p.add_argument("--name", default="", help="model name in the URLs (default: the target)")
+    p.add_argument(
+        "--token",
+        default="",
+        help="require `Authorization: Bearer TOKEN` (or TFSTUDIO_SERVE_TOKEN)",
+    )
+    p.add_argument("--max-body-mb", type=float, default=10.0, help="request size limit")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "compress", parents=[common], help="quantize, prune or cluster a training run's model"
+    )
+    p.add_argument("run_id")
+    p.add_argument(
+        "--method",
+        required=True,
+        help="dynamic, float16, int8, prune, cluster or qat (several: comma-separated)",
+    )
+    p.add_argument("--sparsity", type=float, default=0.8, help="prune: target share of zeros")
+    p.add_argument("--clusters", type=int, default=16, help="cluster: distinct values per layer")
+    p.add_argument("--epochs", type=int, default=5, help="prune/cluster/qat: fine-tuning epochs")
+    p.add_argument("--int8-io", action="store_true", help="int8: int8 inputs and outputs")
+    p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("app", parents=[common], help="start the web app")
     p.add_argument("--port", type=int, default=8501)

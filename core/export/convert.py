@@ -52,10 +52,16 @@ def to_tflite(model, out_path: str | Path) -> tuple[Path, str]:
 
 def _interpreter(path: str | Path):
     """LiteRT's interpreter; TensorFlow's (which links the Flex delegate) for select-TF models."""
+    return _interpreter_from(path)
+
+
+def _interpreter_from(source: str | Path | bytes):
+    """An allocated interpreter for a .tflite path or its bytes (LiteRT, else TF's for Flex)."""
     from ai_edge_litert.interpreter import Interpreter
 
+    kwargs = {"model_content": source} if isinstance(source, bytes) else {"model_path": str(source)}
     try:
-        interpreter = Interpreter(model_path=str(path))
+        interpreter = Interpreter(**kwargs)
         interpreter.allocate_tensors()
         return interpreter
     except RuntimeError:
@@ -65,12 +71,16 @@ def _interpreter(path: str | Path):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return tf.lite.Interpreter(model_path=str(path))
+            interpreter = tf.lite.Interpreter(**kwargs)
+            interpreter.allocate_tensors()
+            return interpreter
 
 
-def tflite_predict(path: str | Path, inputs: dict[str, np.ndarray] | np.ndarray) -> np.ndarray:
-    """Run a TFLite model on named inputs (or the one input) through its signature runner."""
-    runner = _interpreter(path).get_signature_runner()
+def tflite_predict(
+    path: str | Path | bytes, inputs: dict[str, np.ndarray] | np.ndarray
+) -> np.ndarray:
+    """Run a TFLite model (a path or its bytes) on named inputs (or the one input)."""
+    runner = _interpreter_from(path).get_signature_runner()
     if not isinstance(inputs, dict):
         inputs = {next(iter(runner.get_input_details())): inputs}
     feed = {k: (v.astype(bytes) if v.dtype.kind in "OU" else v) for k, v in inputs.items()}

@@ -16,6 +16,7 @@ BUILTIN: dict[str, str] = {
     "export": "core.export.job:run_export_job",
     "predict": "core.predict.job:run_predict_job",
     "inspect": "core.models.inspect:run_inspect_job",
+    "compress": "core.compression.job:run_compress_job",
 }
 
 Handler = Callable[..., dict[str, Any]]

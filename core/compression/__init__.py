@@ -1,0 +1,1 @@
+"""Model compression: post-training quantization, pruning, clustering and QAT, with a report."""

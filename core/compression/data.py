@@ -1,0 +1,77 @@
+"""The training and test rows of a finished table run, rebuilt from its spec.
+
+Training saves only 64 unlabeled test rows, so the split is recomputed the way the tabular family
+made it (same data, same seed, same split function) and checked against the saved rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.specs import TrainSpec
+from core.training.families.common import load_test_inputs
+from core.training.features import ModelContract, raw_arrays
+
+
+@dataclass
+class SplitData:
+    train_x: dict[str, np.ndarray]  # raw inputs by input name
+    train_y: np.ndarray
+    test_x: dict[str, np.ndarray]
+    test_y: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+
+def rebuild_split(run_spec: dict, run_result: dict, folder: Path) -> SplitData:
+    from core.data.resolve import load_data
+    from core.data.tabular import class_labels, prepare_table
+    from core.training.families.tabular import targets
+    from core.training.split import table_split
+
+    spec = TrainSpec.from_dict(run_spec)
+    contract = ModelContract.load(folder / "features.json")
+    loaded = load_data(spec.data)
+    notes = []
+    trained_sha = (run_result.get("data") or {}).get("sha256")
+    if trained_sha and loaded.lineage.get("sha256") != trained_sha:
+        notes.append(
+            "the data changed since training (sha256 differs): the metric is on today's split"
+        )
+    types = (
+        {c["name"]: c["type"] for c in loaded.schema.get("columns", [])} if loaded.schema else None
+    )
+    info = prepare_table(loaded.frame, spec.target, contract.task, spec.coerce_numeric, types=types)
+    labels = class_labels(info.frame[info.target]) if info.task == "classification" else None
+    parts = table_split(info.frame, spec, labels, loaded.schema)
+    data = SplitData(
+        raw_arrays(parts["train"], contract.features),
+        targets(parts["train"], contract),
+        raw_arrays(parts["test"], contract.features),
+        targets(parts["test"], contract),
+        notes,
+    )
+    saved = folder / "test_inputs.npz"
+    if saved.is_file() and not _same_rows(load_test_inputs(saved), data.test_x):
+        data.notes.append(
+            "the rebuilt test split differs from the rows saved at training time: the metric "
+            "may not be on the exact held-out rows"
+        )
+    return data
+
+
+def _same_rows(saved: dict[str, np.ndarray], rebuilt: dict[str, np.ndarray]) -> bool:
+    for name, values in saved.items():
+        if name not in rebuilt:
+            return False
+        mine = rebuilt[name][: len(values)]
+        if mine.shape != values.shape:
+            return False
+        if values.dtype.kind in "fc":
+            if not np.allclose(mine.astype("float64"), values, equal_nan=True):
+                return False
+        elif not (mine.astype(str) == values.astype(str)).all():
+            return False
+    return True

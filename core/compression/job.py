@@ -1,0 +1,247 @@
+"""The compression job: every chosen method on one training run, measured beside the float
+baseline with the TFLite interpreter on the run's held-out test split."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.compression.preflight import PTQ_METHODS, check_spec
+from core.errors import BadInput, JobCanceled
+from core.runs.reporter import Reporter, raise_if_canceled
+from core.runs.store import RunStore
+from core.specs import CompressSpec
+from core.workspace import Workspace
+
+REPORT_NAME = "compression_report.json"
+
+
+class _Context:
+    """What every method needs: the source models, the rebuilt split, preprocessed features."""
+
+    def __init__(self, spec: CompressSpec, folder: Path, run_spec: dict, run_result: dict):
+        from core.compression.data import rebuild_split
+        from core.models.io import load_run_model
+        from core.training.features import ModelContract
+
+        self.spec = spec
+        self.folder = folder
+        self.contract = ModelContract.load(folder / "features.json")
+        self.task = self.contract.task
+        self.data = rebuild_split(run_spec, run_result, folder)
+        self.model = load_run_model(folder)
+        self.preprocess = load_run_model(folder, "preprocessing.keras")
+        self.network = load_run_model(folder, "network.keras")
+        self.batch_size = int(run_spec.get("batch_size") or 32)
+        self.learning_rate = float(run_spec.get("learning_rate") or 0.001)
+        self._features: dict[str, np.ndarray] = {}
+        self.int8_scope, self.int8_note = "end-to-end", ""
+
+    def features(self, part: str) -> np.ndarray:
+        """Preprocessed feature vectors (what network.keras takes) of the train or test rows."""
+        if part not in self._features:
+            from core.training.job import _to_tensors
+
+            raw = self.data.train_x if part == "train" else self.data.test_x
+            self._features[part] = np.asarray(
+                self.preprocess.predict(_to_tensors(raw), verbose=0), "float32"
+            )
+        return self._features[part]
+
+    def fine_tune(self):
+        from core.compression.tfmot_bridge import FineTune
+
+        return FineTune(
+            self.features("train"),
+            self.data.train_y,
+            self.task == "classification",
+            self.spec.epochs,
+            self.batch_size,
+            self.learning_rate,
+        )
+
+
+def _ptq(ctx: _Context, method: str, run_dir: Path) -> tuple[Path, dict[str, Any]]:
+    from core.compression.ptq import quantize, representative
+
+    out = run_dir / f"model_{method}.tflite"
+    if method != "int8":
+        return quantize(ctx.model, method, out), {"scope": "end-to-end"}
+    if ctx.int8_scope == "network":
+        quantize(ctx.network, "int8", out, representative(ctx.features("train")), ctx.spec.int8_io)
+        return out, {"scope": "network", "note": ctx.int8_note}
+    try:
+        quantize(ctx.model, "int8", out, representative(ctx.data.train_x), ctx.spec.int8_io)
+        return out, {"scope": "end-to-end"}
+    except BadInput:
+        raise
+    except Exception as exc:  # converter errors: fall back to the float-input network
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        quantize(ctx.network, "int8", out, representative(ctx.features("train")), ctx.spec.int8_io)
+        return out, {
+            "scope": "network",
+            "note": "the end-to-end model did not convert to full int8 "
+            f"({first}); the network alone was quantized: it takes the preprocessed feature "
+            "vector, so run preprocessing.keras first",
+        }
+
+
+def _bridge(ctx: _Context, method: str, run_dir: Path, reporter: Reporter):
+    import keras
+
+    from core.compression import tfmot_bridge as bridge
+    from core.compression.ptq import convert_keras2
+    from core.compression.report import weight_stats
+    from core.export.convert import to_tflite
+
+    rebuilt = bridge.rebuild_tf_keras(ctx.network)
+    sample = ctx.features("test")[:16]
+    diff = float(
+        np.max(np.abs(rebuilt.predict(sample, verbose=0) - ctx.network.predict(sample, verbose=0)))
+    )
+    if diff > 1e-4:
+        raise BadInput(
+            f"the tf_keras rebuild of the network differs from it (max |diff| {diff:.2g})"
+        )
+
+    def on_epoch(epoch, logs):
+        reporter.metrics(epoch + 1, {f"{method}_{k}": float(v) for k, v in (logs or {}).items()})
+        raise_if_canceled(reporter)
+
+    data = ctx.fine_tune()
+    out = run_dir / f"model_{method}.tflite"
+    if method == "qat":
+        aware = bridge.qat(rebuilt, data, on_epoch)
+        convert_keras2(aware, out, quantize_int8=True)
+        return out, {
+            "scope": "network",
+            "note": "QAT network converted to int8 alone: it takes the preprocessed feature "
+            "vector, so run preprocessing.keras first",
+            "epochs": ctx.spec.epochs,
+        }
+    base = method.split("+")[0]
+    if base == "prune":
+        stripped = bridge.prune(rebuilt, ctx.spec.sparsity, data, on_epoch)
+        extra = {"target_sparsity": ctx.spec.sparsity}
+    else:
+        stripped = bridge.cluster(rebuilt, ctx.spec.clusters, data, on_epoch)
+        extra = {"clusters": ctx.spec.clusters}
+    network = bridge.copy_back(ctx.network, stripped)
+    inputs = ctx.preprocess.input
+    end_to_end = keras.Model(inputs, network(ctx.preprocess(inputs)), name="end_to_end")
+    name = method.replace("+", "_")
+    out = run_dir / f"model_{name}.tflite"
+    network.save(run_dir / f"network_{name}.keras")
+    end_to_end.save(run_dir / f"model_{name}.keras")
+    scope, note = "end-to-end", ""
+    if method.endswith("+int8"):
+        from core.compression.ptq import quantize, representative
+
+        if ctx.int8_scope == "network":
+            rep = representative(ctx.features("train"))
+            quantize(network, "int8", out, rep, ctx.spec.int8_io)
+            scope, note = "network", ctx.int8_note
+        else:
+            rep = representative(ctx.data.train_x)
+            quantize(end_to_end, "int8", out, rep, ctx.spec.int8_io)
+    else:
+        to_tflite(end_to_end, out)
+    return out, {
+        "scope": scope,
+        **({"note": note} if note else {}),
+        "keras_path": str(run_dir / f"model_{name}.keras"),
+        "epochs": ctx.spec.epochs,
+        **extra,
+        **weight_stats(bridge.dense_kernels(stripped)),
+    }
+
+
+def run_compress_job(spec: CompressSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
+    import core.training.layers  # noqa: F401  (registers custom layers for loading)
+    from core.compression.report import keras_latency_ms, measure, weight_stats
+    from core.export.convert import to_tflite
+    from core.runs.worker import describe_failure
+
+    ws = Workspace.resolve()
+    store = RunStore(ws.db_path)
+    methods, pre = check_spec(spec, store, ws)
+    source = store.get_run(spec.source_run)
+    folder = ws.run_dir(spec.source_run)
+    total = len(methods) + 2
+    reporter.progress("loading", 0, total, "rebuilding the split and loading the models")
+    ctx = _Context(spec, folder, source.spec, source.result or {})
+    ctx.int8_scope, ctx.int8_note = pre.methods["int8"].scope, pre.methods["int8"].note
+    for note in ctx.data.notes:
+        reporter.event(note, "warning")
+
+    reporter.progress("baseline", 1, total, "measuring the float TFLite baseline")
+    baseline_path = run_dir / "model_float.tflite"
+    if (folder / "model.tflite").is_file():
+        shutil.copy2(folder / "model.tflite", baseline_path)
+    else:
+        to_tflite(ctx.model, baseline_path)
+    baseline, base_pred = measure(
+        baseline_path, "float", ctx.task, ctx.data.test_x, ctx.data.test_y
+    )
+    baseline["scope"] = "end-to-end"
+    baseline["keras_latency_ms"] = keras_latency_ms(ctx.model, ctx.data.test_x)
+    from core.compression.tfmot_bridge import dense_kernels
+
+    baseline.update(weight_stats(dense_kernels(ctx.network)))
+    reporter.artifact("model_float.tflite", baseline_path)
+
+    variants = []
+    for i, method in enumerate(methods):
+        raise_if_canceled(reporter)
+        reporter.progress("compressing", i + 2, total, f"{method}")
+        try:
+            if method in PTQ_METHODS:
+                path, extra = _ptq(ctx, method, run_dir)
+            else:
+                path, extra = _bridge(ctx, method, run_dir, reporter)
+            test_x = ctx.data.test_x if extra["scope"] == "end-to-end" else ctx.features("test")
+            row, _ = measure(path, method, ctx.task, test_x, ctx.data.test_y, base_pred)
+            row.update(extra)
+            row["size_ratio"] = row["size_bytes"] / baseline["size_bytes"]
+            row["gzip_ratio"] = row["gzip_bytes"] / baseline["gzip_bytes"]
+            reporter.artifact(path.name, path)
+            if extra.get("keras_path"):
+                reporter.artifact(Path(extra["keras_path"]).name, extra["keras_path"])
+            reporter.event(
+                f"{method}: {row['size_bytes']:,} bytes ({row['gzip_bytes']:,} gzipped), "
+                f"{row['metric_name']} {row['metric']:.4g}, {row['latency_ms']:.3g} ms"
+            )
+        except JobCanceled:
+            raise
+        except BadInput as exc:
+            row = {"method": method, "error": str(exc)}
+        except Exception as exc:
+            traceback.print_exc()
+            row = {"method": method, "error": describe_failure(exc)}
+        if "error" in row:
+            reporter.event(f"{method} failed: {row['error']}", "warning")
+        variants.append(row)
+    if all("error" in v for v in variants):
+        raise BadInput("; ".join(f"{v['method']}: {v['error']}" for v in variants))
+
+    report = {
+        "source_run": spec.source_run,
+        "task": ctx.task,
+        "methods": methods,
+        "test_rows": int(len(ctx.data.test_y)),
+        "evaluated_on": "the run's held-out test split, rebuilt from its spec, with the "
+        "TFLite/LiteRT interpreter",
+        "notes": ctx.data.notes,
+        "preflight": pre.to_dict(),
+        "baseline": baseline,
+        "variants": variants,
+    }
+    (run_dir / REPORT_NAME).write_text(json.dumps(report, indent=2))
+    reporter.artifact(REPORT_NAME, run_dir / REPORT_NAME)
+    reporter.progress("done", total, total, f"{len(variants)} variant(s) measured")
+    return report

@@ -1,0 +1,1 @@
+"""A local REST server that speaks TF Serving's REST API for a run's SavedModel."""

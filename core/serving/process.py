@@ -1,0 +1,138 @@
+"""Start, find and stop a `tfstudio serve` process from the app (no TensorFlow here).
+
+One local server per workspace, recorded in `serving.json` (pid, port, model, name); its log is
+`serving.log`. Requests go through `urllib`, as any client's would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from core.training.features import ModelContract
+from core.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _state_path(ws: Workspace) -> Path:
+    return ws.root / "serving.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        import psutil
+
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except Exception:  # noqa: BLE001
+        return True
+
+
+def current(ws: Workspace) -> dict[str, Any] | None:
+    """The recorded server when its process is still alive (else None)."""
+    path = _state_path(ws)
+    if not path.is_file():
+        return None
+    state = json.loads(path.read_text())
+    if not _alive(int(state["pid"])):
+        path.unlink(missing_ok=True)
+        return None
+    state["url"] = f"http://127.0.0.1:{state['port']}/v1/models/{state['name']}"
+    return state
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start(ws: Workspace, model: str, port: int, name: str) -> dict[str, Any]:
+    """Start `tfstudio serve` detached (it survives the app); returns its recorded state."""
+    if current(ws):
+        raise RuntimeError("a server is already running: stop it first")
+    if not name:
+        from core.export.job import serving_name
+
+        features = ws.run_dir(model) / "features.json"
+        name = serving_name(ModelContract.load(features)) if features.is_file() else "model"
+    if not port_free(port):
+        raise RuntimeError(f"port {port} is in use: choose another")
+    log = open(ws.root / "serving.log", "w")  # noqa: SIM115  (the child owns it)
+    cmd = [sys.executable, "-m", "core.cli.main", "serve", model, "--port", str(port),
+           "--home", str(ws.root)]  # fmt: skip
+    cmd += ["--name", name]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    state = {"pid": proc.pid, "port": port, "model": model, "name": name, "started": time.time()}
+    _state_path(ws).write_text(json.dumps(state))
+    return state
+
+
+def ready(state: dict[str, Any]) -> bool:
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{state['port']}/v1/models/{state['name']}", timeout=1
+        ) as r:
+            return r.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def stop(ws: Workspace) -> bool:
+    state = current(ws)
+    if not state:
+        return False
+    try:
+        os.killpg(int(state["pid"]), signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    _state_path(ws).unlink(missing_ok=True)
+    return True
+
+
+def example_request(run_dir: Path, rows: int = 2) -> dict[str, Any]:
+    """A row-format body for the first rows of a run's saved test inputs (test_inputs.npz)."""
+    import numpy as np
+
+    from core.serving.model import jsonable
+
+    path = run_dir / "test_inputs.npz"
+    if not path.is_file():
+        return {}
+    with np.load(path) as data:
+        arrays = {k: data[k][:rows] for k in data.files}
+    if list(arrays) == ["input"] and ModelContract.load(run_dir / "features.json").input_kind != (
+        "table"
+    ):
+        return {"instances": jsonable(arrays["input"])}
+    n = len(next(iter(arrays.values())))
+    return {"instances": [{k: jsonable(v[i]) for k, v in arrays.items()} for i in range(n)]}
+
+
+def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
