@@ -196,7 +196,11 @@ DOWNLOAD_HELP = {
     "model.tflite": "TFLite model for phones and edge devices (checked with LiteRT).",
     "preprocessing.keras": "The preprocessing model on its own (runs on the CPU).",
     "network.keras": "The network on preprocessed features.",
-    "savedmodel.zip": "SavedModel for TF Serving.",
+    "savedmodel.zip": "SavedModel in TF Serving's NAME/VERSION layout, with a README.",
+    "keras-bundle.zip": "Keras model, preprocessing model and input contract, with a README.",
+    "tflite-bundle.zip": "TFLite model with labels and a metadata JSON, with a README.",
+    "tfjs-bundle.zip": "TF.js graph model with a self-contained index.html (works offline).",
+    "micro-bundle.zip": "The TFLite model as a C array for TFLite Micro, with the ops it needs.",
     "features.json": "Input names and types the model expects.",
 }
 

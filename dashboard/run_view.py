@@ -55,7 +55,8 @@ def render_run(run_id: str, key: str, finished: Callable[[Run], None] | None = N
         _live(run_id, key)
     else:
         render_run_header(run)
-        render_curves(new_metric_points(run_id), key=f"{key}-{run_id}")
+        if run.kind == "train":
+            render_curves(new_metric_points(run_id), key=f"{key}-{run_id}")
         if finished:
             finished(run)
 
@@ -68,7 +69,8 @@ def _live(run_id: str, key: str) -> None:
         st.rerun()  # redraw the whole page once, in its finished form
     render_run_header(run)
     render_cancel_button(run, key)
-    render_curves(new_metric_points(run_id), key=f"{key}-{run_id}-live")
+    if run.kind == "train":
+        render_curves(new_metric_points(run_id), key=f"{key}-{run_id}-live")
 
 
 def render_training_result(run: Run) -> None:
