@@ -16,6 +16,7 @@ Prints PASS/MISS per goal and always exits 0.
 
     .venv/bin/python benchmarks/profile_csv.py            # 1,000,000 rows
     .venv/bin/python benchmarks/profile_csv.py --rows 100000
+    .venv/bin/python benchmarks/profile_csv.py --quoted    # header and strings in quotes
 """
 
 from __future__ import annotations
@@ -40,10 +41,15 @@ CATEGORIES = ("red", "green", "blue", "amber", "violet", "cyan", "black", "white
 REGIONS = ("north", "south", "east", "west", "centre", "islands", "coast", "hills", "valley")
 
 
-def generate(path: Path, rows: int, seed: int) -> None:
-    """Write the seeded benchmark CSV (pyarrow's writer: fast, strings quoted only if needed)."""
+def generate(path: Path, rows: int, seed: int, quoted: bool = False) -> None:
+    """Write the seeded benchmark CSV with pyarrow's (fast) writer.
+
+    Like `DataFrame.to_csv`, values are not quoted (none holds a comma, quote or line break;
+    pyarrow quotes the header anyway); `quoted` quotes every string too, as some exporters do.
+    """
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     rng = np.random.default_rng(seed)
@@ -61,13 +67,11 @@ def generate(path: Path, rows: int, seed: int) -> None:
     columns["region"] = pa.array(np.asarray(REGIONS)[rng.integers(0, len(REGIONS), rows)])
     start = np.datetime64("2020-01-01T00:00:00", "s")
     stamps = start + np.arange(rows, dtype="int64") * np.timedelta64(60, "s")
-    columns["timestamp"] = pa.array(np.datetime_as_string(stamps).astype(object)).cast(
-        pa.string()
-    )
+    columns["timestamp"] = pa.array(np.datetime_as_string(stamps).astype(object)).cast(pa.string())
     # "2020-01-01T00:00:00" -> "2020-01-01 00:00:00", as most exports write it
-    columns["timestamp"] = pa.compute.replace_substring(columns["timestamp"], "T", " ")
+    columns["timestamp"] = pc.replace_substring(columns["timestamp"], "T", " ")
     table = pa.table(columns)
-    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed" if quoted else "none"))
 
 
 def child(which: str, path: str) -> None:
@@ -82,16 +86,25 @@ def child(which: str, path: str) -> None:
     if which == "pandas":
         frame = pd.read_csv(path)
         t1 = time.perf_counter()
+        read_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         frame.describe(include="all")
     else:
         frame = read_table(path).frame
         t1 = time.perf_counter()
+        read_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         profile_table(frame)
     t2 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(
         json.dumps(
-            {"read": t1 - t0, "profile": t2 - t1, "total": t2 - t0, "peak": peak, "base": base}
+            {
+                "read": t1 - t0,
+                "profile": t2 - t1,
+                "total": t2 - t0,
+                "peak": peak,
+                "read_peak": read_peak,
+                "base": base,
+            }
         )
     )
 
@@ -112,6 +125,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument(
+        "--quoted", action="store_true", help="quote the header and every string value"
+    )
     parser.add_argument("--child", nargs=2, metavar=("WHICH", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--generate", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -119,7 +135,7 @@ def main() -> None:
         child(*args.child)
         return
     if args.generate:
-        generate(Path(args.generate), args.rows, args.seed)
+        generate(Path(args.generate), args.rows, args.seed, args.quoted)
         return
 
     with tempfile.TemporaryDirectory(prefix="tfstudio-bench-") as tmp:
@@ -129,13 +145,15 @@ def main() -> None:
         # parent must stay small for the measurements to be clean
         subprocess.run(
             [sys.executable, __file__, "--generate", str(path), "--rows", str(args.rows)]
-            + ["--seed", str(args.seed)],
+            + ["--seed", str(args.seed)]
+            + (["--quoted"] if args.quoted else []),
             check=True,
             cwd=ROOT,
         )
         size = path.stat().st_size
         print(
-            f"CSV: {args.rows:,} rows x {N_FLOAT + N_INT + N_CAT + 1} columns, "
+            f"CSV: {args.rows:,} rows x {N_FLOAT + N_INT + N_CAT + 1} columns"
+            f"{', strings quoted' if args.quoted else ''}, "
             f"{size / 1e6:.1f} MB (generated in {time.perf_counter() - t0:.1f}s)"
         )
         results: dict[str, list[dict]] = {"pandas": [], "tfstudio": []}
@@ -147,7 +165,7 @@ def main() -> None:
                 print(
                     f"  run {run + 1} {which:<8}: {r['total']:6.2f}s "
                     f"(read {r['read']:.2f}s + profile {r['profile']:.2f}s), "
-                    f"peak {r['peak'] / 1024:.0f} MB"
+                    f"peak {r['peak'] / 1024:.0f} MiB (read {r['read_peak'] / 1024:.0f})"
                 )
 
     def best(which: str) -> dict:

@@ -24,10 +24,79 @@ def finish(ds: tf.data.Dataset, batch_size: int, shuffle: bool, seed: int, size:
     return ds.batch(batch_size).prefetch(AUTOTUNE)
 
 
+EPOCH_BYTES = 1 << 28  # arrays up to this size gather an epoch's rows in one go
+
+
+def batches_of(
+    n: int, batch_size: int, shuffle: bool, seed: int, take: Callable, at_once: bool
+) -> tf.data.Dataset:
+    """Batches of rows gathered by position: `take(positions)` -> those rows, from memory.
+
+    Each epoch (each new iterator) draws a fresh permutation of the n positions in one op,
+    seeded (the sequence of epochs' permutations is fixed by `seed`). With `at_once`, the
+    epoch's rows are then gathered in one go and served as slices, which is as fast as
+    iterating batches already in memory; otherwise batch by batch, in parallel ahead of the
+    consumer (memory stays bounded). Shuffling element by element through a buffer and a cache,
+    as `finish` does, costs microseconds per element, and the cache holds the data a second time.
+    """
+    if shuffle:  # two int64 per epoch, new ones at each iteration
+        keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2).take(1)
+    else:
+        keys = tf.data.Dataset.from_tensors(tf.zeros([2], tf.int64))
+
+    def epoch(key):
+        order = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            order = tf.random.experimental.stateless_shuffle(order, seed=key)
+        if at_once:
+            return _slices(take(order), n, batch_size)
+        starts = tf.data.Dataset.range(0, n, batch_size)
+        return starts.map(
+            lambda start: take(order[start : start + batch_size]), num_parallel_calls=AUTOTUNE
+        )
+
+    return keys.flat_map(epoch).prefetch(AUTOTUNE)
+
+
+def _slices(tensors: Any, n: int, batch_size: int) -> tf.data.Dataset:
+    """Consecutive batches of `tensors` (n rows): full ones, then the rest (batch's shapes)."""
+    full = n // batch_size
+
+    def whole(t):
+        return tf.reshape(t[: full * batch_size], [full, batch_size, *t.shape[1:]])
+
+    body = tf.data.Dataset.from_tensor_slices(tf.nest.map_structure(whole, tensors))
+    rest = tf.data.Dataset.from_tensors(
+        tf.nest.map_structure(lambda t: t[full * batch_size :], tensors)
+    )
+    # concatenated even when empty, so the batch dimension is None as with .batch()
+    return body.concatenate(rest if n % batch_size else rest.take(0))
+
+
+def _row_bytes(tensors: Any) -> int:
+    return sum(
+        int(np.prod(t.shape[1:])) * (t.dtype.size if t.dtype != tf.string else 64)
+        for t in tf.nest.flatten(tensors)
+    )
+
+
 def array_dataset(x: Any, y: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0):
     """Tensors already in memory (preprocessed features, windows, token ids)."""
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    return finish(ds, batch_size, shuffle, seed, len(y))
+    try:
+        tensors = tf.nest.map_structure(tf.convert_to_tensor, (x, y))
+    except (TypeError, ValueError):
+        tensors = None  # e.g. sparse or ragged: element by element, as from_tensor_slices can
+    if tensors is None or not all(isinstance(t, tf.Tensor) for t in tf.nest.flatten(tensors)):
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+        return finish(ds, batch_size, shuffle, seed, len(y))
+    if not shuffle:
+        return _slices(tensors, len(y), batch_size).prefetch(AUTOTUNE)
+
+    def take(positions):
+        return tf.nest.map_structure(lambda t: tf.gather(t, positions), tensors)
+
+    at_once = len(y) * _row_bytes(tensors) <= EPOCH_BYTES
+    return batches_of(len(y), batch_size, shuffle, seed, take, at_once)
 
 
 def decode_image(path: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
@@ -73,15 +142,20 @@ def window_dataset(
     shuffle: bool = False,
     seed: int = 0,
 ):
-    """Sliding windows gathered in the pipeline from the series (same indices as the preview)."""
+    """Sliding windows gathered in the pipeline from the series (same indices as the preview).
+
+    A batch of windows is one gather of `starts[batch] + offsets` from the series, made in
+    parallel ahead of the consumer.
+    """
     offsets_in = tf.range(spec.input_width)
     offsets_out = spec.input_width + tf.range(spec.horizon)
     series = tf.constant(values, tf.float32)
     labels = tf.constant(targets, tf.float32)
+    first = tf.constant(np.asarray(starts).astype("int32"))
 
-    def gather(start):
-        return tf.gather(series, start + offsets_in), tf.gather(labels, start + offsets_out)
+    def take(positions):
+        at = tf.gather(first, positions)[:, None]
+        return tf.gather(series, at + offsets_in), tf.gather(labels, at + offsets_out)
 
-    ds = tf.data.Dataset.from_tensor_slices(starts.astype("int32"))
-    ds = ds.map(gather, num_parallel_calls=AUTOTUNE)
-    return finish(ds, batch_size, shuffle, seed, len(starts))
+    # batch by batch: windows overlap, so an epoch's worth is input_width times the series
+    return batches_of(len(starts), batch_size, shuffle, seed, take, at_once=False)

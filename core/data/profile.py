@@ -177,9 +177,9 @@ def _to_datetime(col: pd.Series) -> pd.Series:
     time zone) and it parses the first values exactly as "mixed" does, the column is parsed with
     that one format; values it does not fit are then parsed with "mixed" one by one.
     """
-    fast = None
-    if len(col) >= _FAST_PARSE_MIN and not pd.api.types.is_datetime64_any_dtype(col):
-        fast = _to_datetime_by_format(col)
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return col  # what to_datetime gives back (as a copy)
+    fast = _to_datetime_by_format(col) if len(col) >= _FAST_PARSE_MIN else None
     return fast if fast is not None else pd.to_datetime(col, errors="coerce", format="mixed")
 
 
@@ -368,10 +368,12 @@ def time_steps(col: pd.Series) -> dict[str, Any]:
 def _time_steps(parsed: pd.Series) -> dict[str, Any]:
     """`time_steps` of a column already parsed by `_to_datetime`."""
     present = parsed.dropna()
-    times = present.sort_values()
-    if len(times) < 3:
+    if len(present) < 3:
         return {}
-    diffs = times.diff().dropna()
+    in_order = bool(present.is_monotonic_increasing)
+    times = present.sort_values()
+    del present
+    diffs = times.diff().iloc[1:]  # dropna(): only the first difference is missing
     step = diffs.median()
     if step <= pd.Timedelta(0):
         return {"step": None, "duplicates": int((diffs == pd.Timedelta(0)).sum())}
@@ -392,7 +394,7 @@ def _time_steps(parsed: pd.Series) -> dict[str, Any]:
         "gap_count": len(gaps),
         "irregular_fraction": irregular,
         "duplicates": int((diffs == pd.Timedelta(0)).sum()),
-        "sorted": bool(present.is_monotonic_increasing),
+        "sorted": in_order,
     }
 
 
@@ -443,7 +445,7 @@ def _correlations(frame: pd.DataFrame, names: list[str]) -> list[list[float]]:
     one-pass sums are unreliable, are computed by pandas itself.
     """
     unique = frame.columns.is_unique  # else frame[name] can be several columns
-    converted = [pd.to_numeric(frame[n], errors="coerce") for n in names] if unique else []
+    converted = [_to_numeric(frame[n]) for n in names] if unique else []
     if not converted or not all(
         isinstance(c.dtype, np.dtype) and c.dtype.kind in "biuf" for c in converted
     ):
@@ -511,6 +513,13 @@ def _correlations(frame: pd.DataFrame, names: list[str]) -> list[list[float]]:
         pair = pd.DataFrame({0: converted[i], 1: converted[j]}).corr().to_numpy()
         matrix[i, j] = matrix[j, i] = pair[0, 1] if i != j else pair[0, 0]
     return np.round(matrix, 4).tolist()
+
+
+def _to_numeric(col: pd.Series) -> pd.Series:
+    """pd.to_numeric(col, errors="coerce"), without its copy of a column that already is numbers."""
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
+        return col
+    return pd.to_numeric(col, errors="coerce")
 
 
 def find_issues(prof: TableProfile) -> list[str]:
