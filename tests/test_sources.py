@@ -72,13 +72,6 @@ def test_latin1_can_be_chosen_explicitly():
     assert result.encoding == "latin-1" and result.frame["a"].tolist() == ["café"]
 
 
-@pytest.mark.xfail(
-    reason="sources._check_text decodes the sample as Latin-1, where UTF-8 continuation bytes "
-    "0x80-0x9F become unprintable C1 controls, so UTF-8 text in Cyrillic/Greek/CJK is refused "
-    "as 'mostly unprintable bytes'",
-    raises=BadInput,
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text",
     [
@@ -95,12 +88,6 @@ def test_utf8_text_in_non_latin_scripts_is_read(text):
     assert result.frame.iloc[0, 0] == text.splitlines()[1].split(",")[0]
 
 
-@pytest.mark.xfail(
-    reason="encoding is detected from the first SNIFF_BYTES only; Latin-1 bytes after it are "
-    "read by pyarrow as UTF-8 and the column silently becomes raw bytes (b'caf\\xe9')",
-    raises=AssertionError,
-    strict=True,
-)
 def test_latin1_accent_after_the_sniffed_head_still_survives():
     rows = "".join(f"{i},plain\n" for i in range(SNIFF_BYTES // 8))
     raw = ("id,name\n" + rows + "999999,café\n").encode("latin-1")
@@ -207,12 +194,6 @@ def test_invalid_json_lines_are_refused(raw):
         read_table(raw, "rows.jsonl")
 
 
-@pytest.mark.xfail(
-    reason="read_table's JSONL branch catches only ValueError; a line that is a JSON array "
-    "makes pandas raise TypeError, which escapes as a crash instead of BadInput",
-    raises=TypeError,
-    strict=True,
-)
 def test_json_line_that_is_not_an_object_is_refused():
     with pytest.raises(BadInput, match="JSON Lines"):
         read_table(b'{"a": 1}\n[1, 2]\n', "rows.jsonl")

@@ -116,7 +116,18 @@ def _check_text(head: bytes, name: str) -> None:
         raise BadInput(f"{name} is empty: give a file with a header row and data rows")
     if b"\x00" in head[:65536]:
         raise BadInput(f"{name} is not a text file (it contains binary data): give a CSV file")
-    sample = head[:65536].decode("latin-1")
+    # Judge printability in the text's own encoding: read as Latin-1, UTF-8's continuation
+    # bytes look like control characters and Cyrillic, Greek or CJK text would be refused.
+    chunk = head[:65536]
+    try:
+        sample = chunk.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        sample = (
+            chunk[: exc.start].decode("utf-8")
+            if exc.start >= len(chunk) - 4
+            else chunk.decode("cp1252", errors="replace")
+        )
+    sample = sample.lstrip("\ufeff")  # a byte-order mark is not text
     printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in sample)
     if printable < 0.95 * len(sample):
         raise BadInput(f"{name} is not a text file (mostly unprintable bytes): give a CSV file")
@@ -200,6 +211,16 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
                 "(CLI: --skip-bad-rows)"
             ) from None
         raise BadInput(f"{name} could not be read as CSV: {message.splitlines()[0]}") from None
+    if encoding != "latin-1" and any(pa.types.is_binary(f.type) for f in table.schema):
+        # pyarrow keeps bytes that are not UTF-8 as binary; the sample we sniffed was clean.
+        if opts.encoding:
+            raise BadInput(
+                f"{name} is not valid {opts.encoding} throughout: choose the encoding "
+                "Latin-1 (CLI: --encoding latin-1)"
+            )
+        return _read_csv(
+            source, name, ReadOptions(opts.delimiter, "latin-1", opts.decimal, opts.skip_bad_rows)
+        )
     frame = _finish(_to_pandas(table), name)
     notes = [f"skipped {len(skipped)} row(s) with the wrong number of fields"] if skipped else []
     return ReadResult(frame, "csv", delimiter, encoding, decimal, len(skipped), notes)
@@ -381,7 +402,7 @@ def read_table(
             frame = pd.read_json(
                 io.BytesIO(source) if isinstance(source, bytes) else source, lines=True
             )
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise BadInput(
                 f"{name} is not valid JSON Lines (one JSON object per line): {exc}"
             ) from None
