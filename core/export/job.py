@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import BadInput
-from core.models.io import load_run_model
+from core.models.io import load_run_model, trained_run_dir
 from core.runs.reporter import Reporter
-from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from core.specs import EXPORT_FORMATS, TFJS_QUANTIZATIONS, ExportSpec
 from core.training.families.common import load_test_inputs
@@ -63,17 +62,7 @@ TFJS_EXAMPLE_ROWS = {"table": 64, "sequence": 32, "image": 8, "text": 32}
 
 def source_model_dir(store: RunStore, ws: Workspace, run_id: str) -> Path:
     """The artifact folder of a SUCCEEDED training run that holds a model (BadInput otherwise)."""
-    run = store.get_run(run_id)
-    if run.kind != "train":
-        raise BadInput(f"run {run_id} is a {run.kind} run; export takes a training run")
-    if run.status is not RunStatus.SUCCEEDED:
-        raise BadInput(
-            f"run {run_id} is {run.status.value}; only a finished training run has a model"
-        )
-    folder = ws.run_dir(run_id)
-    if not (folder / "model.keras").exists():
-        raise BadInput(f"run {run_id} has no model.keras artifact")
-    return folder
+    return trained_run_dir(store, ws, run_id, "export takes a training run", needs=("model.keras",))
 
 
 def serving_name(contract: ModelContract, requested: str = "") -> str:

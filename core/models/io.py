@@ -1,9 +1,42 @@
-"""Loading the Keras models a training run saved."""
+"""Finding and loading the Keras models a training run saved."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from core.errors import BadInput
+from core.runs.status import RunStatus
+from core.runs.store import RunStore
+from core.workspace import Workspace
+
+
+def trained_run_dir(
+    store: RunStore,
+    ws: Workspace,
+    run_id: str,
+    purpose: str = "this",
+    needs: tuple[str, ...] = ("model.keras", "features.json"),
+) -> Path:
+    """The folder of a SUCCEEDED training run holding `needs` (BadInput says what is wrong).
+
+    `purpose` says what wants the model, as the end of the message for a run of another kind
+    ("export takes a training run", "predictions need a training run").
+    """
+    if not run_id:
+        raise BadInput("choose the training run whose model should be used")
+    run = store.get_run(run_id)
+    if run.kind != "train":
+        raise BadInput(f"run {run_id} is a {run.kind} run; {purpose}")
+    if run.status is not RunStatus.SUCCEEDED:
+        raise BadInput(
+            f"run {run_id} is {run.status.value}; only a finished training run has a model"
+        )
+    folder = ws.run_dir(run_id)
+    for name in needs:
+        if not (folder / name).is_file():
+            raise BadInput(f"run {run_id} has no {name}; train the model again")
+    return folder
 
 
 def load_run_model(run_dir: str | Path, name: str = "model.keras"):

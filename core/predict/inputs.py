@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import BadInput
-from core.runs.status import RunStatus
+from core.models.io import trained_run_dir
 from core.runs.store import RunStore
 from core.training.families.common import load_test_inputs
 from core.training.features import ModelContract
@@ -30,20 +30,7 @@ PLAYGROUND_DIR = "playground"
 
 def source_run_dir(store: RunStore, ws: Workspace, run_id: str) -> Path:
     """The folder of a SUCCEEDED training run with a model and its contract (BadInput otherwise)."""
-    if not run_id:
-        raise BadInput("choose the training run whose model should predict")
-    run = store.get_run(run_id)
-    if run.kind != "train":
-        raise BadInput(f"run {run_id} is a {run.kind} run; predictions need a training run")
-    if run.status is not RunStatus.SUCCEEDED:
-        raise BadInput(
-            f"run {run_id} is {run.status.value}; only a finished training run has a model"
-        )
-    folder = ws.run_dir(run_id)
-    for name in ("model.keras", "features.json"):
-        if not (folder / name).is_file():
-            raise BadInput(f"run {run_id} has no {name}; train the model again")
-    return folder
+    return trained_run_dir(store, ws, run_id, "predictions need a training run")
 
 
 def load_contract(run_dir: Path) -> ModelContract:
