@@ -7,7 +7,7 @@ worker rebuilds it with `spec_from_dict` and hands it to the engine function for
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
@@ -164,13 +164,6 @@ def spec_from_dict(kind: str, data: dict[str, Any]) -> Spec:
     except KeyError:
         raise ValueError(f"no spec type for run kind {kind!r}") from None
     return spec_type.from_dict(data)
-
-
-@dataclass(frozen=True)
-class GenericSpec(Spec):
-    """A free-form spec for job kinds registered at run time (tests, plug-ins)."""
-
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

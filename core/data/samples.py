@@ -116,15 +116,3 @@ def sample_path(name: str, samples_dir: Path) -> Path:
         _frame(name).to_csv(tmp, index=False)
         os.replace(tmp, path)
     return path
-
-
-def resolve_data_path(data: str, samples_dir: Path) -> Path:
-    """Turn `sample:NAME` or a file path into a readable file path (BadInput if missing)."""
-    if data.startswith(SAMPLE_PREFIX):
-        return sample_path(data[len(SAMPLE_PREFIX) :], samples_dir)
-    path = Path(data).expanduser()
-    if not path.exists():
-        raise BadInput(f"no such file: {data}")
-    if path.is_dir():
-        raise BadInput(f"{data} is a folder; give a CSV file")
-    return path
