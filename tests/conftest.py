@@ -16,7 +16,7 @@ from core.workspace import Workspace
 REPO = Path(__file__).resolve().parent.parent
 FAKE_HANDLERS = ",".join(
     f"{kind}=tests.fake_jobs:{kind}"
-    for kind in ("succeed", "fail", "bad_input", "slow", "stubborn")
+    for kind in ("succeed", "fail", "bad_input", "slow", "stubborn", "counter")
 )
 
 
@@ -25,6 +25,7 @@ def ws(tmp_path, monkeypatch) -> Workspace:
     home = tmp_path / "home"
     monkeypatch.setenv("TFSTUDIO_HOME", str(home))
     monkeypatch.setenv("TFSTUDIO_HANDLERS", FAKE_HANDLERS)
+    monkeypatch.setenv("TFSTUDIO_RESUMABLE", "counter")
     monkeypatch.setenv("TFSTUDIO_HEARTBEAT_S", "0.2")
     return Workspace.resolve(home)
 

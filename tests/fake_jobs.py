@@ -52,3 +52,17 @@ def stubborn(spec, reporter, run_dir: Path):
     reporter.progress("training", 0, 1, "not listening")
     time.sleep(600)
     return {}
+
+
+def counter(spec, reporter, run_dir: Path):
+    """A resumable job: counts to `steps`, saving its count after each step in the run folder,
+    and picks up from the saved count when resumed."""
+    state = run_dir / "count.txt"
+    start = int(state.read_text()) if state.exists() else 0
+    steps = int(_param(spec, "steps", 40))
+    for step in range(start + 1, steps + 1):
+        time.sleep(float(_param(spec, "sleep", 0.1)))
+        state.write_text(str(step))
+        reporter.progress("counting", step, steps, f"step {step}")
+        raise_if_canceled(reporter)
+    return {"started_from": start, "count": steps}

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from core.runs import launcher
 from core.runs.recovery import reconcile
 from core.runs.reporter import NullReporter
@@ -168,3 +170,44 @@ def test_out_of_memory_failures_say_what_to_change():
     )
     assert describe_failure(MemoryError()).startswith("out of memory")
     assert describe_failure(ValueError("bad\nsecond line")) == "ValueError: bad"
+
+
+def test_a_killed_resumable_run_resumes_under_the_same_id_from_its_saved_state(ws, store):
+    run = launcher.submit(ws, store, {"steps": 40, "sleep": 0.05}, kind="counter")
+    state = ws.run_dir(run.id) / "count.txt"
+    wait_until(lambda: state.exists() and int(state.read_text()) >= 5)
+    os.kill(run.pid, signal.SIGKILL)
+    wait_until(lambda: not pid_alive(run.pid), timeout=10)
+    reached = int(state.read_text())
+
+    resumed = launcher.resume(ws, store, run.id)  # reconciles to LOST first, then reopens
+    assert resumed.id == run.id and resumed.pid != run.pid
+    done = launcher.wait(store, run.id, timeout_s=60)
+    assert done.status is RunStatus.SUCCEEDED, done.error
+    assert done.result["started_from"] == reached
+    assert done.error is None and done.finished_at is not None
+    messages = [e.message for e in store.get_events(run.id)]
+    assert any(m.startswith("resumed") for m in messages)
+
+
+def test_resume_refuses_running_finished_and_non_resumable_runs(ws, store):
+    from core.errors import BadInput
+
+    ok = launcher.submit(ws, store, {"steps": 1, "sleep": 0}, kind="counter")
+    launcher.wait(store, ok.id, timeout_s=30)
+    with pytest.raises(BadInput, match="already succeeded"):
+        launcher.resume(ws, store, ok.id)
+    failed = launcher.submit(ws, store, {}, kind="fail")
+    launcher.wait(store, failed.id, timeout_s=30)
+    with pytest.raises(BadInput, match="starts over rather than resumes"):
+        launcher.resume(ws, store, failed.id)
+    live = launcher.submit(ws, store, {"steps": 1000, "sleep": 0.1}, kind="counter")
+    wait_until(lambda: store.get_run(live.id).status is RunStatus.RUNNING)
+    with pytest.raises(BadInput, match="still RUNNING"):
+        launcher.resume(ws, store, live.id)
+    store.request_cancel(live.id)
+    launcher.wait(store, live.id, timeout_s=30)
+    assert store.get_run(live.id).status is RunStatus.CANCELED
+    launcher.resume(ws, store, live.id)  # a canceled run can be resumed
+    store.request_cancel(live.id)
+    assert launcher.wait(store, live.id, timeout_s=30).status is RunStatus.CANCELED

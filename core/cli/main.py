@@ -14,81 +14,24 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
+from core.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    CliParser,
+)
+from core.cli.common import emit as _emit
+from core.cli.common import open_workspace as _open
+from core.cli.common import progress as _progress
+from core.cli.common import run_payload as _run_payload
+from core.cli.common import wait_and_report as _wait_and_report
 from core.errors import BadInput, NotFound
 from core.runs import launcher
 from core.runs.recovery import reconcile
 from core.runs.status import RunStatus
-from core.runs.store import Run, RunStore
 from core.specs import TASKS
 from core.workspace import Workspace
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-class CliParser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2, as for any other bad input
-        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
-
-
-def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
-    if args.json:
-        print(json.dumps(payload, indent=2, default=str))
-    else:
-        print(text)
-
-
-def _progress(run: Run) -> None:
-    total = f" {run.done:g}/{run.total:g}" if run.total else ""
-    print(
-        f"[{run.status.value.lower()}] {run.phase}{total} {run.message}".rstrip(),
-        file=sys.stderr,
-        flush=True,
-    )
-
-
-def _open(args: argparse.Namespace) -> tuple[Workspace, RunStore]:
-    ws = Workspace.resolve(args.home)
-    return ws, RunStore(ws.db_path)
-
-
-def _run_payload(store: RunStore, run: Run) -> dict[str, Any]:
-    result = run.result or {}
-    return {
-        "run_id": run.id,
-        "kind": run.kind,
-        "status": run.status.value,
-        "error": run.error,
-        "spec": run.spec,
-        "progress": {
-            "phase": run.phase,
-            "done": run.done,
-            "total": run.total,
-            "message": run.message,
-        },
-        "metrics": result.get("metrics", {}),
-        "test_metrics": result.get("test_metrics", {}),
-        "result": result,
-        "artifacts": {n: a.path for n, a in store.get_artifacts(run.id).items()},
-        "created_at": run.created_at,
-        "finished_at": run.finished_at,
-    }
-
-
-def _wait_and_report(args, store: RunStore, run: Run) -> int:
-    print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
-    try:
-        run = launcher.wait(store, run.id, on_update=_progress)
-    except KeyboardInterrupt:
-        store.request_cancel(run.id)
-        print(f"cancel requested for {run.id}; waiting for it to stop", file=sys.stderr)
-        run = launcher.wait(store, run.id, on_update=_progress)
-    payload = _run_payload(store, run)
-    metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items())
-    _emit(args, payload, f"{run.id} {run.status.value} {metrics}{run.error or ''}".strip())
-    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
 
 
 def cmd_datasets(args) -> int:
@@ -336,6 +279,15 @@ def cmd_runs_cancel(args) -> int:
         f"cancel requested for {run.id}; it stops at the next epoch boundary",
     )
     return EXIT_OK
+
+
+def cmd_runs_resume(args) -> int:
+    ws, store = _open(args)
+    run = launcher.resume(ws, store, args.run_id)
+    if args.detach:
+        _emit(args, _run_payload(store, run), f"resumed {run.id} (worker pid {run.pid})")
+        return EXIT_OK
+    return _wait_and_report(args, store, run)
 
 
 def cmd_export(args) -> int:
@@ -599,7 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--against", required=True, help="dataset id (name@vN)")
     p.set_defaults(func=cmd_data_validate)
 
-    runs = sub.add_parser("runs", help="list, show and cancel runs")
+    runs = sub.add_parser("runs", help="list, show, cancel and resume runs")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, parser_class=CliParser)
     p = runs_sub.add_parser("list", parents=[common])
     p.add_argument("--kind")
@@ -611,6 +563,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = runs_sub.add_parser("cancel", parents=[common])
     p.add_argument("run_id")
     p.set_defaults(func=cmd_runs_cancel)
+    p = runs_sub.add_parser(
+        "resume", parents=[common], help="continue a lost, failed or canceled resumable run"
+    )
+    p.add_argument("run_id")
+    p.add_argument("--detach", action="store_true", help="return once the worker has started")
+    p.set_defaults(func=cmd_runs_resume)
 
     p = sub.add_parser("export", parents=[common], help="export a training run's model")
     p.add_argument("run_id")
@@ -671,7 +629,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="use the demo workspace (./.demo-home) and start a sample training run",
     )
     p.set_defaults(func=cmd_app)
+    for module in _command_modules():
+        module.register(sub, common)
     return parser
+
+
+def _command_modules():
+    """Command families in `core/cli/cmd_*.py`, each with `register(subparsers, common)`."""
+    import importlib
+    import pkgutil
+
+    import core.cli
+
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(core.cli.__path__) if m.name.startswith("cmd_")
+    )
+    return [importlib.import_module(f"core.cli.{name}") for name in names]
 
 
 def main(argv: list[str] | None = None) -> int:

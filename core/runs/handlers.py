@@ -19,6 +19,16 @@ BUILTIN: dict[str, str] = {
     "compress": "core.compression.job:run_compress_job",
 }
 
+# Kinds whose jobs keep their own progress in the run folder and continue from it when a lost,
+# failed or canceled run is resumed (`launcher.resume`); other kinds start over as new runs.
+# Extra kinds (tests, plug-ins) come from `TFSTUDIO_RESUMABLE="kind,kind"`.
+RESUMABLE: frozenset[str] = frozenset()
+
+
+def resumable_kinds() -> frozenset[str]:
+    extra = {k.strip() for k in os.environ.get("TFSTUDIO_RESUMABLE", "").split(",") if k.strip()}
+    return RESUMABLE | extra
+
 Handler = Callable[..., dict[str, Any]]
 
 

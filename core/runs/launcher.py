@@ -48,12 +48,39 @@ def submit(
             raise ValueError("a plain-dict spec needs an explicit kind")
         spec_dict = dict(spec)
     run = store.create_run(kind, spec_dict, name=name)
-    run_dir = ws.run_dir(run.id)
+    return _start_worker(ws, store, run.id)
+
+
+def resume(ws: Workspace, store: RunStore, run_id: str) -> Run:
+    """Continue an interrupted run of a resumable kind under the same id, in the same folder."""
+    from core.errors import BadInput
+    from core.runs.handlers import resumable_kinds
+    from core.runs.recovery import reconcile
+
+    reconcile(store)  # a killed worker is LOST before it can be resumed
+    run = store.get_run(run_id)
+    kinds = resumable_kinds()
+    if run.kind not in kinds:
+        raise BadInput(
+            f"run {run_id} is a {run.kind} run, which starts over rather than resumes: start a "
+            f"new one (resumable kinds: {', '.join(sorted(kinds)) or 'none'})"
+        )
+    if run.status.is_active:
+        raise BadInput(f"run {run_id} is still {run.status.value}: nothing to resume")
+    if run.status.value == "SUCCEEDED":
+        raise BadInput(f"run {run_id} already succeeded: nothing to resume")
+    store.reopen_run(run_id)
+    store.add_event(run_id, "resumed: a new worker continues from the saved state")
+    return _start_worker(ws, store, run_id)
+
+
+def _start_worker(ws: Workspace, store: RunStore, run_id: str) -> Run:
+    run_dir = ws.run_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / LOG_NAME
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "core.runs.worker", run.id, "--home", str(ws.root)],
+            [sys.executable, "-m", "core.runs.worker", run_id, "--home", str(ws.root)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -61,11 +88,11 @@ def submit(
             env=worker_env(ws),
             cwd=run_dir,
         )
-    store.set_pid(run.id, proc.pid, process_started_at(proc.pid))
-    store.add_artifact(run.id, "log", log_path)
+    store.set_pid(run_id, proc.pid, process_started_at(proc.pid))
+    store.add_artifact(run_id, "log", log_path)
     # Reap the child when it exits so a long-lived parent (the Streamlit server) keeps no zombies.
     threading.Thread(target=proc.wait, daemon=True).start()
-    return store.get_run(run.id)
+    return store.get_run(run_id)
 
 
 def wait(

@@ -22,7 +22,8 @@ def reconcile(store: RunStore, now: float | None = None) -> list[Run]:
     changed = []
     for run in store.list_runs(statuses={RunStatus.PENDING, RunStatus.RUNNING}, limit=10_000):
         if run.pid is None:
-            if now - run.created_at < PENDING_GRACE_S:
+            # A reopened (resumed) run counts from its reopening, stamped as a heartbeat.
+            if now - max(run.created_at, run.heartbeat_at or 0.0) < PENDING_GRACE_S:
                 continue
             reason = "no worker process was ever started for this run"
         elif is_alive(run.pid, run.pid_started_at):

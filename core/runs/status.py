@@ -35,6 +35,10 @@ ALLOWED: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.LOST: frozenset(),
 }
 
+# A resumable job (see core.runs.handlers.RESUMABLE) interrupted in one of these states can be
+# reopened: PENDING again, same id, same folder, the job picking up its own saved state.
+RESUMABLE_FROM = frozenset({RunStatus.FAILED, RunStatus.CANCELED, RunStatus.LOST})
+
 
 class InvalidTransition(RuntimeError):
     """A status change that the state machine forbids (for example SUCCEEDED -> RUNNING)."""

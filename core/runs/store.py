@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import NotFound
-from core.runs.status import ALLOWED, InvalidTransition, RunStatus
+from core.runs.status import ALLOWED, RESUMABLE_FROM, InvalidTransition, RunStatus
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -220,6 +220,27 @@ class RunStore:
                 sets.append("error = ?")
                 args.append(error)
             conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", [*args, run_id])
+        return self.get_run(run_id)
+
+    def reopen_run(self, run_id: str) -> Run:
+        """Put an interrupted run (LOST, FAILED, CANCELED) back to PENDING so a new worker can
+        resume it under the same id; its metrics, events and artifacts are kept."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no run with id {run_id!r}")
+            current = RunStatus(row["status"])
+            if current not in RESUMABLE_FROM:
+                raise InvalidTransition(
+                    f"run {run_id} is {current.value}: only a lost, failed or canceled run "
+                    "can be resumed"
+                )
+            conn.execute(
+                "UPDATE runs SET status = ?, finished_at = NULL, error = NULL, "
+                "cancel_requested_at = NULL, result = NULL, pid = NULL, pid_started_at = NULL, "
+                "heartbeat_at = ? WHERE id = ?",
+                (RunStatus.PENDING.value, time.time(), run_id),
+            )
         return self.get_run(run_id)
 
     def finish_run(self, run_id: str, result: dict[str, Any]) -> Run:

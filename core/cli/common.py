@@ -1,0 +1,83 @@
+"""What every `tfstudio` command shares: the parser class, output, workspace and run reporting.
+
+Command modules (`core/cli/cmd_*.py`, each with `register(sub, common)`) import from here, so a
+new command family is a new file, found by `core.cli.main` without editing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from core.runs import launcher
+from core.runs.status import RunStatus
+from core.runs.store import Run, RunStore
+from core.workspace import Workspace
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class CliParser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, as for any other bad input
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        print(text)
+
+
+def progress(run: Run) -> None:
+    total = f" {run.done:g}/{run.total:g}" if run.total else ""
+    print(
+        f"[{run.status.value.lower()}] {run.phase}{total} {run.message}".rstrip(),
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def open_workspace(args: argparse.Namespace) -> tuple[Workspace, RunStore]:
+    ws = Workspace.resolve(args.home)
+    return ws, RunStore(ws.db_path)
+
+
+def run_payload(store: RunStore, run: Run) -> dict[str, Any]:
+    result = run.result or {}
+    return {
+        "run_id": run.id,
+        "kind": run.kind,
+        "status": run.status.value,
+        "error": run.error,
+        "spec": run.spec,
+        "progress": {
+            "phase": run.phase,
+            "done": run.done,
+            "total": run.total,
+            "message": run.message,
+        },
+        "metrics": result.get("metrics", {}),
+        "test_metrics": result.get("test_metrics", {}),
+        "result": result,
+        "artifacts": {n: a.path for n, a in store.get_artifacts(run.id).items()},
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+    }
+
+
+def wait_and_report(args, store: RunStore, run: Run) -> int:
+    print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
+    try:
+        run = launcher.wait(store, run.id, on_update=progress)
+    except KeyboardInterrupt:
+        store.request_cancel(run.id)
+        print(f"cancel requested for {run.id}; waiting for it to stop", file=sys.stderr)
+        run = launcher.wait(store, run.id, on_update=progress)
+    payload = run_payload(store, run)
+    metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items())
+    emit(args, payload, f"{run.id} {run.status.value} {metrics}{run.error or ''}".strip())
+    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
