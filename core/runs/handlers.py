@@ -29,6 +29,7 @@ def resumable_kinds() -> frozenset[str]:
     extra = {k.strip() for k in os.environ.get("TFSTUDIO_RESUMABLE", "").split(",") if k.strip()}
     return RESUMABLE | extra
 
+
 Handler = Callable[..., dict[str, Any]]
 
 
