@@ -66,6 +66,7 @@ def _build_network(spec, prepared, model_name: str, task: str):
         **({"hidden_units": spec.hidden_units} if spec.hidden_units else {}),
         **({"dropout": spec.dropout} if spec.dropout else {}),
         **({"weights": spec.weights} if spec.weights else {}),
+        **spec.hyperparameters,
         **prepared.hp,
     }
     network = build(model_name, hp, prepared.network_input_shape, task, prepared.outputs)
@@ -268,7 +269,13 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     reporter.artifact("features.json", run_dir / "features.json")
     raise_if_canceled(reporter)
 
-    learning_rate = spec.learning_rate or default_hp(model_name).get("learning_rate", 0.001)
+    learning_rate = (
+        spec.learning_rate
+        or spec.hyperparameters.get("learning_rate")
+        or default_hp(model_name).get("learning_rate", 0.001)
+    )
+    if spec.fit_on_validation:
+        prepared = _with_validation_in_training(prepared, reporter)
     if spec.mixed_precision:
         import tensorflow as tf
 
@@ -280,6 +287,8 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     loss, metrics = _loss(prepared)
     with strategy.scope():  # the one line that changes between strategies
         network = _build_network(spec, prepared, model_name, task)
+        if spec.warm_start:
+            _warm_start(network, spec.warm_start, run_dir, reporter)
         optimizer = make_optimizer(spec, learning_rate, prepared.train, spec.epochs)
         network.compile(optimizer, loss=loss, metrics=metrics)
         reporter.progress("training", 0, spec.epochs, "starting")
@@ -368,6 +377,36 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
             else {}
         ),
     }
+
+
+def _with_validation_in_training(prepared, reporter):
+    """Train on train + validation (a promoted trial's final fit); validation stays reported."""
+    import dataclasses
+
+    reporter.event(
+        "training on the training and validation splits together: validation curves are "
+        "optimistic, judge the model on the test split"
+    )
+    # Class weights (when asked for) stay those of the training split: nearly the same shares.
+    return dataclasses.replace(prepared, train=prepared.train.concatenate(prepared.validation))
+
+
+def _warm_start(network, run_id: str, run_dir: Path, reporter) -> None:
+    """Start from another run's network weights when the architecture matches."""
+    from core.models.io import load_run_model
+
+    source = run_dir.parent / run_id
+    try:
+        previous = load_run_model(source, "network.keras")
+        network.set_weights(previous.get_weights())
+    except Exception as exc:  # a changed architecture or vocabulary: train from scratch
+        reporter.event(
+            f"warm start from run {run_id} not possible ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); training from fresh weights",
+            "warning",
+        )
+        return
+    reporter.event(f"warm start: network weights from run {run_id}")
 
 
 def _with_task(spec: TrainSpec, task: str) -> TrainSpec:

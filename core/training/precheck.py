@@ -69,6 +69,19 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
         raise BadInput("epochs and batch size must be at least 1")
     loaded = load_data(spec.data, ws)
     task, model = plan(spec, loaded)
+    _check_hyperparameters(spec, model)
+    if spec.warm_start:
+        from core.models.io import trained_run_dir
+        from core.runs.store import RunStore
+
+        ws = ws or Workspace.resolve()
+        trained_run_dir(  # NotFound/BadInput before any run starts
+            RunStore(ws.db_path),
+            ws,
+            spec.warm_start,
+            "a warm start takes a training run",
+            needs=("network.keras",),
+        )
     warnings: list[str] = []
     sizes: dict[str, int] = {}
     if task in ("classification", "regression"):
@@ -108,6 +121,18 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
                 )
         sizes = fraction_sizes(len(loaded.frame), spec)
     return TrainPlan(task, model, loaded.label, warnings, sizes)
+
+
+def _check_hyperparameters(spec: TrainSpec, model: str) -> None:
+    from core.models.catalog import get_entry
+
+    declared = {h.name for h in get_entry(model).hyperparameters}
+    unknown = sorted(set(spec.hyperparameters) - declared)
+    if unknown:
+        raise BadInput(
+            f"model {model!r} has no hyperparameter(s) {', '.join(map(repr, unknown))}; "
+            f"it declares: {', '.join(sorted(declared))}"
+        )
 
 
 def fraction_sizes(n: int, spec: TrainSpec) -> dict[str, int]:
