@@ -1,0 +1,1 @@
+"""Hyperparameter search: KerasTuner over catalog models, AutoKeras, and their trial records."""

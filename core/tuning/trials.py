@@ -1,0 +1,109 @@
+"""Trial records: the contract between a search job and everything that shows it.
+
+A search (KerasTuner or AutoKeras) writes one JSON file per trial, `run_dir/trials/<id>.json`,
+when the trial starts, after each epoch and when it ends, plus `run_dir/search.json` describing
+the search. Files are replaced atomically, so a reader (the Tune page, the CLI) never sees half a
+record and needs no TensorFlow. A trial record:
+
+    trial_id        str
+    number          int, 0-based order in which the trial started
+    status          RUNNING | COMPLETED | FAILED | INVALID | STOPPED
+    hyperparameters {name: value}
+    score           float | None: the objective's best value in this trial
+    objective       {"name": str, "direction": "min" | "max"}
+    started_at / ended_at   epoch seconds (ended_at None while running)
+    duration_s      float | None
+    epochs          int: epochs trained so far
+    history         {metric name: [one float per epoch]}
+    error           str | None: why a trial failed
+    checkpoint_kept bool: its weights are still on disk (retention keeps the best k)
+    worker          str: which tuner process ran it ("chief", "tuner0", ... or "main")
+
+`search.json`: tuner, objective, max_trials, executions_per_trial, space (list of dicts as in
+TuneSpec.space), model, task, best_trial_id, disk_bytes, keep_best, workers, engine
+("keras-tuner" | "autokeras").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+TRIALS_DIR = "trials"
+SEARCH_FILE = "search.json"
+STATUSES = ("RUNNING", "COMPLETED", "FAILED", "INVALID", "STOPPED")
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Write to a temporary file beside `path` and rename it over, so readers never see half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(_finite(payload), indent=1, default=str))
+    os.replace(tmp, path)
+
+
+def write_trial(run_dir: Path, record: dict[str, Any]) -> None:
+    write_json_atomic(Path(run_dir) / TRIALS_DIR / f"{record['trial_id']}.json", record)
+
+
+def write_search(run_dir: Path, search: dict[str, Any]) -> None:
+    write_json_atomic(Path(run_dir) / SEARCH_FILE, search)
+
+
+def read_trials(run_dir: str | Path) -> list[dict[str, Any]]:
+    """All trial records of a search, in the order the trials started."""
+    folder = Path(run_dir) / TRIALS_DIR
+    records = []
+    for path in folder.glob("*.json") if folder.is_dir() else ():
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue  # a file being replaced right now: it is read on the next poll
+    return sorted(records, key=lambda r: (r.get("number", 0), r.get("started_at") or 0))
+
+
+def read_search(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / SEARCH_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def best_trial(trials: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
+    done = [t for t in trials if t.get("status") == "COMPLETED" and t.get("score") is not None]
+    if not done:
+        return None
+    pick = max if direction == "max" else min
+    return pick(done, key=lambda t: t["score"])
+
+
+def disk_usage(path: str | Path) -> int:
+    """Bytes under a folder (the search's checkpoints and state)."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
+
+
+def now() -> float:
+    return time.time()
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/inf: a diverged metric is recorded as None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
