@@ -143,8 +143,13 @@ class ExportSpec(Spec):
         formats: several formats in one job (each exported and checked on its own: one that
             fails does not stop the others); empty means `(format,)`.
         quantize: TF.js weight quantization: empty (float32), `uint8` or `float16`.
-        serving_name: the model name in the TF Serving layout (`NAME/1/`); empty: from the
-            target column.
+        serving_name: the model name in the TF Serving layout (`NAME/VERSION/`); empty: from
+            the target column.
+        variant: export a compressed variant instead: `source_run` is then a SUCCEEDED
+            compress run and `variant` one of its report's methods (`int8`, `prune`, ...).
+            TFLite-only variants (PTQ, QAT) export `tflite` and `micro`; pruned or clustered
+            ones every format (Keras, SavedModel and TF.js from the stripped weights).
+        version: the model version in the TF Serving layout (`NAME/VERSION/`), >= 1.
     """
 
     kind: ClassVar[str] = "export"
@@ -153,6 +158,8 @@ class ExportSpec(Spec):
     formats: tuple[str, ...] = ()
     quantize: str = ""
     serving_name: str = ""
+    variant: str = ""
+    version: int = 1
 
     def selected(self) -> tuple[str, ...]:
         chosen = self.formats or (self.format,)
@@ -202,12 +209,16 @@ class CompressSpec(Spec):
     """Compress a finished training run's model and report size, metric and latency.
 
     Args:
-        source_run: id of a SUCCEEDED training run (a table model).
+        source_run: id of a SUCCEEDED training run (table, image, text or forecasting).
         method: one of COMPRESS_METHODS, or several separated by commas (one variant each).
         sparsity: pruning's target share of zero weights, in (0, 1).
         clusters: weight clustering's number of distinct values per layer (>= 2).
         epochs: fine-tuning epochs for pruning, clustering and quantization-aware training.
         int8_io: full-integer int8 with int8 inputs and outputs (else float in, float out).
+        schedule: pruning schedule, one of PRUNE_SCHEDULES: `polynomial` (sparsity rises from 0
+            to the target over the first 2/3 of fine-tuning) or `constant` (the target from the
+            first step).
+        centroids: clustering's centroid initialisation, one of CENTROID_INITS.
     """
 
     kind: ClassVar[str] = "compress"
@@ -217,6 +228,8 @@ class CompressSpec(Spec):
     clusters: int = 16
     epochs: int = 5
     int8_io: bool = False
+    schedule: str = "polynomial"
+    centroids: str = "kmeans++"
 
 
 # `prune+int8` / `cluster+int8`: the pruned or clustered model, then full-integer int8 PTQ.
@@ -229,7 +242,13 @@ COMPRESS_METHODS = (
     "qat",
     "prune+int8",
     "cluster+int8",
+    "pqat",
+    "cqat",
 )
+# `pqat`: pruning, then sparsity-preserving QAT; `cqat`: clustering, then cluster-preserving QAT
+# (tfmot's quantization.keras.collab_opts), both converted to int8.
+PRUNE_SCHEDULES = ("polynomial", "constant")
+CENTROID_INITS = ("kmeans++", "linear", "density", "random")
 
 SPEC_TYPES[CompressSpec.kind] = CompressSpec
 
@@ -309,3 +328,59 @@ class AutoMLSpec(Spec):
 
 
 SPEC_TYPES[AutoMLSpec.kind] = AutoMLSpec
+
+
+@dataclass(frozen=True)
+class PipelineSpec(Spec):
+    """A retraining pipeline run (core/pipelines): its stages run as child runs and steps.
+
+    Args:
+        file: the pipeline YAML file it was started from (for the record).
+        text: the YAML itself, kept with the run so a resume runs the same pipeline.
+        ingest_file: a file that triggered this run (a watched folder); it replaces the
+            ingest stage's own `file`/`folder`.
+    """
+
+    kind: ClassVar[str] = "pipeline"
+    file: str = ""
+    text: str = ""
+    ingest_file: str = ""
+
+
+SPEC_TYPES[PipelineSpec.kind] = PipelineSpec
+
+PROFILE_MODES = ("train", "inference")
+
+
+@dataclass(frozen=True)
+class ProfileSpec(Spec):
+    """Capture a TensorFlow Profiler trace of a finished training run's model.
+
+    The job rebuilds the run's input pipeline, loads a copy of its network (the run's files are
+    never written) and profiles training steps or inference batches.
+
+    Args:
+        source_run: id of a SUCCEEDED training run.
+        mode: `train` (fit continues from the run's weights) or `inference` (batches of
+            predictions).
+        steps: train mode: the steps of an epoch to profile, `A-B` (1-based, within the epoch)
+            or `A`; empty: the first 10 steps (fewer when an epoch has fewer).
+        batches: inference mode: how many batches to profile.
+        batch_size: what-if: rows per step (0: the run's batch size).
+        prefetch: what-if: `auto`, `off` or a number of batches prefetched.
+        cache: what-if: cache the preprocessed batches in memory after the first epoch.
+        parallel_calls: what-if: parallel calls of the preprocessing map, `auto` or a number.
+    """
+
+    kind: ClassVar[str] = "profile"
+    source_run: str = ""
+    mode: str = "train"
+    steps: str = ""
+    batches: int = 10
+    batch_size: int = 0
+    prefetch: str = "auto"
+    cache: bool = False
+    parallel_calls: str = "auto"
+
+
+SPEC_TYPES[ProfileSpec.kind] = ProfileSpec

@@ -7,7 +7,7 @@ from core.errors import BadInput
 from core.export.job import source_model_dir
 from core.runs import launcher
 from core.runs.status import RunStatus
-from core.specs import CompressSpec
+from core.specs import CENTROID_INITS, PRUNE_SCHEDULES, CompressSpec
 from dashboard.components import render_downloads
 from dashboard.compression_view import methods_frame, pareto_figure, report_frame
 from dashboard.navigation import page_icon, page_path
@@ -57,6 +57,9 @@ methods = st.multiselect(
     format_func=lambda m: f"{m}: {METHOD_LABELS[m]}",
     key="compress-methods",
 )
+PRUNING = {"prune", "prune+int8", "pqat"}
+CLUSTERING = {"cluster", "cluster+int8", "cqat"}
+TUNED = PRUNING | CLUSTERING | {"qat"}
 cols = st.columns(4)
 sparsity = cols[0].slider(
     "Pruning sparsity",
@@ -65,10 +68,10 @@ sparsity = cols[0].slider(
     0.8,
     0.05,
     key="compress-sparsity",
-    disabled="prune" not in methods,
+    disabled=not PRUNING & set(methods),
 )
 clusters = cols[1].number_input(
-    "Clusters", 2, 256, 16, key="compress-clusters", disabled="cluster" not in methods
+    "Clusters", 2, 256, 16, key="compress-clusters", disabled=not CLUSTERING & set(methods)
 )
 epochs = cols[2].number_input(
     "Fine-tuning epochs",
@@ -76,10 +79,35 @@ epochs = cols[2].number_input(
     200,
     5,
     key="compress-epochs",
-    disabled=not {"prune", "cluster", "qat"} & set(methods),
+    disabled=not TUNED & set(methods),
 )
 int8_io = cols[3].checkbox(
-    "int8 inputs/outputs", key="compress-int8-io", disabled="int8" not in methods
+    "int8 inputs/outputs",
+    key="compress-int8-io",
+    disabled=not {"int8", "prune+int8", "cluster+int8"} & set(methods),
+)
+cols = st.columns(2)
+schedule = cols[0].radio(
+    "Pruning schedule",
+    list(PRUNE_SCHEDULES),
+    format_func={
+        "polynomial": "polynomial decay (0 → target over 2/3 of fine-tuning)",
+        "constant": "constant (the target from the first step)",
+    }.get,
+    key="compress-schedule",
+    disabled=not PRUNING & set(methods),
+)
+centroids = cols[1].selectbox(
+    "Centroid initialisation",
+    list(CENTROID_INITS),
+    format_func={
+        "kmeans++": "k-means++",
+        "linear": "linear (evenly spaced between min and max)",
+        "density": "density-based (by the weights' distribution)",
+        "random": "random (uniform between min and max)",
+    }.get,
+    key="compress-centroids",
+    disabled=not CLUSTERING & set(methods),
 )
 
 if st.button(
@@ -96,6 +124,8 @@ if st.button(
         clusters=int(clusters),
         epochs=int(epochs),
         int8_io=bool(int8_io),
+        schedule=str(schedule),
+        centroids=str(centroids),
     )
     try:
         check_spec(spec, store(), workspace())
@@ -133,6 +163,22 @@ def show_report(run) -> None:
         left.plotly_chart(size, width="stretch", key=f"compress-size-{run.id}")
     if speed is not None:
         right.plotly_chart(speed, width="stretch", key=f"compress-latency-{run.id}")
+    usable = [v for v in result.get("variants", []) if "error" not in v]
+    if usable:
+        st.subheader("Use a variant")
+        st.caption(
+            "The Export page writes the chosen variant's bundles (its own TFLite file; Keras, "
+            "SavedModel and TF.js too for pruned and clustered variants) and checks each with "
+            "its runtime before you download it."
+        )
+        cols = st.columns(min(len(usable), 4))
+        for i, v in enumerate(usable):
+            cols[i % len(cols)].page_link(
+                page_path("export"),
+                label=f"Use {v['method']} → Export",
+                icon=":material/deployed_code:",
+                query_params={"compress": run.id, "variant": v["method"]},
+            )
     artifacts = store().get_artifacts(run.id)
     names = [n for n in artifacts if n.endswith((".tflite", ".keras"))]
     st.subheader("Download")

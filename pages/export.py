@@ -7,7 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import BadInput
-from core.export.job import BUNDLE_NAME, FORMAT_TITLE, RUNTIME, source_model_dir
+from core.export.job import BUNDLE_NAME, FORMAT_TITLE, RUNTIME
+from core.export.source import check as check_export
+from core.export.source import variant_formats, variant_names
 from core.runs import launcher
 from core.runs.status import RunStatus
 from core.serving import process as serving
@@ -39,23 +41,93 @@ FORMATS = {
     "micro": "Microcontroller (C array)",
 }
 QUANT = {"": "float32 (none)", "uint8": "uint8", "float16": "float16"}
-source = st.selectbox(
-    "Model from run",
-    [r.id for r in trained],
-    key="export-source",
-    format_func=lambda i: f"{i} · {next(r.name for r in trained if r.id == i)}",
+
+# A compressed variant chosen on the Compress page arrives as ?compress=RUN&variant=METHOD.
+compressions = [
+    r
+    for r in store().list_runs(kind="compress", statuses={RunStatus.SUCCEEDED})
+    if variant_names(r.result or {})
+]
+picked_run = st.query_params.get("compress", "")
+picked_variant = st.query_params.get("variant", "")
+origin = st.radio(
+    "Export",
+    ["train", "variant"],
+    index=1 if (picked_run and picked_variant and compressions) else 0,
+    format_func={
+        "train": "the model of a training run",
+        "variant": "a compressed variant (from the Compress page)",
+    }.get,
+    horizontal=True,
+    key="export-origin",
+    disabled=not compressions,
+    help=None if compressions else "No finished compression run yet: see the Compress page.",
 )
+variant = ""
+if origin == "variant":
+    ids = [r.id for r in compressions]
+    source = st.selectbox(
+        "Compression run",
+        ids,
+        index=ids.index(picked_run) if picked_run in ids else 0,
+        key="export-compress",
+        format_func=lambda i: f"{i} · {next(r.name for r in compressions if r.id == i)}",
+    )
+    report = next(r for r in compressions if r.id == source).result or {}
+    names = variant_names(report)
+    rows = {v["method"]: v for v in report.get("variants", [])}
+    variant = st.selectbox(
+        "Variant",
+        names,
+        index=names.index(picked_variant) if picked_variant in names else 0,
+        key="export-variant",
+        format_func=lambda m: (
+            f"{m} · {fmt_bytes(rows[m]['size_bytes'])} · {rows[m]['metric_name']} "
+            f"{rows[m]['metric']:.4g}"
+        ),
+    )
+    allowed = list(variant_formats(rows[variant]))
+    if len(allowed) < len(EXPORT_FORMATS):
+        st.caption(
+            f"`{variant}` exists as a TFLite file only: it exports as TFLite and as a C array. "
+            "Pruned and clustered variants also give Keras, SavedModel and TF.js bundles."
+        )
+    if rows[variant].get("scope") == "network":
+        st.caption(
+            "This variant quantizes the network alone: the TFLite bundle adds the float "
+            "`preprocessing.tflite`, and its check chains the two on raw test inputs."
+        )
+else:
+    source = st.selectbox(
+        "Model from run",
+        [r.id for r in trained],
+        key="export-source",
+        format_func=lambda i: f"{i} · {next(r.name for r in trained if r.id == i)}",
+    )
+    allowed = list(EXPORT_FORMATS)
 formats = st.multiselect(
     "Formats",
-    list(EXPORT_FORMATS),
-    default=list(EXPORT_FORMATS),
+    allowed,
+    default=allowed,
     format_func=FORMATS.get,
-    key="export-formats",
+    key="export-formats" if origin == "train" else f"export-formats-{variant}",
 )
+cols = st.columns(2)
 quantize = ""
 if "tfjs" in formats:
-    quantize = st.radio(
+    quantize = cols[0].radio(
         "TF.js weights", list(QUANT), format_func=QUANT.get, horizontal=True, key="export-quant"
+    )
+version = 1
+if "savedmodel" in formats:
+    version = cols[1].number_input(
+        "Model version (TF Serving `NAME/VERSION/`)",
+        1,
+        1_000_000,
+        1,
+        key="export-version",
+        help="Export a retrained or compressed model as the next version; TF Serving serves "
+        "the highest version in the model's folder.",
     )
 start = st.button(
     "Export and check",
@@ -65,17 +137,21 @@ start = st.button(
     disabled=not formats,
 )
 if start:
+    spec = ExportSpec(
+        source_run=source,
+        format=formats[0],
+        formats=tuple(formats),
+        quantize=quantize,
+        variant=variant,
+        version=int(version),
+    )
     try:
-        source_model_dir(store(), workspace(), source)
+        check_export(store(), workspace(), spec)
     except BadInput as exc:
         st.error(str(exc))
         st.stop()
-    run = launcher.submit(
-        workspace(),
-        store(),
-        ExportSpec(source_run=source, format=formats[0], formats=tuple(formats), quantize=quantize),
-        name=f"export {', '.join(formats)} of {source}",
-    )
+    what = f"{variant} variant of {source}" if variant else source
+    run = launcher.submit(workspace(), store(), spec, name=f"export {', '.join(formats)} of {what}")
     st.query_params["export"] = run.id
     st.rerun()
 
@@ -101,6 +177,16 @@ def show_export(run) -> None:
         bundles = {result["format"]: {**result, "ok": True}}
     if not bundles:
         return
+    if result.get("variant"):
+        v = result.get("variant_report", {})
+        st.info(
+            f"Variant **{result['variant']}** of compression run `{result['source_run']}` "
+            f"(training run `{result.get('train_run', '')}`): "
+            f"{v.get('metric_name', '')} {v.get('metric', float('nan')):.4g} on the test split, "
+            f"{fmt_bytes(v.get('size_bytes', 0))} as TFLite. Quantized files are checked against "
+            "the float Keras model with a lossy tolerance (same class on at least 90% of rows).",
+            icon=":material/compress:",
+        )
     st.subheader("Parity with the Keras model")
     st.dataframe(
         pd.DataFrame([_parity_row(f, b) for f, b in bundles.items()]),
@@ -155,10 +241,37 @@ st.caption(
 ws = workspace()
 state = serving.current(ws)
 if state is None:
-    port = st.number_input("Port", 1024, 65535, 8601, key="serve-port")
+    servable = [r.id for r in trained] + [
+        r.id
+        for r in store().list_runs(kind="export", statuses={RunStatus.SUCCEEDED})
+        if ((r.result or {}).get("bundles", {}).get("savedmodel") or {}).get("ok")
+    ]
+    model_id = st.selectbox(
+        "Model to serve",
+        servable,
+        key="serve-model",
+        help="A training run (its SavedModel is written on first use), or an export run with a "
+        "checked SavedModel (a compressed variant's, say).",
+    )
+    c1, c2, c3 = st.columns(3)
+    port = c1.number_input("Port", 1024, 65535, 8601, key="serve-port")
+    max_mb = c2.number_input(
+        "Request size limit (MB)",
+        0.01,
+        1024.0,
+        10.0,
+        key="serve-max-mb",
+        help="Larger requests get HTTP 413 with a TF Serving-style error.",
+    )
+    token = c3.text_input(
+        "Bearer token (optional)",
+        type="password",
+        key="serve-token",
+        help="When set, every request needs `Authorization: Bearer TOKEN` (else HTTP 401).",
+    )
     if st.button("Start server", icon=":material/play_arrow:", key="serve-start"):
         try:
-            serving.start(ws, source, int(port), "")
+            serving.start(ws, model_id, int(port), "", token=token, max_body_mb=float(max_mb))
         except RuntimeError as exc:
             st.error(str(exc))
         else:
@@ -169,16 +282,21 @@ else:
         f"Serving run `{state['model']}` as **{state['name']}** at `{state['url']}` · "
         + ("ready" if up else "loading the model (a few seconds)…")
     )
-    example = serving.example_request(ws.run_dir(state["model"]))
+    st.caption(
+        f"Requests up to {state.get('max_body_mb', 10):g} MB · "
+        + ("bearer token required" if state.get("token") else "no token required")
+    )
+    example = serving.example_request(serving.examples_dir(ws, state["model"]))
     if example:
+        auth = " \\\n  -H 'Authorization: Bearer $TOKEN'" if state.get("token") else ""
         st.code(
-            f"curl -s -X POST {state['url']}:predict \\\n  -H 'Content-Type: application/json' "
-            f"-d '{json.dumps(example)}'",
+            f"curl -s -X POST {state['url']}:predict{auth} \\\n"
+            f"  -H 'Content-Type: application/json' -d '{json.dumps(example)}'",
             language="bash",
         )
     c1, c2, c3 = st.columns(3)
     if c1.button("Send a test request", key="serve-test", disabled=not (up and example)):
-        status, body = serving.post(state["url"] + ":predict", example)
+        status, body = serving.post(state["url"] + ":predict", example, state.get("token", ""))
         (st.success if status == 200 else st.error)(f"HTTP {status}")
         st.json(body)
     if c2.button("Refresh", key="serve-refresh"):

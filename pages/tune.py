@@ -1,14 +1,296 @@
-"""Tune: KerasTuner and AutoKeras searches (the Tuning issue); not built yet, said plainly."""
+"""Tune: KerasTuner searches over a catalog model's hyperparameters, or AutoKeras; live trial
+analytics, resume after a crash, and promotion of the best trial to a normal training run."""
 
 import streamlit as st
 
-from dashboard.navigation import page_icon, page_path
+from core.data.resolve import load_data
+from core.errors import BadInput, NotFound
+from core.models.catalog import DEFAULT_MODEL, get_entry, list_entries
+from core.runs import launcher
+from core.specs import AUTOML_TUNERS, TASKS, TUNERS, AutoMLSpec, TrainSpec, TuneSpec
+from core.training.precheck import resolve_task
+from dashboard.data_picker import render_data_picker
+from dashboard.search_space import render_search_space_editor, space_problems
+from dashboard.services import store, workspace
+from dashboard.tune_view import render_previous_searches, render_tune_run
+
+KERAS_TUNER, AUTOKERAS = "KerasTuner search", "AutoKeras"
+TUNER_HELP = {
+    "random": "random: samples the space at random",
+    "grid": "grid: every combination (continuous ranges at their step)",
+    "hyperband": "Hyperband: many short trials, the promising ones trained longer",
+    "bayesian": "Bayesian optimisation: a Gaussian process proposes the next trial",
+}
+CLASSIFICATION = ("classification", "image-classification", "text-classification")
 
 st.title("Tune")
-st.info(
-    "**Coming next.** This page will run KerasTuner searches (random, grid, Hyperband, Bayesian) "
-    "and AutoKeras over any catalog model, with a live trial table, best-so-far curve and "
-    "hyperparameter importance, and resume after a crash. Until then, train single models on the "
-    "Train page."
+
+run_id = st.query_params.get("run")
+if run_id:
+    if st.button("New search", icon=":material/add:", key="tune-new"):
+        del st.query_params["run"]
+        st.rerun()
+    render_tune_run(run_id, key="tune")
+    st.stop()
+
+st.caption(
+    "State a search space and an objective; KerasTuner or AutoKeras trains many trials in a "
+    "worker and keeps the best. Trials appear live, a crashed search resumes where it stopped, "
+    "and the best trial can be promoted to a normal training run."
 )
-st.page_link(page_path("train"), label="Go to Train →", icon=page_icon("train"))
+render_previous_searches("tune")
+
+mode = st.radio("Engine", (KERAS_TUNER, AUTOKERAS), horizontal=True, key="tune-mode")
+picked = render_data_picker("tune", preselect=st.query_params.get("data"))
+if picked is None:
+    st.stop()
+try:
+    loaded = load_data(picked.ref, workspace())
+except BadInput as exc:
+    st.error(str(exc))
+    st.stop()
+columns = list(map(str, loaded.frame.columns))
+kind = loaded.dataset.kind if loaded.dataset else "table"
+target_options = ["label"] if kind == "images" else columns
+default_target = (
+    picked.default_target if picked.default_target in target_options else target_options[-1]
+)
+
+left, right = st.columns(2)
+target = right.selectbox(
+    "Column to predict (target)",
+    target_options,
+    index=target_options.index(default_target),
+    key="tune-target",
+    disabled=kind == "images",
+)
+
+
+def launch(spec, name: str) -> None:
+    run = launcher.submit(workspace(), store(), spec, name=name)
+    st.query_params["run"] = run.id
+    st.rerun()
+
+
+# ----------------------------------------------------------------------------------------------
+# AutoKeras
+
+if mode == AUTOKERAS:
+    task = left.selectbox(
+        "Task",
+        ("auto", "classification", "regression"),
+        key="tune-ak-task",
+        help="The input kind (table, images, text) comes from the data; auto picks "
+        "classification or regression from the target column.",
+    )
+    a, b, c, d = st.columns(4)
+    max_trials = a.number_input("Max trials", 1, 500, 3, key="tune-ak-trials")
+    epochs = b.number_input("Epochs per trial", 1, 1000, 10, key="tune-ak-epochs")
+    tuner = c.selectbox("AutoKeras tuner", AUTOML_TUNERS, key="tune-ak-tuner")
+    batch_size = d.number_input("Batch size", 1, 4096, 32, key="tune-ak-batch")
+    seed = a.number_input("Seed", 0, 2**31 - 1, 42, key="tune-ak-seed")
+    text_column = ""
+    if kind == "text":
+        text_columns = [col for col in columns if col != target]
+        text_column = b.selectbox("Text column", text_columns, key="tune-ak-text")
+    image_size = 64
+    if kind == "images":
+        image_size = int(
+            c.select_slider(
+                "Image size (pixels)", [32, 48, 64, 96, 128], value=64, key="tune-ak-imgsize"
+            )
+        )
+    st.caption(
+        "AutoKeras chooses the architecture and its preprocessing itself; the best model is "
+        "exported with its preprocessing and measured on a held-out test split."
+    )
+    if st.button("Start AutoKeras", icon=":material/play_arrow:", type="primary", key="tune-go"):
+        spec = AutoMLSpec(
+            data=picked.ref,
+            target="" if kind == "images" else target,
+            task=task,
+            max_trials=int(max_trials),
+            epochs=int(epochs),
+            tuner=tuner,
+            batch_size=int(batch_size),
+            seed=int(seed),
+            text_column=text_column,
+            image_size=image_size,
+        )
+        launch(spec, f"AutoKeras · {target if kind != 'images' else 'label'} · {picked.label}")
+    st.stop()
+
+# ----------------------------------------------------------------------------------------------
+# KerasTuner
+
+task = left.selectbox("Task", TASKS, key="tune-task")
+try:
+    resolved = resolve_task(TrainSpec(data=picked.ref, target=target, task=task), loaded)
+except BadInput:
+    resolved = "classification"
+entries = [e for e in list_entries(resolved) if e.hyperparameters]
+if not entries:
+    st.warning(f"No catalog model for {resolved} declares hyperparameters to search.")
+    st.stop()
+names = [e.name for e in entries]
+model = left.selectbox(
+    "Model",
+    names,
+    index=names.index(DEFAULT_MODEL[resolved]) if DEFAULT_MODEL.get(resolved) in names else 0,
+    key=f"tune-model-{resolved}",
+    format_func=lambda n: f"{n} · {get_entry(n).title}",
+)
+right.markdown(f"&nbsp;  \n**{resolved}** on {picked.label}")
+
+st.subheader("Search space")
+st.caption(
+    "Each hyperparameter the model declares: search it (a range or a set of choices) or fix it. "
+    "A hyperparameter can be conditional: only active when a choice takes given values."
+)
+space = render_search_space_editor(get_entry(model), key="tune-space")
+problems = space_problems(space)
+if not problems:
+    try:
+        from core.tuning.space import validate_space
+
+        validate_space(space, model)
+    except ImportError:
+        pass
+    except BadInput as exc:
+        problems.append(str(exc))
+for problem in problems:
+    st.error(problem, icon=":material/error:")
+
+st.subheader("Search")
+metrics = ["loss", "accuracy"] if resolved in CLASSIFICATION else ["loss", "mae"]
+objectives = [f"val_{m}" for m in metrics] + metrics
+a, b, c, d = st.columns(4)
+tuner = a.selectbox(
+    "Tuner",
+    TUNERS,
+    index=TUNERS.index("hyperband"),
+    key="tune-tuner",
+    format_func=lambda t: TUNER_HELP[t].split(":")[0],
+    help="\n\n".join(TUNER_HELP.values()),
+)
+objective = b.selectbox(
+    "Objective",
+    objectives,
+    key=f"tune-objective-{resolved in CLASSIFICATION}",
+    help="A metric every trial logs; val_ metrics are measured on the validation split.",
+)
+direction = c.selectbox(
+    "Direction",
+    ("auto", "min", "max"),
+    key="tune-direction",
+    help="auto: max for accuracy, min for loss and errors",
+)
+max_trials = d.number_input(
+    "Max trials",
+    1,
+    1000,
+    10,
+    key="tune-max-trials",
+    help="Hyperband counts brackets' trials differently; it stops at this many trials too.",
+)
+executions = a.number_input(
+    "Executions per trial",
+    1,
+    10,
+    1,
+    key="tune-executions",
+    help="Fits averaged per trial (smooths out noisy scores)",
+)
+epochs = b.number_input(
+    "Epochs per trial (max)",
+    1,
+    1000,
+    10,
+    key="tune-epochs",
+    help="Hyperband's largest budget; the other tuners train each trial this long.",
+)
+patience = c.number_input(
+    "Trial early stopping (patience)",
+    0,
+    1000,
+    3,
+    key="tune-patience",
+    help="A trial stops when its objective has not improved for this many epochs (0: off).",
+)
+budget_min = d.number_input(
+    "Time budget (minutes, 0 = none)",
+    0.0,
+    10_000.0,
+    0.0,
+    step=5.0,
+    key="tune-budget",
+    help="No new trial starts after this; the trial in flight finishes.",
+)
+keep_best = a.number_input(
+    "Keep best k checkpoints",
+    0,
+    1000,
+    3,
+    key="tune-keep-best",
+    help="Checkpoints of other trials are deleted as the search goes (saves disk).",
+)
+workers = b.number_input(
+    "Workers (0 = one process)",
+    0,
+    16,
+    0,
+    key="tune-workers",
+    help="N > 0 starts a KerasTuner chief (the oracle) and N worker processes on this machine.",
+)
+max_failed = c.number_input(
+    "Failed trials allowed",
+    0,
+    1000,
+    3,
+    key="tune-max-failed",
+    help="The search continues past failing trials up to this many, keeping what it found.",
+)
+batch_size = d.number_input("Batch size", 1, 4096, 32, key="tune-batch")
+factor = 3
+if tuner == "hyperband":
+    factor = a.number_input("Hyperband factor", 2, 10, 3, key="tune-factor")
+seed = b.number_input("Seed", 0, 2**31 - 1, 42, key="tune-seed")
+
+if st.button("Start search", icon=":material/play_arrow:", type="primary", key="tune-go"):
+    if problems:
+        st.error("Fix the search space first: " + " ".join(problems))
+        st.stop()
+    base = TrainSpec(
+        data=picked.ref,
+        target="" if kind == "images" else target,
+        model=model,
+        task=task,
+        epochs=int(epochs),
+        batch_size=int(batch_size),
+        seed=int(seed),
+    )
+    spec = TuneSpec(
+        base=base.to_dict(),
+        tuner=tuner,
+        space=tuple(space),
+        objective=objective,
+        direction="" if direction == "auto" else direction,
+        max_trials=int(max_trials),
+        executions_per_trial=int(executions),
+        time_budget_s=float(budget_min) * 60.0,
+        trial_early_stopping=int(patience),
+        keep_best=int(keep_best),
+        max_failed_trials=int(max_failed),
+        workers=int(workers),
+        hyperband_factor=int(factor),
+    )
+    try:
+        from core.tuning.space import check_tune_spec
+
+        check_tune_spec(spec, workspace())
+    except ImportError:
+        pass
+    except (BadInput, NotFound) as exc:
+        st.error(f"Cannot start this search: {exc}")
+        st.stop()
+    launch(spec, f"{tuner} · {model} · {target if kind != 'images' else 'label'} · {picked.label}")

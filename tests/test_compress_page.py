@@ -49,12 +49,16 @@ def test_page_shows_the_preflight_and_refuses_a_run_without_a_model(ws, store, i
 
 
 def test_page_explains_a_model_the_fine_tuning_methods_cannot_take(ws, store, iris):
-    conv = [layer("InputLayer", "x"), layer("Conv2D", "conv", ["x"]), layer("Dense", "d", ["conv"])]
-    write_keras(ws.run_dir(iris.id) / "network.keras", conv)
+    attn = [
+        layer("InputLayer", "x"),
+        layer("Attention", "attn", ["x"]),
+        layer("Dense", "d", ["attn"]),
+    ]
+    write_keras(ws.run_dir(iris.id) / "network.keras", attn)
     at = open_page("compress")
     methods = next(df.value for df in at.dataframe if "available" in df.value.columns)
     assert methods.loc["cluster", "available"] == "no"
-    assert "Conv2D" in methods.loc["cluster", "why / note"]
+    assert "'attn' (Attention)" in methods.loc["cluster", "why / note"]
     assert "cluster" not in at.multiselect(key="compress-methods").options
 
 
@@ -63,10 +67,13 @@ def test_page_runs_a_compression_job_and_shows_the_report(ws, store, iris):
     at.multiselect(key="compress-methods").set_value(["int8", "prune", "cluster"]).run()
     assert not at.slider(key="compress-sparsity").disabled
     at.slider(key="compress-sparsity").set_value(0.5).run()
+    at.radio(key="compress-schedule").set_value("constant").run()
+    at.selectbox(key="compress-centroids").set_value("density").run()
     at.button(key="compress-start").click().run()
     assert not at.exception, at.exception
     (run,) = store.list_runs(kind="compress")
     assert run.spec["method"] == "int8,prune,cluster" and run.spec["sparsity"] == 0.5
+    assert run.spec["schedule"] == "constant" and run.spec["centroids"] == "density"
     assert run.spec["source_run"] == iris.id
     launcher.wait(store, run.id, timeout_s=60)
     assert store.get_run(run.id).status is RunStatus.SUCCEEDED
@@ -80,6 +87,11 @@ def test_page_runs_a_compression_job_and_shows_the_report(ws, store, iris):
     labels = [b.label for b in at.get("download_button")]
     assert any(lbl.startswith("model_int8.tflite") for lbl in labels)
     assert any(lbl.startswith("compression_report.json") for lbl in labels)
+    # each working variant leads to the Export page with it preselected
+    links = {lnk.label: lnk for lnk in at.get("page_link")}
+    assert "Use int8 → Export" in links and "Use prune → Export" in links
+    assert not any("cluster" in label for label in links)  # the failed one is not offered
+    assert links["Use int8 → Export"].proto.query_string == f"compress={run.id}&variant=int8"
 
 
 def test_report_frame_and_pareto_front(tmp_path):

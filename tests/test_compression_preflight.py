@@ -78,29 +78,55 @@ def test_preflight_of_an_mlp_supports_every_method(tmp_path):
     assert report.methods["qat"].scope == "network"
 
 
-def test_preflight_explains_an_unsupported_layer(tmp_path):
+def test_preflight_wraps_convolutions_and_explains_an_unsupported_layer(tmp_path):
     conv = [
         layer("InputLayer", "image", batch_shape=[None, 8, 8, 3]),
         layer("Conv2D", "conv", ["image"], filters=4),
-        layer("Flatten", "flat", ["conv"]),
+        layer("MaxPooling2D", "pool", ["conv"]),
+        layer("Flatten", "flat", ["pool"]),
         layer("Dense", "probabilities", ["flat"], units=2),
     ]
     report = preflight("r2", fake_run_folder(tmp_path / "r", conv))
+    assert all(report.methods[m].supported for m in ("prune", "cluster", "qat", "pqat", "cqat"))
+    rows = {r["layer"]: r for r in report.table()}
+    assert rows["conv"]["prune"] == rows["conv"]["qat"] == "wrapped"
+    assert rows["pool"]["cluster"] == "kept as is" and rows["pool"]["qat"] == "kept in float"
+
+    attention = [*conv[:2], layer("MultiHeadAttention", "attn", ["conv"]), conv[-1]]
+    report = preflight("r2", fake_run_folder(tmp_path / "a", attention))
     prune = report.methods["prune"]
     assert not prune.supported
-    assert "'conv' (Conv2D)" in prune.reason and "Dense networks" in prune.reason
+    assert "'attn' (MultiHeadAttention)" in prune.reason and "rebuilds Dense" in prune.reason
+    assert not report.methods["pqat"].supported and "attn" in report.methods["pqat"].reason
     assert report.methods["dynamic"].supported  # PTQ takes the whole model
-    assert {r["layer"]: r["qat"] for r in report.table()}["conv"] == "unsupported"
+    assert {r["layer"]: r["qat"] for r in report.table()}["attn"] == "unsupported"
 
 
-def test_preflight_refuses_a_branching_network(tmp_path):
-    branching = [
+def test_preflight_follows_branches_and_names_what_qat_cannot_wrap(tmp_path):
+    forecaster = [
+        layer("InputLayer", "window", batch_shape=[None, 12, 2]),
+        layer("LSTM", "lstm", ["window"], units=8),
+        layer("Reshape", "forecast", ["lstm"], target_shape=[2, 4]),
+        layer("LastValue", "last_value", ["window"]),
+        layer("Add", "forecast_from_last", ["forecast", "last_value"]),
+    ]
+    report = preflight("r3", fake_run_folder(tmp_path / "r", forecaster, input_kind="sequence"))
+    assert report.methods["prune"].supported and report.methods["cluster"].supported
+    qat = report.methods["qat"]
+    assert not qat.supported and "no layer this method wraps (Dense, Conv2D)" in qat.reason
+    assert not report.methods["cqat"].supported
+    rows = {r["layer"]: r for r in report.table()}
+    assert rows["lstm"]["prune"] == "wrapped" and rows["lstm"]["qat"] == "kept in float"
+
+
+def test_preflight_refuses_a_layer_defined_after_its_input(tmp_path):
+    backwards = [
         layer("InputLayer", "features", batch_shape=[None, 4]),
-        layer("Dense", "a", ["features"], units=4),
+        layer("Dense", "a", ["b"], units=4),
         layer("Dense", "b", ["features"], units=4),
     ]
-    report = preflight("r3", fake_run_folder(tmp_path / "r", branching))
-    assert "plain chain" in report.methods["cluster"].reason
+    report = preflight("r3", fake_run_folder(tmp_path / "r", backwards))
+    assert "defined after it" in report.methods["cluster"].reason
 
 
 def test_preflight_notes_string_lookups_for_int8(tmp_path):
@@ -110,10 +136,17 @@ def test_preflight_notes_string_lookups_for_int8(tmp_path):
     assert "StringLookup" in check.note and "network alone" in check.note
 
 
-def test_preflight_refuses_non_table_models(tmp_path):
-    report = preflight("r5", fake_run_folder(tmp_path / "r", MLP, input_kind="image"))
-    assert not any(c.supported for c in report.methods.values())
-    assert "image model" in report.methods["dynamic"].reason
+@pytest.mark.parametrize(
+    ("kind", "why"),
+    [("image", "Resizing"), ("text", "TextVectorization"), ("sequence", "normalises")],
+)
+def test_preflight_quantizes_the_network_of_other_input_kinds(tmp_path, kind, why):
+    report = preflight("r5", fake_run_folder(tmp_path / "r", MLP, input_kind=kind))
+    assert all(c.supported for c in report.methods.values())
+    int8 = report.methods["int8"]
+    assert int8.scope == "network" and why in int8.note and "preprocessing.tflite" in int8.note
+    assert report.methods["dynamic"].scope == "end-to-end"
+    assert report.methods["prune+int8"].scope == "network"
 
 
 def test_parse_methods():
@@ -125,7 +158,9 @@ def test_parse_methods():
 
 
 def test_compress_spec_round_trips():
-    spec = CompressSpec(source_run="r", method="prune", sparsity=0.5)
+    spec = CompressSpec(
+        source_run="r", method="prune,cqat", sparsity=0.5, schedule="constant", centroids="linear"
+    )
     assert spec_from_dict("compress", spec.to_dict()) == spec
 
 
@@ -146,6 +181,10 @@ def finished(store, kind="train", status=RunStatus.SUCCEEDED):
         ({"method": "prune", "epochs": 0}, "at least 1 fine-tuning epoch"),
         ({"method": "shrink"}, "unknown method"),
         ({"method": "prune+int8", "sparsity": 2.0}, "sparsity must be in"),
+        ({"method": "pqat", "sparsity": -0.1}, "sparsity must be in"),
+        ({"method": "cqat", "clusters": 1}, "at least 2 clusters"),
+        ({"method": "prune", "schedule": "cosine"}, "unknown pruning schedule"),
+        ({"method": "cluster", "centroids": "kmeans"}, "unknown centroid initialisation"),
     ],
 )
 def test_check_spec_refuses_bad_parameters(ws, store, changes, message):
@@ -169,8 +208,12 @@ def test_check_spec_refuses_runs_without_a_model(ws, store):
 
 def test_check_spec_refuses_a_method_the_model_cannot_take(ws, store):
     run = finished(store)
-    conv = [layer("InputLayer", "x"), layer("Conv2D", "conv", ["x"]), layer("Dense", "d", ["conv"])]
-    fake_run_folder(ws.run_dir(run.id), conv)
+    attn = [
+        layer("InputLayer", "x"),
+        layer("Attention", "attn", ["x"]),
+        layer("Dense", "d", ["attn"]),
+    ]
+    fake_run_folder(ws.run_dir(run.id), attn)
     with pytest.raises(BadInput, match="prune is not available for this model"):
         check_spec(CompressSpec(source_run=run.id, method="dynamic,prune"), store, ws)
     methods, report = check_spec(CompressSpec(source_run=run.id, method="float16"), store, ws)

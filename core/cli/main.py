@@ -291,19 +291,23 @@ def cmd_runs_resume(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from core.export.job import BUNDLE_NAME, OUTPUT_NAME, source_model_dir
+    from core.export.job import BUNDLE_NAME, OUTPUT_NAME
+    from core.export.source import check as check_export
     from core.specs import ExportSpec
 
     ws, store = _open(args)
-    source_model_dir(store, ws, args.run_id)  # bad input exits 2 before a worker starts
     fmt = "micro" if args.format == "c-array" else args.format
     spec = ExportSpec(
         source_run=args.run_id,
         format=fmt,
         quantize="" if args.quantize == "none" else args.quantize,
         serving_name=args.name or "",
+        variant=args.variant or "",
+        version=args.version,
     )
-    run = launcher.submit(ws, store, spec, name=f"export {fmt} of {args.run_id}")
+    check_export(store, ws, spec)  # bad input exits 2 before a worker starts
+    what = f"{args.variant} variant of {args.run_id}" if args.variant else args.run_id
+    run = launcher.submit(ws, store, spec, name=f"export {fmt} of {what}")
     print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
     run = launcher.wait(store, run.id, on_update=_progress)
     if run.status is not RunStatus.SUCCEEDED:
@@ -370,6 +374,8 @@ def cmd_compress(args) -> int:
         clusters=args.clusters,
         epochs=args.epochs,
         int8_io=args.int8_io,
+        schedule=args.schedule,
+        centroids=args.centroids,
     )
     methods, _ = check_spec(spec, store, ws)  # bad input exits 2 before a worker starts
     run = launcher.submit(ws, store, spec, name=f"compress {','.join(methods)} of {args.run_id}")
@@ -570,7 +576,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detach", action="store_true", help="return once the worker has started")
     p.set_defaults(func=cmd_runs_resume)
 
-    p = sub.add_parser("export", parents=[common], help="export a training run's model")
+    p = sub.add_parser(
+        "export", parents=[common], help="export a training run's model or a compressed variant"
+    )
     p.add_argument("run_id")
     p.add_argument(
         "--format",
@@ -586,6 +594,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="TF.js weight quantization",
     )
     p.add_argument("--name", default="", help="model name in the TF Serving layout")
+    p.add_argument(
+        "--variant",
+        default="",
+        help="export a compressed variant: RUN_ID is then a compress run, VARIANT one of its "
+        "methods (int8, prune, ...)",
+    )
+    p.add_argument("--version", type=int, default=1, help="model version (TF Serving NAME/N/)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("serve", parents=[common], help="serve a model over TF Serving's REST API")
@@ -608,12 +623,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--method",
         required=True,
-        help="dynamic, float16, int8, prune, cluster or qat (several: comma-separated)",
+        help="dynamic, float16, int8, prune, cluster, qat, prune+int8, cluster+int8, pqat "
+        "(prune, then sparsity-preserving QAT) or cqat (cluster, then cluster-preserving QAT); "
+        "several: comma-separated",
     )
     p.add_argument("--sparsity", type=float, default=0.8, help="prune: target share of zeros")
     p.add_argument("--clusters", type=int, default=16, help="cluster: distinct values per layer")
     p.add_argument("--epochs", type=int, default=5, help="prune/cluster/qat: fine-tuning epochs")
     p.add_argument("--int8-io", action="store_true", help="int8: int8 inputs and outputs")
+    p.add_argument(
+        "--schedule",
+        default="polynomial",
+        help="prune: polynomial (decay to the target) or constant (the target from step 0)",
+    )
+    p.add_argument(
+        "--centroids",
+        default="kmeans++",
+        help="cluster: centroid initialisation (kmeans++, linear, density or random)",
+    )
     p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("app", parents=[common], help="start the web app")

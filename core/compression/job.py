@@ -19,21 +19,25 @@ from core.specs import CompressSpec
 from core.workspace import Workspace
 
 REPORT_NAME = "compression_report.json"
+# Fine-tuning starts from trained weights: at most this step size (or the run's, if smaller).
+FINE_TUNE_MAX_LR = 1e-3
 
 
 class _Context:
     """What every method needs: the source models, the rebuilt split, preprocessed features."""
 
     def __init__(self, spec: CompressSpec, folder: Path, run_spec: dict, run_result: dict):
-        from core.compression.data import rebuild_split
+        from core.compression.data import rebuild
         from core.models.io import load_run_model
+        from core.training.families.common import CLASSIFICATION_TASKS
         from core.training.features import ModelContract
 
         self.spec = spec
         self.folder = folder
         self.contract = ModelContract.load(folder / "features.json")
         self.task = self.contract.task
-        self.data = rebuild_split(run_spec, run_result, folder)
+        self.classification = self.task in CLASSIFICATION_TASKS
+        self.data = rebuild(run_spec, run_result, folder)
         self.model = load_run_model(folder)
         self.preprocess = load_run_model(folder, "preprocessing.keras")
         self.network = load_run_model(folder, "network.keras")
@@ -47,10 +51,12 @@ class _Context:
         if part not in self._features:
             from core.training.job import _to_tensors
 
-            raw = self.data.train_x if part == "train" else self.data.test_x
-            self._features[part] = np.asarray(
-                self.preprocess.predict(_to_tensors(raw), verbose=0), "float32"
-            )
+            if part == "train" and self.data.train_features is not None:
+                self._features[part] = self.data.train_features
+            else:
+                raw = self.data.train_x if part == "train" else self.data.test_x
+                out = np.asarray(self.preprocess.predict(_to_tensors(raw), verbose=0))
+                self._features[part] = out if out.dtype.kind in "iu" else out.astype("float32")
         return self._features[part]
 
     def fine_tune(self):
@@ -59,10 +65,10 @@ class _Context:
         return FineTune(
             self.features("train"),
             self.data.train_y,
-            self.task == "classification",
+            self.classification,
             self.spec.epochs,
             self.batch_size,
-            self.learning_rate,
+            min(self.learning_rate, FINE_TUNE_MAX_LR),
         )
 
 
@@ -114,28 +120,43 @@ def _bridge(ctx: _Context, method: str, run_dir: Path, reporter: Reporter):
         raise_if_canceled(reporter)
 
     data = ctx.fine_tune()
-    out = run_dir / f"model_{method}.tflite"
+    spec = ctx.spec
+    name = method.replace("+", "_")
+    out = run_dir / f"model_{name}.tflite"
+    network_note = (
+        "it takes the preprocessed features, so run the preprocessing first "
+        "(preprocessing.keras, or preprocessing.tflite in the export bundle)"
+    )
     if method == "qat":
         aware = bridge.qat(rebuilt, data, on_epoch)
         convert_keras2(aware, out, quantize_int8=True)
         return out, {
             "scope": "network",
-            "note": "QAT network converted to int8 alone: it takes the preprocessed feature "
-            "vector, so run preprocessing.keras first",
-            "epochs": ctx.spec.epochs,
+            "note": f"QAT network converted to int8 alone: {network_note}",
+            "epochs": spec.epochs,
         }
-    base = method.split("+")[0]
+    base = "prune" if method in ("prune", "prune+int8", "pqat") else "cluster"
     if base == "prune":
-        stripped = bridge.prune(rebuilt, ctx.spec.sparsity, data, on_epoch)
-        extra = {"target_sparsity": ctx.spec.sparsity}
+        stripped = bridge.prune(rebuilt, spec.sparsity, data, on_epoch, spec.schedule)
+        extra = {"target_sparsity": spec.sparsity, "schedule": spec.schedule}
     else:
-        stripped = bridge.cluster(rebuilt, ctx.spec.clusters, data, on_epoch)
-        extra = {"clusters": ctx.spec.clusters}
+        stripped = bridge.cluster(rebuilt, spec.clusters, data, on_epoch, spec.centroids)
+        extra = {"clusters": spec.clusters, "centroids": spec.centroids}
+    if method in ("pqat", "cqat"):
+        aware = bridge.qat(stripped, data, on_epoch, scheme=base)
+        convert_keras2(aware, out, quantize_int8=True)
+        kept = "zeros" if base == "prune" else "clusters"
+        return out, {
+            "scope": "network",
+            "note": f"{base} then QAT that keeps the {kept}, converted to int8 alone: "
+            f"{network_note}",
+            "epochs": spec.epochs,
+            **extra,
+            **weight_stats(bridge.qat_kernels(aware)),
+        }
     network = bridge.copy_back(ctx.network, stripped)
     inputs = ctx.preprocess.input
     end_to_end = keras.Model(inputs, network(ctx.preprocess(inputs)), name="end_to_end")
-    name = method.replace("+", "_")
-    out = run_dir / f"model_{name}.tflite"
     network.save(run_dir / f"network_{name}.keras")
     end_to_end.save(run_dir / f"model_{name}.keras")
     scope, note = "end-to-end", ""
@@ -144,20 +165,21 @@ def _bridge(ctx: _Context, method: str, run_dir: Path, reporter: Reporter):
 
         if ctx.int8_scope == "network":
             rep = representative(ctx.features("train"))
-            quantize(network, "int8", out, rep, ctx.spec.int8_io)
+            quantize(network, "int8", out, rep, spec.int8_io)
             scope, note = "network", ctx.int8_note
         else:
             rep = representative(ctx.data.train_x)
-            quantize(end_to_end, "int8", out, rep, ctx.spec.int8_io)
+            quantize(end_to_end, "int8", out, rep, spec.int8_io)
     else:
         to_tflite(end_to_end, out)
     return out, {
         "scope": scope,
         **({"note": note} if note else {}),
         "keras_path": str(run_dir / f"model_{name}.keras"),
-        "epochs": ctx.spec.epochs,
+        "network_path": str(run_dir / f"network_{name}.keras"),
+        "epochs": spec.epochs,
         **extra,
-        **weight_stats(bridge.dense_kernels(stripped)),
+        **weight_stats(bridge.kernels(stripped)),
     }
 
 
@@ -190,9 +212,9 @@ def run_compress_job(spec: CompressSpec, reporter: Reporter, run_dir: Path) -> d
     )
     baseline["scope"] = "end-to-end"
     baseline["keras_latency_ms"] = keras_latency_ms(ctx.model, ctx.data.test_x)
-    from core.compression.tfmot_bridge import dense_kernels
+    from core.compression.tfmot_bridge import kernels
 
-    baseline.update(weight_stats(dense_kernels(ctx.network)))
+    baseline.update(weight_stats(kernels(ctx.network)))
     reporter.artifact("model_float.tflite", baseline_path)
 
     variants = []
@@ -210,8 +232,9 @@ def run_compress_job(spec: CompressSpec, reporter: Reporter, run_dir: Path) -> d
             row["size_ratio"] = row["size_bytes"] / baseline["size_bytes"]
             row["gzip_ratio"] = row["gzip_bytes"] / baseline["gzip_bytes"]
             reporter.artifact(path.name, path)
-            if extra.get("keras_path"):
-                reporter.artifact(Path(extra["keras_path"]).name, extra["keras_path"])
+            for key in ("keras_path", "network_path"):
+                if extra.get(key):
+                    reporter.artifact(Path(extra[key]).name, extra[key])
             reporter.event(
                 f"{method}: {row['size_bytes']:,} bytes ({row['gzip_bytes']:,} gzipped), "
                 f"{row['metric_name']} {row['metric']:.4g}, {row['latency_ms']:.3g} ms"

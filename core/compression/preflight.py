@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
-from core.specs import COMPRESS_METHODS, CompressSpec
+from core.specs import CENTROID_INITS, COMPRESS_METHODS, PRUNE_SCHEDULES, CompressSpec
 
 PTQ_METHODS = ("dynamic", "float16", "int8")
 BRIDGE_METHODS = ("prune", "cluster", "qat")
+# Methods that run through the tf_keras weight bridge (fine-tuning), and their first step.
+TUNED_METHODS = ("prune", "cluster", "qat", "prune+int8", "cluster+int8", "pqat", "cqat")
+BASE_METHOD = {"prune+int8": "prune", "cluster+int8": "cluster", "pqat": "prune", "cqat": "cluster"}
 
 METHOD_LABELS = {
     "dynamic": "Dynamic-range quantization (int8 weights, float activations)",
@@ -28,21 +31,47 @@ METHOD_LABELS = {
     "qat": "Quantization-aware training, then int8",
     "prune+int8": "Pruning, then full-integer int8 (zeros stay zeros)",
     "cluster+int8": "Clustering, then full-integer int8",
+    "pqat": "Pruning, then sparsity-preserving QAT (PQAT), int8",
+    "cqat": "Clustering, then cluster-preserving QAT (CQAT), int8",
 }
 
-# What the tf_keras weight bridge rebuilds: "wrap" layers get the method's wrapper (they hold the
-# weights), "keep" layers are rebuilt as they are, "input" is the input.
+# What each fine-tuning method wraps, by Keras layer class (tfmot 0.8.1's registries for the
+# layers this project's models use): pruning and clustering take the kernels of dense,
+# convolution, embedding and recurrent layers; the default 8-bit QAT scheme annotates Dense and
+# Conv2D (Conv1D, Embedding and recurrent layers stay in float).
+WRAPS = {
+    "prune": ("Dense", "Conv1D", "Conv2D", "Embedding", "LSTM", "GRU"),
+    "cluster": ("Dense", "Conv1D", "Conv2D", "Embedding", "LSTM", "GRU"),
+    "qat": ("Dense", "Conv2D"),
+}
+# Layers the bridge rebuilds in tf_keras as they are (no weights to wrap, or left in float).
+KEPT_LAYERS = (
+    "Dropout",
+    "Rescaling",
+    "Reshape",
+    "Flatten",
+    "Add",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "LastValue",
+)
 BRIDGE_LAYERS = {
     "InputLayer": "input",
-    "Dense": "wrap",
-    "Dropout": "keep",
-    "Rescaling": "keep",
-    "Reshape": "keep",
-    "Flatten": "keep",
+    **{k: "wrap" for k in WRAPS["prune"]},
+    **{k: "keep" for k in KEPT_LAYERS},
 }
 # Preprocessing layers whose one-hot outputs come out wrong in full-int8 TFLite (seen with
 # StringLookup on TF 2.19): int8 then quantizes the network alone.
 NON_INT8_PREPROCESSING = ("StringLookup", "IntegerLookup", "Hashing")
+# Why int8 quantizes the network alone for the other input kinds (preprocessing stays float).
+NETWORK_INT8_REASON = {
+    "image": "the preprocessing resizes images of any size (Resizing) and rescales them",
+    "text": "the preprocessing turns strings into token ids (TextVectorization): strings "
+    "cannot be quantized",
+    "sequence": "the preprocessing normalises the window with the training statistics",
+}
 
 
 @dataclass
@@ -88,14 +117,25 @@ def keras_layers(path: str | Path) -> list[dict[str, Any]]:
             config = json.loads(z.read("config.json"))
     except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         raise BadInput(f"cannot read the layer list of {Path(path).name}: {exc}") from None
+    return graph_layers(config.get("config", {}))
+
+
+def _tensors(item: Any) -> list[str]:
+    """Names of the layers whose outputs a node argument holds (nested lists/tuples)."""
+    if isinstance(item, (list, tuple)):
+        return [n for sub in item for n in _tensors(sub)]
+    if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+        return [item["config"]["keras_history"][0]]
+    return []
+
+
+def graph_layers(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The layers of a functional model's config, in order, with the layers they take."""
     layers = []
-    for layer in config.get("config", {}).get("layers", []):
+    for layer in config.get("layers", []):
         inbound = []
         for node in layer.get("inbound_nodes", []):
-            for arg in node.get("args", []):
-                for item in arg if isinstance(arg, list) else [arg]:
-                    if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
-                        inbound.append(item["config"]["keras_history"][0])
+            inbound += _tensors(node.get("args", []))
         layers.append(
             {
                 "class_name": layer.get("class_name", ""),
@@ -110,23 +150,30 @@ def keras_layers(path: str | Path) -> list[dict[str, Any]]:
 def _bridge_reasons(layers: list[dict[str, Any]]) -> list[str]:
     """Why the tf_keras bridge cannot rebuild this network (empty: it can)."""
     reasons = []
-    previous = None
+    names = set()
     for layer in layers:
         kind = BRIDGE_LAYERS.get(layer["class_name"])
         if kind is None:
             reasons.append(
                 f"layer {layer['name']!r} ({layer['class_name']}): the weight bridge to tf_keras "
-                "rebuilds Dense networks (Dense, Dropout, Rescaling, Reshape, Flatten) only"
+                "rebuilds Dense, Conv1D/Conv2D, Embedding, LSTM/GRU, pooling, Dropout, "
+                "Rescaling, Reshape, Flatten, Add and LastValue layers only"
             )
-        elif previous is not None and layer["inbound"] not in ([previous], []):
-            reasons.append(
-                f"layer {layer['name']!r} takes {', '.join(layer['inbound']) or 'no input'}: "
-                "the bridge rebuilds a plain chain of layers only"
-            )
-        previous = layer["name"]
-    if not any(layer["class_name"] == "Dense" for layer in layers):
-        reasons.append("the network has no Dense layer whose weights the toolkit could wrap")
+        elif kind != "input" and not layer["inbound"]:
+            reasons.append(f"layer {layer['name']!r} has no input in the saved graph")
+        elif any(n not in names for n in layer["inbound"]):
+            reasons.append(f"layer {layer['name']!r} takes a layer defined after it")
+        names.add(layer["name"])
     return reasons
+
+
+def _method_reason(method: str, layers: list[dict[str, Any]], reasons: list[str]) -> str:
+    if reasons:
+        return "; ".join(reasons)
+    if not any(layer["class_name"] in WRAPS[method] for layer in layers):
+        kinds = ", ".join(WRAPS[method])
+        return f"the network has no layer this method wraps ({kinds})"
+    return ""
 
 
 def preflight(run_id: str, run_dir: str | Path) -> Preflight:
@@ -143,25 +190,28 @@ def preflight(run_id: str, run_dir: str | Path) -> Preflight:
     pre_types = [lay["class_name"] for lay in keras_layers(pre_path)] if pre_path.is_file() else []
 
     checks: dict[str, MethodCheck] = {}
-    if input_kind != "table":
-        why = (
-            f"this is a {input_kind} model: compression takes table models so far (the "
-            "representative data and the test labels are rebuilt from a table's split)"
-        )
-        for m in COMPRESS_METHODS:
-            checks[m] = MethodCheck(m, False, "end-to-end", why)
-        return Preflight(run_id, input_kind, task, [], pre_types, checks)
-
     lookups = sorted({t for t in pre_types if t in NON_INT8_PREPROCESSING})
     for m in PTQ_METHODS:
         note = ""
         scope = "end-to-end"
-        if m == "int8" and lookups:
+        if m == "int8" and input_kind != "table":
+            scope = "network"
+            note = (
+                f"{NETWORK_INT8_REASON.get(input_kind, 'the preprocessing stays float')}: the "
+                "network alone is quantized and the preprocessing stays float (the export "
+                "bundle carries it as preprocessing.tflite)"
+            )
+        elif m == "int8" and lookups:
             scope = "network"
             note = (
                 f"the preprocessing has {', '.join(lookups)}: in full int8 their one-hot outputs "
                 "come out wrong, so the network alone is quantized (it takes the preprocessed "
                 "feature vector: run preprocessing.keras first)"
+            )
+        if m != "int8" and input_kind == "text":
+            note = (
+                "TextVectorization needs TensorFlow (Flex) ops: the model keeps them in float "
+                "and the app needs the Flex delegate"
             )
         checks[m] = MethodCheck(m, True, scope, note=note)
     reasons = _bridge_reasons(layers) if layers else ["the run has no network.keras"]
@@ -169,14 +219,13 @@ def preflight(run_id: str, run_dir: str | Path) -> Preflight:
         scope = "network" if m == "qat" else "end-to-end"
         note = (
             "the network is trained with fake quantization and converted to int8 alone; it "
-            "takes the preprocessed feature vector"
+            "takes the preprocessed features"
             if m == "qat"
             else "the network is fine-tuned through tf_keras, then its weights come back into "
             "the Keras 3 end-to-end model"
         )
-        checks[m] = MethodCheck(
-            m, not reasons, scope, "; ".join(reasons), note if not reasons else ""
-        )
+        why = _method_reason(m, layers, reasons)
+        checks[m] = MethodCheck(m, not why, scope, why, "" if why else note)
 
     for combo in ("prune+int8", "cluster+int8"):
         base = checks[combo.split("+")[0]]
@@ -187,14 +236,36 @@ def preflight(run_id: str, run_dir: str | Path) -> Preflight:
             base.reason,
             checks["int8"].note if base.supported else "",
         )
+    for combo, base_name in (("pqat", "prune"), ("cqat", "cluster")):
+        base, q = checks[base_name], checks["qat"]
+        why = base.reason or q.reason
+        checks[combo] = MethodCheck(
+            combo,
+            not why,
+            "network",
+            why,
+            ""
+            if why
+            else f"{base_name} first, then QAT that keeps the "
+            f"{'zeros' if base_name == 'prune' else 'clusters'} (tfmot collab_opts); the "
+            "network is converted to int8 alone",
+        )
 
     rows = []
     for layer in layers:
         kind = BRIDGE_LAYERS.get(layer["class_name"])
-        cell = {"wrap": "wrapped", "keep": "kept as is", "input": "input"}.get(kind, "unsupported")
-        params = {m: cell for m in BRIDGE_METHODS}
-        if kind == "keep" and layer["class_name"] != "Dropout":
-            params["qat"] = "kept in float"
+        params = {}
+        for m in BRIDGE_METHODS:
+            if kind is None:
+                params[m] = "unsupported"
+            elif kind == "input":
+                params[m] = "input"
+            elif layer["class_name"] in WRAPS[m]:
+                params[m] = "wrapped"
+            elif m == "qat" and layer["class_name"] != "Dropout":
+                params[m] = "kept in float"
+            else:
+                params[m] = "kept as is"
         rows.append(LayerRow(layer["name"], layer["class_name"], params))
     return Preflight(run_id, input_kind, task, rows, pre_types, checks)
 
@@ -212,7 +283,7 @@ def parse_methods(method: str) -> list[str]:
 
 
 def validate_params(spec: CompressSpec, methods: list[str]) -> None:
-    methods = [m.split("+")[0] for m in methods]  # prune+int8 checks as prune
+    methods = [BASE_METHOD.get(m, m) for m in methods]  # prune+int8 and pqat check as prune
     if "prune" in methods and not (0 < spec.sparsity < 1 and math.isfinite(spec.sparsity)):
         raise BadInput(f"the sparsity must be in (0, 1), got {spec.sparsity}")
     if "cluster" in methods and spec.clusters < 2:
@@ -222,6 +293,15 @@ def validate_params(spec: CompressSpec, methods: list[str]) -> None:
     for m in ("prune", "qat"):
         if m in methods and spec.epochs < 1:
             raise BadInput(f"{m} needs at least 1 fine-tuning epoch")
+    if "prune" in methods and spec.schedule not in PRUNE_SCHEDULES:
+        raise BadInput(
+            f"unknown pruning schedule {spec.schedule!r}; choose {' or '.join(PRUNE_SCHEDULES)}"
+        )
+    if "cluster" in methods and spec.centroids not in CENTROID_INITS:
+        raise BadInput(
+            f"unknown centroid initialisation {spec.centroids!r}; choose from "
+            f"{', '.join(CENTROID_INITS)}"
+        )
 
 
 def check_spec(spec: CompressSpec, store, ws) -> tuple[list[str], Preflight]:

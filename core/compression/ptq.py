@@ -36,9 +36,21 @@ def _example(v: np.ndarray) -> np.ndarray:
     return v.astype("float32") if v.dtype.kind == "f" else v
 
 
-def check_representative(gen, signature_inputs: dict[str, tuple]) -> None:
-    """Refuse a representative dataset whose names or shapes do not fit the model."""
+def check_representative(gen, signature_inputs: dict[str, tuple]):
+    """Refuse a representative dataset whose names or shapes do not fit the model.
+
+    Returns the generator to use: a single unnamed input is renamed to the model's one input.
+    """
     first = next(iter(gen()))
+    if set(first) != set(signature_inputs) and len(first) == len(signature_inputs) == 1:
+        (old,), (new,) = list(first), list(signature_inputs)
+        original = gen
+
+        def gen():
+            for example in original():
+                yield {new: example[old]}
+
+        first = {new: first[old]}
     if set(first) != set(signature_inputs):
         raise BadInput(
             f"the representative dataset has inputs {sorted(first)}, the model wants "
@@ -52,6 +64,7 @@ def check_representative(gen, signature_inputs: dict[str, tuple]) -> None:
             raise BadInput(
                 f"representative input {name!r} has shape {got}, the model wants {shape}"
             )
+    return gen
 
 
 def quantize(model, method: str, out_path: Path, rep=None, int8_io: bool = False) -> Path:
@@ -74,15 +87,25 @@ def quantize(model, method: str, out_path: Path, rep=None, int8_io: bool = False
                 k: tuple(v.shape.as_list())
                 for k, v in signature.structured_input_signature[1].items()
             }
-            check_representative(rep, shapes)
-            converter.representative_dataset = rep
+            converter.representative_dataset = check_representative(rep, shapes)
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             if int8_io:
                 converter.inference_input_type = tf.int8
                 converter.inference_output_type = tf.int8
         elif method != "dynamic":
             raise BadInput(f"{method} is not a post-training quantization method")
-        flatbuffer = converter.convert()
+        try:
+            flatbuffer = converter.convert()
+        except Exception:
+            if method == "int8":
+                raise
+            # string preprocessing (TextVectorization), some recurrent layers: keep TF ops
+            converter.target_spec.supported_ops = [
+                tf.lite.OpsSet.TFLITE_BUILTINS,
+                tf.lite.OpsSet.SELECT_TF_OPS,
+            ]
+            converter._experimental_lower_tensor_list_ops = False
+            flatbuffer = converter.convert()
     out_path.write_bytes(flatbuffer)
     return out_path
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from core.training.families.common import CLASSIFICATION_TASKS
+
 SINGLE_REPEATS = 200
 BATCH_REPEATS = 30
 BATCH_ROWS = 32
@@ -100,7 +102,7 @@ def keras_latency_ms(model, inputs) -> float:
 
 
 def metric(task: str, y_true: np.ndarray, predictions: np.ndarray) -> tuple[str, float]:
-    if task == "classification":
+    if task in CLASSIFICATION_TASKS:
         return "accuracy", float(np.mean(predictions.argmax(-1) == y_true))
     return "mae", float(np.mean(np.abs(predictions.reshape(-1) - y_true.reshape(-1))))
 
@@ -142,6 +144,6 @@ def measure(
         "path": str(path),
         "input_types": sorted({str(np.dtype(d["dtype"])) for d in model.inputs.values()}),
     }
-    if baseline_predictions is not None and task == "classification":
+    if baseline_predictions is not None and task in CLASSIFICATION_TASKS:
         row["agreement"] = float(np.mean(predictions.argmax(-1) == baseline_predictions.argmax(-1)))
     return row, predictions

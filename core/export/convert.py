@@ -15,8 +15,23 @@ def to_savedmodel(model, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     if out.exists():
         shutil.rmtree(out)
-    model.export(str(out), format="tf_saved_model", verbose=False)
+    inference_only(model).export(str(out), format="tf_saved_model", verbose=False)
     return out
+
+
+def inference_only(model):
+    """The model called with `training=False`, recorded in its graph.
+
+    `model.export` calls the model without a training flag; a model loaded from `.keras` whose
+    nested sub-model holds Dropout then exports with Dropout active (random predictions, and
+    TFLite needs Flex ops for the random ones). Wrapping the call pins inference mode.
+    """
+    import keras
+
+    try:
+        return keras.Model(model.input, model(model.input, training=False), name=model.name)
+    except Exception:  # noqa: BLE001  (a subclassed model without symbolic inputs: as it is)
+        return model
 
 
 def to_tflite(model, out_path: str | Path) -> tuple[Path, str]:

@@ -17,12 +17,16 @@ BUILTIN: dict[str, str] = {
     "predict": "core.predict.job:run_predict_job",
     "inspect": "core.models.inspect:run_inspect_job",
     "compress": "core.compression.job:run_compress_job",
+    "pipeline": "core.pipelines.job:run_pipeline_job",
+    "profile": "core.profiling.job:run_profile_job",
+    "tune": "core.tuning.job:run_tune_job",
+    "automl": "core.tuning.automl:run_automl_job",
 }
 
 # Kinds whose jobs keep their own progress in the run folder and continue from it when a lost,
 # failed or canceled run is resumed (`launcher.resume`); other kinds start over as new runs.
 # Extra kinds (tests, plug-ins) come from `TFSTUDIO_RESUMABLE="kind,kind"`.
-RESUMABLE: frozenset[str] = frozenset()
+RESUMABLE: frozenset[str] = frozenset({"pipeline", "tune", "automl"})
 
 
 def resumable_kinds() -> frozenset[str]:

@@ -63,10 +63,19 @@ def port_free(port: int) -> bool:
     return True
 
 
-def start(ws: Workspace, model: str, port: int, name: str) -> dict[str, Any]:
-    """Start `tfstudio serve` detached (it survives the app); returns its recorded state."""
+def start(
+    ws: Workspace, model: str, port: int, name: str, token: str = "", max_body_mb: float = 10.0
+) -> dict[str, Any]:
+    """Start `tfstudio serve` detached (it survives the app); returns its recorded state.
+
+    `token`: require `Authorization: Bearer TOKEN` (passed to the server in its environment,
+    not on its command line; kept in the owner-only state file for the page's test requests).
+    `max_body_mb`: the request size limit.
+    """
     if current(ws):
         raise RuntimeError("a server is already running: stop it first")
+    if not max_body_mb > 0:
+        raise RuntimeError(f"the request size limit must be positive, got {max_body_mb}")
     if not name:
         from core.export.job import serving_name
 
@@ -77,20 +86,51 @@ def start(ws: Workspace, model: str, port: int, name: str) -> dict[str, Any]:
     log = open(ws.root / "serving.log", "w")  # noqa: SIM115  (the child owns it)
     cmd = [sys.executable, "-m", "core.cli.main", "serve", model, "--port", str(port),
            "--home", str(ws.root)]  # fmt: skip
-    cmd += ["--name", name]
+    cmd += ["--name", name, "--max-body-mb", str(max_body_mb)]
+    env = dict(os.environ)
+    env.pop("TFSTUDIO_SERVE_TOKEN", None)
+    if token:
+        env["TFSTUDIO_SERVE_TOKEN"] = token
     proc = subprocess.Popen(
-        cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
     )
-    state = {"pid": proc.pid, "port": port, "model": model, "name": name, "started": time.time()}
-    _state_path(ws).write_text(json.dumps(state))
+    state = {
+        "pid": proc.pid,
+        "port": port,
+        "model": model,
+        "name": name,
+        "started": time.time(),
+        "max_body_mb": max_body_mb,
+        "token": token,
+    }
+    path = _state_path(ws)
+    path.touch(mode=0o600, exist_ok=True)
+    os.chmod(path, 0o600)
+    path.write_text(json.dumps(state))
     return state
 
 
-def ready(state: dict[str, Any]) -> bool:
+def examples_dir(ws: Workspace, model: str) -> Path:
+    """Where the served run's example inputs are: its own folder, or for an export run the
+    training run it came from (test_inputs.npz)."""
+    folder = ws.run_dir(model)
+    if (folder / "test_inputs.npz").is_file():
+        return folder
     try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{state['port']}/v1/models/{state['name']}", timeout=1
-        ) as r:
+        from core.runs.store import RunStore
+
+        result = RunStore(ws.db_path).get_run(model).result or {}
+    except Exception:  # noqa: BLE001  (a folder, not a run)
+        return folder
+    train = result.get("train_run") or result.get("source_run") or ""
+    return ws.run_dir(train) if train else folder
+
+
+def ready(state: dict[str, Any]) -> bool:
+    url = f"http://127.0.0.1:{state['port']}/v1/models/{state['name']}"
+    headers = {"Authorization": f"Bearer {state['token']}"} if state.get("token") else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=1) as r:
             return r.status == 200
     except (OSError, urllib.error.URLError):
         return False
@@ -127,10 +167,11 @@ def example_request(run_dir: Path, rows: int = 2) -> dict[str, Any]:
     return {"instances": [{k: jsonable(v[i]) for k, v in arrays.items()} for i in range(n)]}
 
 
-def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
+def post(url: str, body: dict[str, Any], token: str = "") -> tuple[int, dict[str, Any]]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
             return r.status, json.loads(r.read())

@@ -1,6 +1,7 @@
 """`tfstudio serve`: TF Serving's REST API on a threaded stdlib HTTP server.
 
-Routes (NAME is the model name, N its version; only version 1 exists):
+Routes (NAME is the model name, N its version: 1 for one SavedModel folder; for a model base
+path `BASE/N/`, the version served now, switched without dropping requests by serving/versions.py):
 
 - `GET /v1/models/NAME[/versions/N]`: the version status;
 - `GET /v1/models/NAME[/versions/N]/metadata`: the `serving_default` signature;
@@ -26,6 +27,7 @@ import numpy as np
 
 from core.errors import BadInput
 from core.serving.model import RequestError, ServedModel, format_outputs
+from core.serving.versions import ModelSlot, is_base_path, open_slot
 
 ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<rest>.*)$")
 
@@ -36,7 +38,7 @@ def resolve_model(model: str, ws, store, name: str = "") -> tuple[Path, str]:
     from core.training.features import ModelContract
 
     folder = Path(model).expanduser()
-    if folder.is_dir() and (folder / "saved_model.pb").exists():
+    if folder.is_dir() and ((folder / "saved_model.pb").exists() or is_base_path(folder)):
         return folder, name or serving_name_from_path(folder)
     try:
         run = store.get_run(model)
@@ -127,14 +129,16 @@ class Batcher:
 
 
 def make_server(
-    model: ServedModel,
+    model: ServedModel | ModelSlot,
     host: str = "127.0.0.1",
     port: int = 8501,
     token: str = "",
     max_body_bytes: int = 10 * 1024 * 1024,
     batching: bool = True,
 ) -> ThreadingHTTPServer:
-    batcher = Batcher(model) if batching else None
+    # Each request reads the slot's (model, batcher) once: a version switch never changes the
+    # model under a request in flight (see core/serving/versions.py).
+    slot = model if isinstance(model, ModelSlot) else ModelSlot(model, batching)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -152,7 +156,7 @@ def make_server(
             self.end_headers()
             self.wfile.write(data)
 
-        def _route(self) -> tuple[str, str] | None:
+        def _route(self, model: ServedModel) -> tuple[str, str] | None:
             """(version, rest) when the path names this model; else answers 404 itself."""
             if token and self.headers.get("Authorization", "") != f"Bearer {token}":
                 self._send(401, {"error": "missing or wrong bearer token"})
@@ -174,7 +178,8 @@ def make_server(
             return version or str(model.version), m["rest"]
 
         def do_GET(self) -> None:  # noqa: N802
-            route = self._route()
+            model = slot.current[0]
+            route = self._route(model)
             if route is None:
                 return
             rest = route[1]
@@ -192,7 +197,8 @@ def make_server(
                 self._send(413, {"error": f"request of {length} bytes is over {max_body_bytes}"})
                 return
             body = self.rfile.read(length) if length else b""
-            route = self._route()
+            model, batcher = slot.current
+            route = self._route(model)
             if route is None:
                 return
             if route[1] != ":predict":
@@ -229,8 +235,8 @@ def serve(
     max_body_bytes: int = 10 * 1024 * 1024,
     batching: bool = True,
 ) -> int:
-    model = ServedModel(path, name)
-    server = make_server(model, host, port, token, max_body_bytes, batching)
+    slot, watcher = open_slot(path, name, batching)
+    server = make_server(slot, host, port, token, max_body_bytes, batching)
     port = server.server_address[1]
     print(
         f"serving {name} (SavedModel {path}) at http://{host}:{port}/v1/models/{name}",

@@ -1,0 +1,248 @@
+"""`tfstudio tune`, `tfstudio promote` and `tfstudio tune-worker`: KerasTuner searches.
+
+    tfstudio tune --data sample:iris --target species --model mlp --tuner hyperband \\
+        --max-trials 10 [--workers 2] --json
+    tfstudio promote RUN_ID --json          # retrain the best trial as a normal training run
+    tfstudio tune-worker --chief HOST:PORT --run RUN_ID --home DIR   # join a distributed search
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from core.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    emit,
+    open_workspace,
+    progress,
+    run_payload,
+)
+from core.errors import BadInput
+from core.runs import launcher
+from core.runs.status import RunStatus
+from core.specs import TUNERS, TrainSpec, TuneSpec
+
+
+def _read_space(path: str) -> list:
+    if not path:
+        return []
+    try:
+        space = json.loads(Path(path).expanduser().read_text())
+    except OSError as exc:
+        raise BadInput(f"cannot read the search space file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise BadInput(f"the search space file {path} is not valid JSON: {exc}") from None
+    if isinstance(space, dict) and "space" in space:
+        space = space["space"]
+    if not isinstance(space, list):
+        raise BadInput("the search space file must hold a list of hyperparameters")
+    return space
+
+
+def tune_payload(ws, store, run) -> dict:
+    payload = run_payload(store, run)
+    result = run.result or {}
+    payload["best"] = result.get("best")
+    payload["trials"] = result.get("trials", [])
+    if not payload["trials"]:  # a failed or canceled search: its records are still on disk
+        from core.tuning.trials import read_trials
+
+        payload["trials"] = read_trials(ws.run_dir(run.id)) if ws.run_dir(run.id).exists() else []
+    return payload
+
+
+def _wait(args, store, run) -> int:
+    print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
+    try:
+        run = launcher.wait(store, run.id, on_update=progress)
+    except KeyboardInterrupt:
+        store.request_cancel(run.id)
+        print(f"cancel requested for {run.id}; waiting for it to stop", file=sys.stderr)
+        run = launcher.wait(store, run.id, on_update=progress)
+    return run
+
+
+def cmd_tune(args) -> int:
+    from core.tuning.space import check_tune_spec
+
+    ws, store = open_workspace(args)
+    data = args.data
+    if not data.startswith("sample:") and Path(data).expanduser().exists():
+        data = str(Path(data).expanduser().resolve())
+    base = TrainSpec(
+        data=data,
+        target=args.target,
+        model=args.model,
+        task=args.task,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    spec = TuneSpec(
+        base=base.to_dict(),
+        tuner=args.tuner,
+        space=tuple(_read_space(args.space)),
+        objective=args.objective,
+        direction=args.direction,
+        max_trials=args.max_trials,
+        executions_per_trial=args.executions_per_trial,
+        time_budget_s=args.time_budget,
+        trial_early_stopping=args.early_stopping,
+        keep_best=args.keep_best,
+        max_failed_trials=args.max_failed_trials,
+        workers=args.workers,
+        hyperband_factor=args.hyperband_factor,
+    )
+    planned, space, objective, direction = check_tune_spec(spec, ws)  # exit 2 before a run
+    for w in planned.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    name = args.name or (
+        f"tune {args.tuner} · {planned.model} · {args.target or planned.task} · "
+        f"{planned.data_label}"
+    )
+    run = launcher.submit(ws, store, spec, name=name)
+    if args.detach:
+        emit(args, tune_payload(ws, store, run), run.id)
+        return EXIT_OK
+    run = _wait(args, store, run)
+    payload = tune_payload(ws, store, run)
+    best = payload.get("best") or {}
+    text = f"{run.id} {run.status.value}"
+    if best:
+        text += (
+            f" best trial {best['trial_id']}: {objective} {best['score']:.4g} "
+            f"{best['hyperparameters']}"
+        )
+    emit(args, payload, (text + (f" {run.error}" if run.error else "")).strip())
+    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+
+
+def cmd_promote(args) -> int:
+    from core.training.precheck import check_train_spec
+    from core.tuning.promote import promote_spec
+
+    ws, store = open_workspace(args)
+    source = store.get_run(args.run_id)
+    spec = promote_spec(source)
+    check_train_spec(spec, ws)
+    best = (source.result or {}).get("best", {})
+    run = launcher.submit(
+        ws, store, spec, name=args.name or f"promoted {source.id} trial {best.get('trial_id')}"
+    )
+    if args.detach:
+        emit(args, run_payload(store, run), run.id)
+        return EXIT_OK
+    run = _wait(args, store, run)
+    payload = run_payload(store, run)
+    payload["promoted_from"] = {"run_id": source.id, **best}
+    metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items())
+    emit(args, payload, f"{run.id} {run.status.value} {metrics} {run.error or ''}".strip())
+    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+
+
+def cmd_tune_worker(args) -> int:
+    """Join a distributed search from this machine: same search, trials from the chief."""
+    ws, store = open_workspace(args)
+    run_dir = ws.run_dir(args.run)
+    spec_file = args.spec
+    if not spec_file:
+        local = run_dir / "search" / "tune_spec.json"
+        if local.exists():
+            spec_file = str(local)
+        else:
+            try:
+                run = store.get_run(args.run)
+            except Exception:
+                raise BadInput(
+                    f"run {args.run} is not in {ws.root}: copy its search/tune_spec.json from "
+                    "the chief's machine and pass it with --spec"
+                ) from None
+            if run.kind != "tune":
+                raise BadInput(f"run {args.run} is a {run.kind} run, not a tuning search")
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_text(json.dumps(run.spec))
+            spec_file = str(local)
+    host, _, port = args.chief.rpartition(":")
+    if not host or not port.isdigit():
+        raise BadInput(f"--chief must be HOST:PORT, not {args.chief!r}")
+    if "chief" in args.tuner_id:
+        raise BadInput("a worker's id must not contain 'chief'")
+    (run_dir / "search").mkdir(parents=True, exist_ok=True)
+    import core
+
+    env = dict(os.environ)
+    repo_root = str(Path(core.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo_root, env.get("PYTHONPATH", "")]))
+    code = subprocess.call(
+        [
+            sys.executable,
+            "-m",
+            "core.tuning.remote",
+            "--run-dir",
+            str(run_dir),
+            "--chief",
+            args.chief,
+            "--tuner-id",
+            args.tuner_id,
+            "--spec",
+            spec_file,
+        ],
+        env=env,
+    )
+    emit(
+        args,
+        {"run_id": args.run, "tuner_id": args.tuner_id, "exit_code": code},
+        f"worker {args.tuner_id} finished with exit code {code}",
+    )
+    return EXIT_OK if code == 0 else (EXIT_BAD_INPUT if code == 2 else EXIT_FAILED)
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser(
+        "tune", parents=[common], help="search a model's hyperparameters with KerasTuner"
+    )
+    p.add_argument("--data", required=True, help="a file, a dataset id (name@vN) or sample:NAME")
+    p.add_argument("--target", default="", help="the column to predict")
+    p.add_argument("--model", default="", help="catalog name (default: the task's default)")
+    p.add_argument("--task", default="auto")
+    p.add_argument("--tuner", default="hyperband", choices=list(TUNERS))
+    p.add_argument("--max-trials", type=int, default=10)
+    p.add_argument("--workers", type=int, default=0, help="KerasTuner worker processes (0: one)")
+    p.add_argument("--epochs", type=int, default=10, help="the most epochs a trial trains")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--objective", default="val_loss", help="a logged metric, e.g. val_accuracy")
+    p.add_argument("--direction", default="", choices=["", "min", "max"])
+    p.add_argument("--executions-per-trial", type=int, default=1)
+    p.add_argument("--time-budget", type=float, default=0.0, help="seconds; no trial starts after")
+    p.add_argument("--early-stopping", type=int, default=3, help="patience inside a trial (0 off)")
+    p.add_argument("--keep-best", type=int, default=3, help="keep checkpoints of the best K")
+    p.add_argument("--max-failed-trials", type=int, default=3)
+    p.add_argument("--hyperband-factor", type=int, default=3)
+    p.add_argument("--space", default="", help="a JSON file: a list of hyperparameters")
+    p.add_argument("--name", default="")
+    p.add_argument("--detach", action="store_true", help="start the search and return at once")
+    p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser(
+        "promote", parents=[common], help="retrain a search's best trial as a training run"
+    )
+    p.add_argument("run_id")
+    p.add_argument("--name", default="")
+    p.add_argument("--detach", action="store_true")
+    p.set_defaults(func=cmd_promote)
+
+    p = sub.add_parser(
+        "tune-worker", parents=[common], help="join a distributed search as a KerasTuner worker"
+    )
+    p.add_argument("--chief", required=True, help="HOST:PORT of the search's chief")
+    p.add_argument("--run", required=True, help="the search's run id")
+    p.add_argument("--tuner-id", default=f"tuner-{os.uname().nodename}-{os.getpid()}")
+    p.add_argument("--spec", default="", help="the search's tune_spec.json (from the chief)")
+    p.set_defaults(func=cmd_tune_worker)

@@ -1,0 +1,515 @@
+"""A search on the Tune page: live while it runs (a polling fragment over the trial records),
+with resume after a crash and promotion of the best trial once it has finished."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.errors import BadInput, NotFound
+from core.runs import launcher
+from core.runs.recovery import reconcile
+from core.runs.status import RunStatus
+from core.runs.store import Run
+from core.tuning import analytics as an
+from core.tuning.trials import disk_usage, read_search, read_trials
+from dashboard.components import fmt_bytes, fmt_time, render_downloads, status_label, tail_text
+from dashboard.navigation import page_icon, page_path
+from dashboard.run_view import render_training_result
+from dashboard.services import store, workspace
+
+POLL_S = 1.5
+SEARCH_KINDS = ("tune", "automl")
+STATUS_TEXT = {
+    "RUNNING": "running",
+    "COMPLETED": "completed",
+    "FAILED": "failed",
+    "INVALID": "invalid",
+    "STOPPED": "stopped",
+}
+
+
+def promoted_name(run_id: str) -> str:
+    return f"best trial of {run_id} (promoted)"
+
+
+# ----------------------------------------------------------------------------------------------
+# Entry point
+
+
+def render_tune_run(run_id: str, key: str = "tune") -> None:
+    try:
+        run = store().get_run(run_id)
+    except NotFound:
+        st.warning(f"There is no run {run_id} in this workspace.")
+        return
+    if run.kind not in SEARCH_KINDS:
+        st.warning(f"Run {run_id} is a {run.kind} run, not a search: open it on its own page.")
+        return
+    if run.status.is_active:
+        _live(run_id, key)
+        return
+    _header(run)
+    if run.status is RunStatus.SUCCEEDED:
+        render_best(run, key)
+    else:
+        render_resume(run, key)
+    render_search(run, key)
+    _log(run)
+
+
+@st.fragment(run_every=POLL_S)
+def _live(run_id: str, key: str) -> None:
+    reconcile(store())
+    run = store().get_run(run_id)
+    if run.status.is_finalized:
+        st.rerun()  # redraw the whole page once, in its finished form
+    _header(run)
+    if not run.cancel_requested_at and st.button(
+        "Cancel search",
+        icon=":material/stop:",
+        key=f"{key}-cancel-{run.id}",
+        help="Stops after the current epoch; finished trials are kept and Resume continues.",
+    ):
+        store().request_cancel(run.id)
+        st.rerun()
+    render_search(run, f"{key}-live")
+
+
+def _header(run: Run) -> None:
+    cols = st.columns([3, 2, 2])
+    engine = "AutoKeras" if run.kind == "automl" else "KerasTuner"
+    cols[0].markdown(f"**{run.name or run.kind}**  \n`{run.id}` · {engine}")
+    cols[1].markdown(status_label(run.status))
+    end = run.finished_at or dt.datetime.now().timestamp()
+    duration = end - (run.started_at or run.created_at)
+    cols[2].markdown(f"started {fmt_time(run.started_at or run.created_at)}  \n{duration:.0f} s")
+    if run.status.is_active:
+        text = f"{run.phase or 'starting'} · {run.message}" if run.message else run.phase
+        st.progress(run.fraction, text=text or "starting")
+        if run.cancel_requested_at:
+            st.info("Cancel requested: the search stops after the current epoch.")
+    elif run.status is not RunStatus.SUCCEEDED:
+        st.error(run.error or f"The search ended {run.status.value}.")
+
+
+# ----------------------------------------------------------------------------------------------
+# The search itself
+
+
+def _space(run: Run, search: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(search.get("space") or run.spec.get("space") or [])
+
+
+def render_search(run: Run, key: str) -> None:
+    run_dir = workspace().run_dir(run.id)
+    search = read_search(run_dir)
+    trials = read_trials(run_dir)
+    direction = an.search_direction(search, trials)
+    space = _space(run, search)
+    objective = search.get("objective") or run.spec.get("objective") or "score"
+    if isinstance(objective, dict):
+        objective = objective.get("name", "score")
+    max_trials = int(search.get("max_trials") or run.spec.get("max_trials") or 0)
+    summary = an.summary(trials, direction)
+    counts = summary["counts"]
+    failed = counts["FAILED"] + counts["INVALID"]
+    finished = summary["completed"] + failed
+
+    if max_trials:
+        st.progress(
+            min(1.0, finished / max_trials),
+            text=f"{finished} of {max_trials} trials finished · {counts['RUNNING']} running · "
+            f"{failed} failed"
+            + (
+                f" · {counts['STOPPED']} interrupted (run again on resume)"
+                if counts["STOPPED"]
+                else ""
+            ),
+        )
+    if not trials:
+        st.caption(
+            "No trial has started yet: the first row appears here when the first trial begins."
+        )
+        return
+
+    best = summary["best"]
+    disk = search.get("disk_bytes")
+    if disk is None:
+        disk = disk_usage(run_dir)
+    kept = sum(bool(t.get("checkpoint_kept")) for t in trials)
+    keep_best = search.get("keep_best", run.spec.get("keep_best"))
+    cols = st.columns(4)
+    cols[0].metric(
+        f"Best {objective} ({direction})",
+        f"{best['score']:.4g}" if best else "—",
+        help=f"trial {best.get('trial_id')}" if best else "No completed trial yet",
+    )
+    cols[1].metric("Completed trials", summary["completed"])
+    cols[2].metric("Failed trials", failed)
+    cols[3].metric(
+        "Disk used by the search",
+        fmt_bytes(int(disk)),
+        help=f"Checkpoints kept: {kept} trial(s)"
+        + (f" (the best {keep_best} are kept)" if keep_best is not None else ""),
+    )
+    st.caption(
+        f"Checkpoints kept for **{kept}** trial(s)"
+        + (f" (retention keeps the best {keep_best})" if keep_best is not None else "")
+        + f" · tuner **{search.get('tuner') or run.spec.get('tuner', '?')}**"
+        + (f" · {search['workers']} worker(s)" if search.get("workers") else "")
+    )
+
+    st.subheader("Trials")
+    render_trial_table(trials, space, best, key)
+
+    left, right = st.columns(2)
+    with left:
+        render_best_so_far(trials, direction, objective, key)
+    with right:
+        render_importance(trials, space, key)
+    render_parallel(trials, space, objective, direction, key)
+    render_trial_curves(trials, best, key)
+    render_failures(trials)
+
+
+def render_trial_table(trials, space, best, key: str) -> None:
+    frame = an.trial_frame(trials, space)
+    best_id = best.get("trial_id") if best else None
+    frame.insert(0, "best", frame["trial_id"].map(lambda i: "★" if i == best_id else ""))
+    frame["status"] = frame["status"].map(lambda s: STATUS_TEXT.get(s, s))
+    frame["checkpoint_kept"] = frame["checkpoint_kept"].map(lambda k: "kept" if k else "")
+    frame = frame.drop(columns=["error"])
+    for col in frame.columns:  # mixed hyperparameter values (a choice of widths) as text
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(lambda v: "—" if v is None else str(v))
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        key=f"{key}-trials",
+        column_config={
+            "best": st.column_config.TextColumn("", width="small"),
+            "trial": st.column_config.NumberColumn("#", width="small"),
+            "trial_id": st.column_config.TextColumn("trial id"),
+            "score": st.column_config.NumberColumn("score", format="%.4f"),
+            "duration_s": st.column_config.NumberColumn("duration", format="%.1f s"),
+            "checkpoint_kept": st.column_config.TextColumn("checkpoint"),
+        },
+    )
+
+
+def render_best_so_far(trials, direction: str, objective: str, key: str) -> None:
+    curve = an.best_so_far(trials, direction)
+    if curve.empty:
+        st.caption("The best-so-far curve starts with the first completed trial.")
+        return
+    fig = go.Figure()
+    fig.add_scatter(
+        x=curve["completed"],
+        y=curve["score"],
+        mode="markers",
+        name="trial score",
+        marker=dict(color="#9AA0A6", size=8),
+        customdata=curve["trial"],
+        hovertemplate="trial #%{customdata}<br>score %{y:.4g}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=curve["completed"],
+        y=curve["best"],
+        mode="lines",
+        line=dict(color="#1967D2", width=3, shape="hv"),
+        name="best so far",
+    )
+    st.markdown(f"**Best {objective} so far** ({direction})")
+    fig.update_layout(
+        height=300,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis_title="completed trials",
+        yaxis_title=objective,
+        legend=dict(orientation="h", y=-0.25),
+    )
+    if len(curve) <= 20:
+        fig.update_xaxes(dtick=1)
+    st.plotly_chart(fig, width="stretch", key=f"{key}-best-so-far")
+
+
+def render_parallel(trials, space, objective: str, direction: str, key: str) -> None:
+    frame, dims = an.parallel_frame(trials, space)
+    if len(frame) < 2 or len(dims) < 2:
+        st.caption("Parallel coordinates appear after two completed trials.")
+        return
+    dimensions = []
+    for d in dims:
+        dim: dict[str, Any] = {"label": d["label"], "values": d["values"]}
+        if "ticktext" in d:
+            dim.update(tickvals=d["tickvals"], ticktext=d["ticktext"])
+            if len(d["tickvals"]) == 1:
+                dim["range"] = [-0.5, 0.5]
+        dimensions.append(dim)
+    fig = go.Figure(
+        go.Parcoords(
+            line=dict(
+                color=frame["score"],
+                colorscale="Viridis",
+                reversescale=direction == "min",  # the better end is always yellow
+                showscale=True,
+                colorbar=dict(title=objective),
+            ),
+            dimensions=dimensions,
+        )
+    )
+    fig.update_layout(height=360, margin=dict(l=60, r=60, t=50, b=20))
+    st.markdown(f"**Hyperparameters of the completed trials, coloured by {objective}**")
+    st.plotly_chart(fig, width="stretch", key=f"{key}-parallel")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _importance(payload: str) -> pd.DataFrame:
+    trials, space = json.loads(payload)
+    return an.importance(trials, space)
+
+
+def render_importance(trials, space, key: str) -> None:
+    st.markdown("**Which hyperparameters mattered**")
+    missing = an.importance_shortfall(trials)
+    if missing:
+        st.info(
+            f"Hyperparameter importance needs {an.MIN_TRIALS_FOR_IMPORTANCE} completed trials: "
+            f"{missing} more to go."
+        )
+        return
+    slim = [
+        {k: t.get(k) for k in ("number", "status", "score", "hyperparameters")}
+        for t in an.completed(trials)
+    ]
+    ranked = _importance(json.dumps([slim, space], sort_keys=True, default=str))
+    if ranked.empty:
+        st.caption("No hyperparameter varies between trials.")
+        return
+    fig = px.bar(
+        ranked.iloc[::-1],
+        x="importance",
+        y="hyperparameter",
+        orientation="h",
+        text=ranked.iloc[::-1]["importance"].map(lambda v: f"{v:.0%}"),
+    )
+    fig.update_layout(
+        height=300,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis_tickformat=".0%",
+        xaxis_title="share of importance",
+        yaxis_title="",
+    )
+    fig.update_traces(marker_color="#1967D2")
+    st.plotly_chart(fig, width="stretch", key=f"{key}-importance")
+    st.caption(
+        f"A random forest (scikit-learn) fitted on {len(slim)} completed trials, hyperparameters "
+        "→ score; importance is how much its error grows when one hyperparameter is shuffled. "
+        "With few trials, read it as a hint."
+    )
+
+
+def render_trial_curves(trials, best, key: str) -> None:
+    with_history = [t for t in trials if t.get("history")]
+    if not with_history:
+        return
+    st.subheader("Learning curves of one trial")
+    labels = {
+        t["trial_id"]: f"#{t.get('number', 0)} · {t['trial_id']} · {t.get('status', '')}"
+        + (f" · score {t['score']:.4g}" if t.get("score") is not None else "")
+        for t in with_history
+    }
+    ids = list(labels)
+    start = ids.index(best["trial_id"]) if best and best.get("trial_id") in ids else len(ids) - 1
+    chosen = st.selectbox(
+        "Trial", ids, index=start, format_func=labels.get, key=f"{key}-curve-trial"
+    )
+    trial = next(t for t in with_history if t["trial_id"] == chosen)
+    curves = an.learning_curves(trial)
+    families = list(dict.fromkeys(curves["metric"]))
+    cols = st.columns(min(len(families), 3) or 1)
+    for i, family in enumerate(families):
+        fig = px.line(
+            curves[curves["metric"] == family],
+            x="epoch",
+            y="value",
+            color="split",
+            markers=True,
+            title=family,
+            color_discrete_map={"training": "#E8710A", "validation": "#1967D2"},
+        )
+        fig.update_layout(height=280, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="")
+        if len(curves) and curves["epoch"].max() <= 20:
+            fig.update_xaxes(dtick=1)
+        cols[i % len(cols)].plotly_chart(fig, width="stretch", key=f"{key}-tc-{family}")
+    hps = trial.get("hyperparameters") or {}
+    if hps:
+        st.caption(" · ".join(f"{k} = **{an.fmt_value(v)}**" for k, v in hps.items()))
+
+
+def render_failures(trials) -> None:
+    failed = an.failed_trials(trials)
+    if not failed:
+        return
+    with st.expander(f"Failed trials ({len(failed)})", expanded=True):
+        for t in failed:
+            hps = ", ".join(
+                f"{k}={an.fmt_value(v)}" for k, v in (t.get("hyperparameters") or {}).items()
+            )
+            st.error(
+                f"**Trial #{t.get('number', 0)} ({t.get('trial_id')})** {hps}\n\n"
+                f"{t.get('error') or 'no error recorded'}"
+            )
+
+
+# ----------------------------------------------------------------------------------------------
+# After the search: resume, best trial, promote
+
+
+def render_resume(run: Run, key: str) -> None:
+    from core.runs.handlers import resumable_kinds
+
+    if run.status not in (RunStatus.LOST, RunStatus.FAILED, RunStatus.CANCELED):
+        return
+    if run.kind not in resumable_kinds():
+        st.caption("This kind of search cannot be resumed: start a new one.")
+        return
+    st.info(
+        "**Resume** continues this search in the same run: finished trials are kept and at "
+        "most the trial that was in flight is repeated."
+    )
+    if st.button("Resume", icon=":material/play_arrow:", type="primary", key=f"{key}-resume"):
+        try:
+            launcher.resume(workspace(), store(), run.id)
+        except BadInput as exc:
+            st.error(str(exc))
+            return
+        st.rerun()
+
+
+def render_best(run: Run, key: str) -> None:
+    run_dir = workspace().run_dir(run.id)
+    trials = read_trials(run_dir)
+    search = read_search(run_dir)
+    direction = an.search_direction(search, trials)
+    best = an.summary(trials, direction)["best"]
+    result = run.result or {}
+    if best is None and not result.get("best"):
+        st.warning("The search finished without a completed trial: there is nothing to promote.")
+        return
+    best = best or result["best"]
+    st.subheader("Best trial")
+    st.success(
+        f"Trial **{best.get('trial_id')}** scored **{best.get('score'):.4g}** with "
+        + " · ".join(
+            f"{k} = **{an.fmt_value(v)}**" for k, v in (best.get("hyperparameters") or {}).items()
+        )
+    )
+    if run.kind == "automl":
+        render_automl_result(run, key)
+        return
+    render_promote(run, key)
+
+
+def render_automl_result(run: Run, key: str) -> None:
+    result = run.result or {}
+    artifacts = store().get_artifacts(run.id)
+    if "evaluation.json" in artifacts:  # the exported model, evaluated as a training run is
+        render_training_result(run)
+        return
+    test = result.get("test_metrics") or {}
+    if test:
+        st.markdown("**Exported model on the held-out test split**")
+        cols = st.columns(max(len(test), 1))
+        for col, (name, value) in zip(cols, test.items(), strict=False):
+            col.metric(name.replace("_", " "), "—" if value is None else f"{value:.4g}")
+    names = [n for n in artifacts if n.endswith((".keras", ".zip", ".json")) and n != "log"]
+    render_downloads(artifacts, names, key=f"{key}-automl")
+
+
+def render_promote(run: Run, key: str) -> None:
+    promoted = [r for r in store().list_runs(kind="train") if r.name == promoted_name(run.id)]
+    if promoted:
+        latest = promoted[0]
+        st.page_link(
+            page_path("train"),
+            label=f"Promoted: training run {latest.id} ({latest.status.value}) →",
+            icon=page_icon("train"),
+            query_params={"run": latest.id},
+        )
+    if st.button(
+        "Promote the best trial" if not promoted else "Promote again",
+        icon=":material/upgrade:",
+        type="primary" if not promoted else "secondary",
+        key=f"{key}-promote",
+        help="Retrains the best trial's hyperparameters on training + validation data as a normal "
+        "training run, which the Compress and Export pages can use.",
+    ):
+        try:
+            from core.tuning.promote import promote_spec
+        except ImportError:
+            st.error("Promotion is not available in this installation (core.tuning.promote).")
+            return
+        try:
+            spec = promote_spec(run)
+        except (BadInput, NotFound) as exc:
+            st.error(f"Cannot promote: {exc}")
+            return
+        train = launcher.submit(workspace(), store(), spec, name=promoted_name(run.id))
+        st.session_state[f"{key}-promoted"] = train.id
+        st.rerun()
+
+
+def _log(run: Run) -> None:
+    artifacts = store().get_artifacts(run.id)
+    if "log" in artifacts and Path(artifacts["log"].path).is_file():
+        with st.expander("Worker log"):
+            st.code(tail_text(artifacts["log"].path) or "(empty)", language="text")
+
+
+# ----------------------------------------------------------------------------------------------
+# Previous searches
+
+
+def render_previous_searches(key: str = "tune") -> None:
+    runs = [r for kind in SEARCH_KINDS for r in store().list_runs(kind=kind, limit=50)]
+    if not runs:
+        return
+    runs.sort(key=lambda r: r.created_at, reverse=True)
+    with st.expander(f"Previous searches ({len(runs)})", expanded=False):
+        rows = []
+        for r in runs:
+            run_dir = workspace().run_dir(r.id)
+            trials = read_trials(run_dir)
+            direction = an.search_direction(read_search(run_dir), trials)
+            best = an.summary(trials, direction)["best"]
+            rows.append(
+                {
+                    "run": r.id,
+                    "name": r.name,
+                    "engine": "AutoKeras" if r.kind == "automl" else "KerasTuner",
+                    "status": r.status.value,
+                    "trials": len(trials),
+                    "best score": best["score"] if best else None,
+                    "created": fmt_time(r.created_at),
+                }
+            )
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        a, b = st.columns([4, 1], vertical_alignment="bottom")
+        chosen = a.selectbox(
+            "Search",
+            [r.id for r in runs],
+            format_func=lambda i: f"{i} · {next(r.name for r in runs if r.id == i)}",
+            key=f"{key}-reopen-pick",
+        )
+        if b.button("Open", icon=":material/open_in_new:", key=f"{key}-reopen", width="stretch"):
+            st.query_params["run"] = chosen
+            st.rerun()

@@ -1,0 +1,126 @@
+"""AutoML (AutoKeras) without TensorFlow: bad input refused with a message, the distributed-mode
+variables scrubbed, and the class-order mapping of the saved model."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from core.errors import BadInput
+from core.runs import launcher
+from core.specs import AutoMLSpec
+from core.tuning.automl import DISTRIBUTED_ENV, class_mapping, scrub_distributed_env
+from core.tuning.automl_plan import check_automl_spec
+from tests.conftest import tfstudio, wait_until
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--task", "clustering"), "unknown task 'clustering'"),
+        (("--target", "colour"), "there is no column 'colour'; columns are: sepal_length_cm"),
+        (("--max-trials", "0"), "max trials must be at least 1, got 0"),
+        (("--epochs", "0"), "epochs must be at least 1"),
+        (("--task", "regression"), "the target 'species' is not numeric"),
+    ],
+)
+def test_cli_refuses_bad_input_before_any_run(tmp_path, args, message):
+    base = {"--data": "sample:iris", "--target": "species"}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    flat = [x for kv in base.items() for x in kv]
+    out = tfstudio("automl", *flat, "--max-trials", "1", "--json", "--home", str(tmp_path))
+    if "--max-trials" in args:  # the later flag wins in argparse: give it last
+        out = tfstudio("automl", *flat, "--json", "--home", str(tmp_path))
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert out.stdout == ""
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_check_reports_what_will_run(ws):
+    plan = check_automl_spec(AutoMLSpec(data="sample:diabetes", target="progression"), ws)
+    assert (plan.input_kind, plan.task, plan.automodel) == (
+        "table",
+        "regression",
+        "StructuredDataRegressor",
+    )
+    assert plan.split_sizes == {"train": 264, "validation": 89, "test": 89}
+    plan = check_automl_spec(AutoMLSpec(data="sample:iris", target="species"), ws)
+    assert plan.automodel == "StructuredDataClassifier"
+    with pytest.raises(BadInput, match="unknown tuner 'grid'"):
+        check_automl_spec(AutoMLSpec(data="sample:iris", target="species", tuner="grid"), ws)
+    with pytest.raises(BadInput, match="no time-series task"):
+        from core.data.datasets import DatasetStore
+        from core.data.samples import sample_path
+
+        store = DatasetStore(ws)
+        version = store.import_file(
+            sample_path("stocks", ws.samples_dir), "stocks.csv", kind="timeseries"
+        )
+        check_automl_spec(AutoMLSpec(data=version.id, target="GOOG"), ws)
+
+
+def test_a_bad_spec_submitted_directly_fails_with_the_same_message(ws, store):
+    """The worker checks again (a spec can come from a page or a notebook): FAILED, no TF."""
+    run = launcher.submit(ws, store, AutoMLSpec(data="sample:iris", target="colour"))
+    done = launcher.wait(store, run.id, timeout_s=60)
+    assert done.status.value == "FAILED"
+    assert "there is no column 'colour'" in done.error
+
+
+def test_distributed_variables_are_removed(monkeypatch):
+    for name in DISTRIBUTED_ENV:
+        monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("KERASTUNER_OTHER", "kept")
+    assert scrub_distributed_env() == list(DISTRIBUTED_ENV)
+    assert not any(name in os.environ for name in DISTRIBUTED_ENV)
+    assert os.environ["KERASTUNER_OTHER"] == "kept"
+    assert scrub_distributed_env() == []
+
+
+def test_class_mapping_puts_autokeras_outputs_in_contract_order():
+    # Softmax over AutoKeras' labels (sorted as strings: "0", "1", "10", "2", ...).
+    labels = [str(i) for i in sorted(range(12), key=str)]
+    w, b = class_mapping(labels, 12, 12)
+    probs = np.random.default_rng(0).dirichlet(np.ones(12), size=5).astype("float32")
+    mapped = probs @ w + b
+    for j, label in enumerate(labels):
+        np.testing.assert_array_equal(mapped[:, int(label)], probs[:, j])
+    # Already in order: no mapping layer at all.
+    assert class_mapping(["0", "1", "2"], 3, 3) is None
+    # One sigmoid unit for two classes: [1 - p, p].
+    w, b = class_mapping(["0", "1"], 2, 1)
+    np.testing.assert_allclose(np.array([[0.2]]) @ w + b, [[0.8, 0.2]])
+    # A class the training split lacked gets probability 0.
+    w, b = class_mapping(["0", "2"], 3, 2)
+    np.testing.assert_allclose(np.array([[0.3, 0.7]]) @ w + b, [[0.3, 0.0, 0.7]])
+
+
+def test_handler_registered_and_resumable():
+    from core.runs.handlers import BUILTIN, RESUMABLE
+
+    assert BUILTIN["automl"] == "core.tuning.automl:run_automl_job"
+    assert "automl" in RESUMABLE
+
+
+def test_failed_search_lists_its_trials_from_disk(ws, store):
+    """A search that fails after some trials still reports them (from the records on disk)."""
+    from argparse import Namespace
+
+    from core.cli.cmd_automl import automl_payload
+    from core.tuning.trials import write_trial
+
+    run = store.create_run("automl", AutoMLSpec().to_dict())
+    write_trial(
+        ws.run_dir(run.id),
+        {"trial_id": "0", "number": 0, "status": "FAILED", "error": "ValueError: x", "history": {}},
+    )
+    payload = automl_payload(ws, store, store.get_run(run.id))
+    assert [t["status"] for t in payload["trials"]] == ["FAILED"]
+    assert "history" not in payload["trials"][0]
+    assert json.dumps(payload) and Namespace  # JSON-serialisable
+    wait_until(lambda: True)
