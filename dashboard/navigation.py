@@ -16,6 +16,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "profile": ("Profile", ":material/speed:"),
     "compress": ("Compress", ":material/compress:"),
     "export": ("Export", ":material/deployed_code:"),
+    "registry": ("Registry", ":material/inventory_2:"),
+    "pipelines": ("Pipelines", ":material/account_tree:"),
     "runs": ("Runs", ":material/list_alt:"),
 }
 

@@ -189,27 +189,57 @@ def trace_figure(summary: dict[str, Any], index: int = 0) -> go.Figure | None:
     threads = sorted({e["thread"] for e in events})
     palette = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692"]
     fig = go.Figure()
+    rows: list[str] = []
     for i, thread in enumerate(threads):
-        mine = [e for e in events if e["thread"] == thread]
-        fig.add_bar(
-            base=[e["start_us"] for e in mine],
-            x=[max(e["dur_us"], 0.5) for e in mine],
-            y=[thread] * len(mine),
-            orientation="h",
-            name=thread,
-            marker_color=palette[i % len(palette)],
-            customdata=[[e["name"], e["dur_us"]] for e in mine],
-            hovertemplate="%{customdata[0]}<br>start %{base:.1f} µs, %{customdata[1]:.1f} µs"
-            "<extra>%{y}</extra>",
-        )
+        lanes = _lanes(sorted((e for e in events if e["thread"] == thread), key=_start))
+        for depth, mine in enumerate(lanes):
+            row = thread if depth == 0 else f"{thread} · {depth + 1}"
+            rows.append(row)
+            fig.add_bar(
+                base=[e["start_us"] for e in mine],
+                x=[max(e["dur_us"], 0.5) for e in mine],
+                y=[row] * len(mine),
+                orientation="h",
+                name=thread,
+                marker_color=palette[i % len(palette)],
+                customdata=[[e["name"], e["dur_us"]] for e in mine],
+                text=[e["name"][:40] for e in mine],
+                textposition="inside",
+                insidetextanchor="start",
+                hovertemplate="%{customdata[0]}<br>start %{base:.1f} µs, "
+                "%{customdata[1]:.1f} µs<extra>%{y}</extra>",
+            )
     fig.update_layout(
         barmode="overlay",
         xaxis_title=f"µs from the start of {step['step']} ({step['dur_us'] / 1000:.3g} ms)",
         showlegend=False,
-        yaxis={"automargin": True},
+        yaxis={"automargin": True, "categoryorder": "array", "categoryarray": rows[::-1]},
+        uniformtext={"minsize": 8, "mode": "hide"},
     )
-    fig.update_traces(marker_line_width=0.5, marker_line_color="white", opacity=0.85)
-    return _layout(fig, f"Trace of {step['step']}", 120 + 40 * len(threads))
+    fig.update_traces(marker_line_width=0.5, marker_line_color="white", opacity=0.9)
+    return _layout(fig, f"Trace of {step['step']}", 120 + 26 * len(rows))
+
+
+def _start(event: dict[str, Any]) -> float:
+    return float(event["start_us"])
+
+
+def _lanes(events: list[dict[str, Any]], most: int = 8) -> list[list[dict[str, Any]]]:
+    """Nested or overlapping events of one thread on separate rows (the first row that is
+    free when the event starts), as a trace viewer stacks them."""
+    lanes: list[list[dict[str, Any]]] = []
+    ends: list[float] = []
+    for e in events:
+        for i, end in enumerate(ends):
+            if e["start_us"] >= end - 1e-6:
+                lanes[i].append(e)
+                ends[i] = e["start_us"] + e["dur_us"]
+                break
+        else:
+            if len(lanes) < most:
+                lanes.append([e])
+                ends.append(e["start_us"] + e["dur_us"])
+    return lanes
 
 
 # -- memory --------------------------------------------------------------------------------
@@ -293,11 +323,7 @@ def render_summary(summary: dict[str, Any], key: str) -> None:
         f" of {summary.get('steps_per_epoch', '?')} per epoch · batch size "
         f"{knobs.get('batch_size', '?')} · prefetch {knobs.get('prefetch', '?')} · cache "
         f"{'on' if knobs.get('cache') else 'off'}"
-        + (
-            f" · parallel map calls {knobs['parallel_calls']}"
-            if "parallel_calls" in knobs
-            else ""
-        )
+        + (f" · parallel map calls {knobs['parallel_calls']}" if "parallel_calls" in knobs else "")
         + f" · device {summary.get('device', '?')} · min/max step "
         f"{stats.get('min', 0):.3g}/{stats.get('max', 0):.3g} ms · converted in "
         f"{summary.get('conversion_s', 0):.2f} s"
@@ -344,9 +370,7 @@ def render_summary(summary: dict[str, Any], key: str) -> None:
             if fig is not None:
                 st.plotly_chart(fig, width="stretch", key=f"{key}-trace")
             shown, total = len(steps[index]["events"]), steps[index].get("events_total", 0)
-            st.caption(
-                f"{shown} longest of {total} events in this step; hover a bar for its op."
-            )
+            st.caption(f"{shown} longest of {total} events in this step; hover a bar for its op.")
     with tabs[4]:
         fig, source = memory_figure(summary)
         if fig is None:

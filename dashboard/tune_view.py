@@ -54,7 +54,11 @@ def render_tune_run(run_id: str, key: str = "tune") -> None:
         st.warning(f"Run {run_id} is a {run.kind} run, not a search: open it on its own page.")
         return
     if run.status.is_active:
+        # The fragment polls cheaply (header, progress, the epoch of running trials) and redraws
+        # the whole page only when a trial starts or ends, so the charts do not flicker.
+        st.session_state[f"tune-sig:{run_id}"] = _signature(_trials(run_id))
         _live(run_id, key)
+        render_search(run, f"{key}-live", progress=False)
         return
     _header(run)
     if run.status is RunStatus.SUCCEEDED:
@@ -65,12 +69,23 @@ def render_tune_run(run_id: str, key: str = "tune") -> None:
     _log(run)
 
 
+def _trials(run_id: str) -> list[dict[str, Any]]:
+    return read_trials(workspace().run_dir(run_id))
+
+
+def _signature(trials: list[dict[str, Any]]) -> tuple:
+    return tuple((t.get("trial_id"), t.get("status")) for t in trials)
+
+
 @st.fragment(run_every=POLL_S)
 def _live(run_id: str, key: str) -> None:
     reconcile(store())
     run = store().get_run(run_id)
     if run.status.is_finalized:
         st.rerun()  # redraw the whole page once, in its finished form
+    trials = _trials(run_id)
+    if _signature(trials) != st.session_state.get(f"tune-sig:{run_id}"):
+        st.rerun()  # a trial started or ended: redraw the table and the charts
     _header(run)
     if not run.cancel_requested_at and st.button(
         "Cancel search",
@@ -80,7 +95,37 @@ def _live(run_id: str, key: str) -> None:
     ):
         store().request_cancel(run.id)
         st.rerun()
-    render_search(run, f"{key}-live")
+    search = read_search(workspace().run_dir(run_id))
+    _trial_progress(run, search, trials)
+    for t in trials:
+        if t.get("status") == "RUNNING":
+            history = t.get("history") or {}
+            last = " · ".join(
+                f"{name} {values[-1]:.4g}"
+                for name, values in history.items()
+                if name.startswith("val_") and values and values[-1] is not None
+            )
+            st.caption(
+                f":material/model_training: trial #{t.get('number', 0)} ({t.get('trial_id')}, "
+                f"{t.get('worker', 'main')}): epoch {t.get('epochs', 0)}"
+                + (f" · {last}" if last else "")
+            )
+
+
+def _trial_progress(run: Run, search: dict[str, Any], trials: list[dict[str, Any]]) -> None:
+    max_trials = int(search.get("max_trials") or run.spec.get("max_trials") or 0)
+    if not max_trials:
+        return
+    counts = an.summary(trials, "min")["counts"]
+    failed = counts["FAILED"] + counts["INVALID"]
+    finished = counts["COMPLETED"] + failed
+    text = (
+        f"{finished} of {max_trials} trials finished · {counts['RUNNING']} running · "
+        f"{failed} failed"
+    )
+    if counts["STOPPED"]:
+        text += f" · {counts['STOPPED']} interrupted (run again on resume)"
+    st.progress(min(1.0, finished / max_trials), text=text)
 
 
 def _header(run: Run) -> None:
@@ -92,8 +137,9 @@ def _header(run: Run) -> None:
     duration = end - (run.started_at or run.created_at)
     cols[2].markdown(f"started {fmt_time(run.started_at or run.created_at)}  \n{duration:.0f} s")
     if run.status.is_active:
+        # The trial progress bar below is the search's progress; this says what the job does.
         text = f"{run.phase or 'starting'} · {run.message}" if run.message else run.phase
-        st.progress(run.fraction, text=text or "starting")
+        st.caption(f":material/autorenew: {text or 'starting the worker'}")
         if run.cancel_requested_at:
             st.info("Cancel requested: the search stops after the current epoch.")
     elif run.status is not RunStatus.SUCCEEDED:
@@ -108,7 +154,7 @@ def _space(run: Run, search: dict[str, Any]) -> list[dict[str, Any]]:
     return list(search.get("space") or run.spec.get("space") or [])
 
 
-def render_search(run: Run, key: str) -> None:
+def render_search(run: Run, key: str, progress: bool = True) -> None:
     run_dir = workspace().run_dir(run.id)
     search = read_search(run_dir)
     trials = read_trials(run_dir)
@@ -117,23 +163,11 @@ def render_search(run: Run, key: str) -> None:
     objective = search.get("objective") or run.spec.get("objective") or "score"
     if isinstance(objective, dict):
         objective = objective.get("name", "score")
-    max_trials = int(search.get("max_trials") or run.spec.get("max_trials") or 0)
     summary = an.summary(trials, direction)
     counts = summary["counts"]
     failed = counts["FAILED"] + counts["INVALID"]
-    finished = summary["completed"] + failed
-
-    if max_trials:
-        st.progress(
-            min(1.0, finished / max_trials),
-            text=f"{finished} of {max_trials} trials finished · {counts['RUNNING']} running · "
-            f"{failed} failed"
-            + (
-                f" · {counts['STOPPED']} interrupted (run again on resume)"
-                if counts["STOPPED"]
-                else ""
-            ),
-        )
+    if progress:
+        _trial_progress(run, search, trials)
     if not trials:
         st.caption(
             "No trial has started yet: the first row appears here when the first trial begins."

@@ -19,9 +19,7 @@ Pipeline parameters: `home`, and for the learner `train_strategy` / `train_worke
 `tune_workers` (KerasTuner: a chief oracle and that many tuner workers).
 """
 
-from __future__ import annotations
-
-import argparse
+import argparse  # no `from __future__ import annotations`: KFP reads the real types
 import json
 import sys
 
@@ -104,14 +102,17 @@ def build(description: dict):
 
 def check(path: str) -> dict:
     """Load compiled YAML back with the SDK; report its name, tasks and what they run."""
+    from google.protobuf import json_format
+
     from kfp import components
 
     loaded = components.load_component_from_file(path)
     spec = loaded.pipeline_spec
+    deployment = json_format.MessageToDict(spec.deployment_spec)
     tasks = {}
     for key, task in spec.root.dag.tasks.items():
         executor = spec.components[task.component_ref.name].executor_label
-        container = spec.deployment_spec["executors"][executor]["container"]
+        container = deployment["executors"][executor]["container"]
         tasks[key] = {
             "display_name": task.task_info.name,
             "after": list(task.dependent_tasks),

@@ -181,8 +181,10 @@ def show_report(run) -> None:
             )
     artifacts = store().get_artifacts(run.id)
     names = [n for n in artifacts if n.endswith((".tflite", ".keras"))]
+    names = [*names, "compression_report.json"]
     st.subheader("Download")
-    render_downloads(artifacts, [*names, "compression_report.json"], key=f"compress-{run.id}")
+    for start in range(0, len(names), 4):  # four to a row, so the names stay readable
+        render_downloads(artifacts, names[start : start + 4], key=f"compress-{run.id}")
 
 
 compress_id = st.query_params.get("compress")

@@ -241,14 +241,18 @@ st.caption(
 ws = workspace()
 state = serving.current(ws)
 if state is None:
-    servable = [r.id for r in trained] + [
-        r.id
-        for r in store().list_runs(kind="export", statuses={RunStatus.SUCCEEDED})
-        if ((r.result or {}).get("bundles", {}).get("savedmodel") or {}).get("ok")
-    ]
+    servable = {r.id: r.name for r in trained}
+    servable.update(
+        {
+            r.id: r.name
+            for r in store().list_runs(kind="export", statuses={RunStatus.SUCCEEDED})
+            if ((r.result or {}).get("bundles", {}).get("savedmodel") or {}).get("ok")
+        }
+    )
     model_id = st.selectbox(
         "Model to serve",
-        servable,
+        list(servable),
+        format_func=lambda i: f"{i} · {servable[i]}",
         key="serve-model",
         help="A training run (its SavedModel is written on first use), or an export run with a "
         "checked SavedModel (a compressed variant's, say).",

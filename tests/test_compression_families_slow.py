@@ -55,7 +55,7 @@ def image_run(tmp_path_factory):
 def image_report(image_run):
     home, train = image_run
     report = run_json(
-        "compress", train["run_id"], "--method", "dynamic,int8,prune,pqat", "--sparsity", "0.5",
+        "compress", train["run_id"], "--method", "int8,prune,pqat", "--sparsity", "0.5",
         "--schedule", "constant", "--epochs", "1", "--home", str(home),
     )  # fmt: skip
     return home, train, report
@@ -70,13 +70,12 @@ def test_image_model_quantizes_and_prunes(image_report):
     base, v = report["baseline"], by_method(report)
     assert base["metric_name"] == "accuracy"
     assert base["metric"] == pytest.approx(train["test_metrics"]["accuracy"], abs=1e-6)
-    for method in ("dynamic", "int8", "prune", "pqat"):
+    for method in ("int8", "prune", "pqat"):
         assert "error" not in v[method], v[method]
     # the CNN's weights dominate its file: int8 of the network is far smaller than float
     assert v["int8"]["scope"] == "network" and "Resizing" in v["int8"]["note"]
     assert v["int8"]["size_bytes"] < 0.45 * base["size_bytes"]
     assert v["int8"]["metric"] >= base["metric"] - 0.1
-    assert v["dynamic"]["size_bytes"] < 0.45 * base["size_bytes"]
     # constant schedule: the target sparsity from the first step, conv kernels included
     assert v["prune"]["schedule"] == "constant"
     assert v["prune"]["sparsity"] == pytest.approx(0.5, abs=0.02)
@@ -146,7 +145,7 @@ def series_run(tmp_path_factory):
     data = run_json("data", "import", str(home / "load.csv"), "--home", str(home))
     train = run_json(
         "train", "--data", data["id"], "--target", "load", "--window", "12", "--horizon", "2",
-        "--epochs", "4", "--home", str(home),
+        "--epochs", "3", "--home", str(home),
     )  # fmt: skip
     assert train["result"]["model"] == "dense-forecast"
     return home, train
@@ -155,13 +154,13 @@ def series_run(tmp_path_factory):
 def test_forecaster_quantizes_and_clusters_with_its_last_value_skip(series_run):
     home, train = series_run
     report = run_json(
-        "compress", train["run_id"], "--method", "float16,int8,cluster", "--clusters", "8",
+        "compress", train["run_id"], "--method", "int8,cluster", "--clusters", "8",
         "--centroids", "linear", "--epochs", "1", "--home", str(home),
     )  # fmt: skip
     base, v = report["baseline"], by_method(report)
     assert base["metric_name"] == "mae"
     assert base["metric"] == pytest.approx(train["test_metrics"]["mae"], rel=1e-4)
-    for method in ("float16", "int8", "cluster"):
+    for method in ("int8", "cluster"):
         assert "error" not in v[method], v[method]
         assert v[method]["metric"] <= 2 * base["metric"] + 0.1, v[method]
     assert v["int8"]["scope"] == "network"

@@ -198,3 +198,30 @@ def test_server_state_keeps_the_token_private(ws, monkeypatch):
     path.unlink()
     with pytest.raises(RuntimeError, match="must be positive"):
         process.start(ws, "r1", 18766, "iris", max_body_mb=0)
+
+
+def test_export_page_says_which_variant_a_finished_export_holds(runs, ws, store):
+    _, comp = runs
+    spec = ExportSpec(source_run=comp.id, variant="int8", formats=("tflite",))
+    run = store.create_run("export", spec.to_dict(), name="export int8")
+    folder = ws.run_dir(run.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tflite-bundle.zip").write_bytes(b"PK fake zip")
+    store.add_artifact(run.id, "tflite-bundle.zip", folder / "tflite-bundle.zip")
+    check = {"max_abs_diff": 0.02, "rows": 30, "agreement": 0.97, "same_file_as_report": True}
+    bundle = {"format": "tflite", "ok": True, "parity": check, "notes": [], "size_bytes": 11}
+    store.set_status(run.id, RunStatus.RUNNING)
+    store.finish_run(
+        run.id,
+        {
+            "source_run": comp.id,
+            "variant": "int8",
+            "train_run": "t1",
+            "variant_report": {"metric_name": "accuracy", "metric": 0.9, "size_bytes": 4},
+            "bundles": {"tflite": bundle},
+        },
+    )
+    at = open_page("export", {"export": run.id})
+    assert not at.exception, at.exception
+    assert any("Variant **int8**" in i.value and "lossy tolerance" in i.value for i in at.info)
+    assert list(at.dataframe[0].value["same class"]) == ["97%"]

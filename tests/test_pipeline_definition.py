@@ -143,7 +143,7 @@ def test_margin_not_a_number_from_the_cli(ws, dataset, tmp_path):
     [
         (("epochs: 2", "epoks: 2"), ":11: stage 'train' (train) has no parameter 'epoks'"),
         (("severity: medium", "severity: huge"), ":9: stage 'validate': severity 'huge'"),
-        (("  - stage: push\n", "  - stage: push\n  - stage: push\n"), "two stages are named 'push'"),
+        (("- stage: push\n", "- stage: push\n  - stage: push\n"), "two stages are named 'push'"),
         (("    file: x.csv\n", ""), "takes exactly one of file or folder"),
         (("  - stage: train\n", "  - stage: train\n    after: nowhere\n"), "'nowhere'"),
         (("dataset: iris-demo\n", ""), "missing 'dataset'"),

@@ -126,7 +126,9 @@ def _kill_when(ws, store, run_id, stage, predicate):
 
 
 @pytest.mark.parametrize("where", ["statistics", "train"])
-def test_sigkill_in_a_stage_then_resume(ws, store, dataset, example, fake_train, monkeypatch, where):
+def test_sigkill_in_a_stage_then_resume(
+    ws, store, dataset, example, fake_train, monkeypatch, where
+):
     """Killed mid-stage (an in-process stage with its folder half written, or while its child
     training run runs): resume finishes from there, finished stages are not redone."""
     if where == "statistics":

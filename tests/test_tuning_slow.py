@@ -71,6 +71,11 @@ def test_failing_trials_are_recorded_and_the_search_stops_after_the_limit(tmp_pa
     assert records[0]["score"] is not None and records[0]["checkpoint_kept"]
     assert read_search(tmp_path / "b")["trials_failed"] == 2
 
+    # An objective the model never logs: refused before any trial, naming what it does log.
+    with pytest.raises(BadInput, match="it logs: loss, accuracy, val_loss, val_accuracy"):
+        run_tune_job(TuneSpec(base=BASE, objective="val_auc"), NullReporter(), tmp_path / "e")
+    assert read_trials(tmp_path / "e") == []
+
 
 class CancelInSecondTrial(NullReporter):
     """Asks to stop once the second trial has trained one epoch."""

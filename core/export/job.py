@@ -550,6 +550,17 @@ def _export_tfjs(ctx: _Context) -> dict[str, Any]:
     try:
         tfjs.convert(ctx.saved_model(), out / "model", quantize)
     except Exception as exc:
+        try:
+            missing = tfjs.unsupported_ops(ctx.saved_model())
+        except Exception:  # noqa: BLE001  (naming the ops is a courtesy)
+            missing = []
+        if missing:
+            raise RuntimeError(
+                f"TF.js lacks op(s) {', '.join(missing)} that this model uses"
+                + (f" (from its string preprocessing: {', '.join(strings)})" if strings else "")
+                + f": the TF.js format cannot take it (converter: {str(exc)[:200]}); the other "
+                "formats still export"
+            ) from exc
         hint = f" ({string_hint})" if string_hint else ""
         raise RuntimeError(f"the TF.js converter failed: {exc}{hint}") from exc
     library = tfjs.tfjs_library()

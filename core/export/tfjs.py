@@ -52,6 +52,46 @@ def convert(saved_model: Path, out_dir: Path, quantize: str = "") -> Path:
     return out_dir / "model.json"
 
 
+# Graph plumbing the converter removes or handles itself (not in TF.js's kernel lists).
+STRUCTURAL_OPS = {
+    "Placeholder",
+    "Const",
+    "Identity",
+    "IdentityN",
+    "NoOp",
+    "StatefulPartitionedCall",
+    "PartitionedCall",
+    "ReadVariableOp",
+    "VarHandleOp",
+    "AssignVariableOp",
+    "_Arg",
+    "_Retval",
+}
+
+
+def tfjs_ops() -> set[str]:
+    """The TensorFlow op names TF.js graph models implement (the converter's own op lists)."""
+    import tensorflowjs
+
+    folder = Path(tensorflowjs.__file__).parent / "op_list"
+    names: set[str] = set()
+    for f in folder.glob("*.json"):
+        names.update(op["tfOpName"] for op in json.loads(f.read_text()))
+    return names
+
+
+def unsupported_ops(saved_model: Path) -> list[str]:
+    """Ops of the SavedModel's serving signature that TF.js lacks (functions included)."""
+    import tensorflow as tf
+
+    fn = tf.saved_model.load(str(saved_model)).signatures["serving_default"]
+    graph = fn.graph.as_graph_def()
+    ops = {n.op for n in graph.node}
+    for function in graph.library.function:
+        ops.update(n.op for n in function.node_def)
+    return sorted(ops - tfjs_ops() - STRUCTURAL_OPS)
+
+
 def _inline_model(model_dir: Path) -> dict[str, Any]:
     """ModelArtifacts for `tf.io.fromMemory`: the topology, weight specs and weights in base64."""
     meta = json.loads((model_dir / "model.json").read_text())

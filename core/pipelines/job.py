@@ -677,10 +677,12 @@ def _switch_server(r: Runner, stage, base: Path, name: str, version: int) -> dic
             return {"switched": False, "reason": "no server running"}
         state = process.start(r.ws, str(base), int(port), state_name(name))
     url = f"http://127.0.0.1:{state['port']}/v1/models/{state['name']}"
+    headers = {"Authorization": f"Bearer {state['token']}"} if state.get("token") else {}
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            request = urllib.request.Request(url, headers=headers)
+            with urllib.request.urlopen(request, timeout=2) as response:
                 served = json.loads(response.read())["model_version_status"][0]["version"]
             if str(served) == str(version):
                 r.reporter.event(f"the REST server at {url} now serves version {version}")

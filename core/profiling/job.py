@@ -114,20 +114,30 @@ def _compile(network, pipeline, run_spec: dict[str, Any]) -> None:
 
 
 def _train(network, pipeline, a: int, b: int, recorder: _Recorder, reporter, spec) -> None:
+    """Warm-up, then steps 1..B without the profiler, with it, and without it again: the
+    unprofiled reference is the mean of the passes either side, so a machine that speeds up
+    or slows down during the profile does not pass for profiler overhead."""
     callback = _keras_callback(recorder)
-    warm = pipeline.steps_per_epoch if spec.cache else min(pipeline.steps_per_epoch, WARMUP_STEPS)
-    reporter.progress("warming up", 0, 3, f"{warm} step(s) without the profiler")
+    spe = pipeline.steps_per_epoch
+    warm = spe if spec.cache else min(spe, max(b, WARMUP_STEPS))
+    reporter.progress("warming up", 0, 5, f"{warm} step(s) without the profiler")
     network.fit(pipeline.dataset, epochs=1, steps_per_epoch=warm, verbose=0)
-    raise_if_canceled(reporter)
-    reporter.progress("timing", 1, 3, f"steps 1-{b} without the profiler (the reference)")
-    network.fit(pipeline.dataset, epochs=1, steps_per_epoch=b, verbose=0, callbacks=[callback])
-    unprofiled = dict(recorder.times)
-    raise_if_canceled(reporter)
-    reporter.progress("profiling", 2, 3, f"steps {a}-{b} with the profiler on")
-    recorder.times.clear()
-    recorder.profiling = True
-    network.fit(pipeline.dataset, epochs=1, steps_per_epoch=b, verbose=0, callbacks=[callback])
-    recorder.reference = unprofiled  # type: ignore[attr-defined]
+    passes = []
+    for i, profiled in enumerate((False, True, False)):
+        raise_if_canceled(reporter)
+        what = f"steps {a}-{b} with the profiler on" if profiled else f"steps 1-{b} unprofiled"
+        reporter.progress("profiling" if profiled else "timing", i + 1, 5, what)
+        recorder.times = {}
+        recorder.profiling = profiled
+        network.fit(pipeline.dataset, epochs=1, steps_per_epoch=b, verbose=0, callbacks=[callback])
+        passes.append(recorder.times)
+    recorder.times = passes[1]
+    recorder.reference = _mean_passes(passes[0], passes[2])  # type: ignore[attr-defined]
+    recorder.passes = passes  # type: ignore[attr-defined]
+
+
+def _mean_passes(first: dict[int, float], second: dict[int, float]) -> dict[int, float]:
+    return {s: (first[s] + second[s]) / 2 for s in first if s in second}
 
 
 def _inference(network, pipeline, n: int, recorder: _Recorder, reporter) -> None:
@@ -147,19 +157,24 @@ def _inference(network, pipeline, n: int, recorder: _Recorder, reporter) -> None
             _ = tf.nest.map_structure(lambda t: t.numpy(), out)  # wait for the result
             recorder.end(i)
 
-    reporter.progress("warming up", 0, 3, f"{WARMUP_STEPS} batch(es) without the profiler")
-    run(WARMUP_STEPS)
-    raise_if_canceled(reporter)
-    reporter.progress("timing", 1, 3, f"{n} batch(es) without the profiler (the reference)")
-    recorder.times.clear()
-    run(n)
-    unprofiled = dict(recorder.times)
-    raise_if_canceled(reporter)
-    reporter.progress("profiling", 2, 3, f"{n} batch(es) with the profiler on")
-    recorder.times.clear()
-    recorder.profiling = True
-    run(n)
-    recorder.reference = unprofiled  # type: ignore[attr-defined]
+    reporter.progress("warming up", 0, 5, f"{max(n, WARMUP_STEPS)} batch(es) unprofiled")
+    run(max(n, WARMUP_STEPS))
+    passes = []
+    for i, profiled in enumerate((False, True, False)):
+        raise_if_canceled(reporter)
+        reporter.progress(
+            "profiling" if profiled else "timing",
+            i + 1,
+            5,
+            f"{n} batch(es) {'with the profiler on' if profiled else 'unprofiled'}",
+        )
+        recorder.times = {}
+        recorder.profiling = profiled
+        run(n)
+        passes.append(recorder.times)
+    recorder.times = passes[1]
+    recorder.reference = _mean_passes(passes[0], passes[2])  # type: ignore[attr-defined]
+    recorder.passes = passes  # type: ignore[attr-defined]
 
 
 def _timing(recorder: _Recorder, a: int, b: int) -> dict[str, Any]:
@@ -174,10 +189,13 @@ def _timing(recorder: _Recorder, a: int, b: int) -> dict[str, Any]:
     ratio = None
     if profiled and unprofiled and statistics.median(unprofiled) > 0:
         ratio = round(statistics.median(profiled) / statistics.median(unprofiled), 3)
+    passes = getattr(recorder, "passes", [{}, {}, {}])
     return {
         "steps": chosen,
         "profiled_ms": [round(t, 4) for t in profiled],
         "unprofiled_ms": [round(t, 4) for t in unprofiled],
+        "unprofiled_before_ms": [round(passes[0].get(s, 0.0), 4) for s in chosen],
+        "unprofiled_after_ms": [round(passes[2].get(s, 0.0), 4) for s in chosen],
         "overhead_ratio": ratio,
     }
 
@@ -200,7 +218,7 @@ def run_profile_job(spec: ProfileSpec, reporter: Reporter, run_dir: Path) -> dic
     )
     source = store.get_run(spec.source_run)
     run_dir.mkdir(parents=True, exist_ok=True)
-    reporter.progress("preparing", 0, 3, "loading the run's network and rebuilding its data")
+    reporter.progress("preparing", 0, 5, "loading the run's network and rebuilding its data")
     contract = json.loads((folder / "features.json").read_text())
     network = load_run_model(folder, "network.keras")  # a copy in memory: the run stays as is
     if contract.get("input_kind", "table") == "table":
@@ -241,7 +259,7 @@ def run_profile_job(spec: ProfileSpec, reporter: Reporter, run_dir: Path) -> dic
                 tf.profiler.experimental.stop()
             except Exception:
                 pass
-    reporter.progress("converting", 3, 4, "turning the trace into the views (XProf converters)")
+    reporter.progress("converting", 4, 5, "turning the trace into the views (XProf converters)")
     summary = summarize(logdir)
     trace_path = Path(summary["traces"][-1])
     summary.update(
@@ -280,7 +298,7 @@ def run_profile_job(spec: ProfileSpec, reporter: Reporter, run_dir: Path) -> dic
         f"each step; converted in {summary['conversion_s']:.2f} s"
         + (f"; profiled steps ran at {ratio:.2f}x the unprofiled ones" if ratio else "")
     )
-    reporter.progress("done", 4, 4, "finished")
+    reporter.progress("done", 5, 5, "finished")
     return {
         "source_run": spec.source_run,
         "mode": spec.mode,

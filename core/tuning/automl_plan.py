@@ -22,7 +22,6 @@ from core.data.tabular import class_labels, infer_task, prepare_table
 from core.errors import BadInput
 from core.specs import AUTOML_TUNERS, AutoMLSpec
 from core.training.features import FeatureSpec, ModelContract, safe_input_names
-from core.training.split import split_rows
 from core.workspace import Workspace
 
 AUTOML_TASKS = ("auto", "classification", "regression")
@@ -134,6 +133,8 @@ def _check_regression_target(y: pd.Series, target: str) -> pd.Series:
 
 def _split(spec: AutoMLSpec, frame: pd.DataFrame, labels: pd.Series | None):
     """The split a training run with the same fractions and seed makes (stratified by class)."""
+    from core.training.split import split_rows  # scikit-learn: only once the options are good
+
     return split_rows(frame, spec.validation_fraction, spec.test_fraction, spec.seed, labels)
 
 

@@ -146,7 +146,7 @@ def kt_classes() -> dict[str, Any]:
             ctx = self.ctx
             if ctx.should_stop():
                 return "canceled"
-            if not ctx.budget_left():
+            if self.trials and not ctx.budget_left():  # the first trial always runs
                 return "time budget"
             failed = [t for t in self.trials.values() if t.status == "FAILED"]
             if len(failed) > ctx.spec.max_failed_trials:
@@ -739,6 +739,7 @@ def _start(ctx: Context):
             + (f", {repeated} interrupted trial(s) run again" if repeated else "")
         )
     tuner.save()  # a kill before the first trial ends still reloads this search
+    ctx.started = time.time()  # the time budget counts search time, not data preparation
     write_search(ctx, tr.read_trials(ctx.run_dir), state="running")
     ctx.reporter.progress(
         "searching",
