@@ -49,10 +49,10 @@ spec = TuneSpec(
     tuner=args["tuner"], objective="val_accuracy", max_trials=args["trials"],
     trial_early_stopping=0, keep_best=3,
 )
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 result = run_tune_job(spec, NullReporter(), work)
-elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "best": result["best"]["score"],
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "best": result["best"]["score"],
                   "best_hp": result["best"]["hyperparameters"],
                   "scores": [t["score"] for t in result["trials"]]}))
 """
@@ -63,7 +63,7 @@ PLAIN = (
     + r"""
 import keras_tuner as kt
 from core.training.families import tabular
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 base = TrainSpec(data=f"sample:{args['data']}", target=args["target"], epochs=args["epochs"],
                  batch_size=16, seed=42, task="classification")
 keras.utils.set_random_seed(42)
@@ -92,11 +92,11 @@ tuner = tuner_cls(build, objective=kt.Objective("val_accuracy", "max"),
                   max_trials=args["trials"], seed=42, directory=str(work), project_name="kt")
 tuner.search(prepared.train, validation_data=prepared.validation, epochs=args["epochs"],
              verbose=0)
-elapsed = time.perf_counter() - start
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
 trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
 best = tuner.oracle.get_best_trials(1)[0]
-print(json.dumps({"seconds": elapsed, "best": best.score, "best_hp": best.hyperparameters.values,
-                  "scores": [t.score for t in trials]}))
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "best": best.score,
+                  "best_hp": best.hyperparameters.values, "scores": [t.score for t in trials]}))
 """
 )
 
@@ -124,6 +124,7 @@ def main() -> int:
     opts = parser.parse_args()
     target = {"iris": "species", "wine": "cultivar"}[opts.data]
     times: dict[str, list[float]] = {"plain": [], "tfstudio": []}
+    cpus: dict[str, list[float]] = {"plain": [], "tfstudio": []}
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(opts.repeats):
@@ -139,9 +140,11 @@ def main() -> int:
                 }
                 out = run(OURS if side == "tfstudio" else PLAIN, args)
                 times[side].append(out["seconds"])
+                cpus[side].append(out["cpu"])
                 results[side] = out
                 print(
-                    f"run {i + 1} {side:>8}: {out['seconds']:.2f} s, best val_accuracy "
+                    f"run {i + 1} {side:>8}: {out['seconds']:.2f} s wall, {out['cpu']:.2f} s CPU, "
+                    "best val_accuracy "
                     f"{out['best']:.4f}",
                     flush=True,
                 )
@@ -163,6 +166,12 @@ def main() -> int:
         f"best val_accuracy: plain {results['plain']['best']:.4f}, TF Studio "
         f"{results['tfstudio']['best']:.4f} -> {'PASS (same)' if same else 'MISS (differ)'}; "
         f"every trial's score identical: {same_scores}"
+    )
+    cpu_ratio = min(cpus["tfstudio"]) / min(cpus["plain"])
+    print(
+        f"CPU time (all threads) TF Studio / plain = {cpu_ratio:.3f} "
+        f"(plain {min(cpus['plain']):.2f} s, TF Studio {min(cpus['tfstudio']):.2f} s): the "
+        "steadier figure on a shared machine"
     )
     print(f"best hyperparameters: plain {results['plain']['best_hp']}")
     print(f"                      TF Studio {results['tfstudio']['best_hp']}")

@@ -21,7 +21,7 @@ from dashboard.services import workspace
 
 SUMMARY_NAME = "profile_summary.json"
 PROFILER_UI = "profiler"
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 120.0  # TensorBoard imports TensorFlow first: slow on a busy machine
 PARTS = {  # breakdown key -> (label, colour)
     "input": ("input (waiting for data)", "#EF553B"),
     "compute": ("compute", "#636EFA"),

@@ -32,7 +32,7 @@ STATUS_TEXT = {
     "COMPLETED": "completed",
     "FAILED": "failed",
     "INVALID": "invalid",
-    "STOPPED": "stopped",
+    "STOPPED": "interrupted",
 }
 
 
@@ -55,7 +55,7 @@ def render_tune_run(run_id: str, key: str = "tune") -> None:
         return
     if run.status.is_active:
         # The fragment polls cheaply (header, progress, the epoch of running trials) and redraws
-        # the whole page only when a trial starts or ends, so the charts do not flicker.
+        # the whole page only when a trial ends, so the charts do not flicker.
         st.session_state[f"tune-sig:{run_id}"] = _signature(_trials(run_id))
         _live(run_id, key)
         render_search(run, f"{key}-live", progress=False)
@@ -74,7 +74,11 @@ def _trials(run_id: str) -> list[dict[str, Any]]:
 
 
 def _signature(trials: list[dict[str, Any]]) -> tuple:
-    return tuple((t.get("trial_id"), t.get("status")) for t in trials)
+    """What the table and charts show: the trials that have ended (running ones are in the
+    fragment's caption until they end)."""
+    return tuple(
+        (t.get("trial_id"), t.get("status")) for t in trials if t.get("status") != "RUNNING"
+    )
 
 
 @st.fragment(run_every=POLL_S)
@@ -85,7 +89,7 @@ def _live(run_id: str, key: str) -> None:
         st.rerun()  # redraw the whole page once, in its finished form
     trials = _trials(run_id)
     if _signature(trials) != st.session_state.get(f"tune-sig:{run_id}"):
-        st.rerun()  # a trial started or ended: redraw the table and the charts
+        st.rerun()  # a trial ended: redraw the table and the charts
     _header(run)
     if not run.cancel_requested_at and st.button(
         "Cancel search",
@@ -125,7 +129,12 @@ def _trial_progress(run: Run, search: dict[str, Any], trials: list[dict[str, Any
     )
     if counts["STOPPED"]:
         text += f" · {counts['STOPPED']} interrupted (run again on resume)"
-    st.progress(min(1.0, finished / max_trials), text=text)
+    fraction = min(1.0, finished / max_trials)
+    if run.status is RunStatus.SUCCEEDED and finished < max_trials:
+        why = (run.result or {}).get("stopped_by") or "the tuner had no more trials to run"
+        text = f"{finished} trials finished, fewer than the {max_trials} allowed: {why}"
+        fraction = 1.0
+    st.progress(fraction, text=text)
 
 
 def _header(run: Run) -> None:
@@ -158,6 +167,8 @@ def render_search(run: Run, key: str, progress: bool = True) -> None:
     run_dir = workspace().run_dir(run.id)
     search = read_search(run_dir)
     trials = read_trials(run_dir)
+    if not run.status.is_active:  # a trial left RUNNING by a dead worker was interrupted
+        trials = [dict(t, status="STOPPED") if t.get("status") == "RUNNING" else t for t in trials]
     direction = an.search_direction(search, trials)
     space = _space(run, search)
     objective = search.get("objective") or run.spec.get("objective") or "score"

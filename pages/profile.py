@@ -5,7 +5,7 @@ import math
 
 import streamlit as st
 
-from core.errors import BadInput
+from core.errors import BadInput, NotFound
 from core.models.io import trained_run_dir
 from core.profiling.options import check_spec, precheck
 from core.runs import launcher
@@ -48,6 +48,13 @@ if pending:
         st.session_state[k] = v
 
 ids = [r.id for r in trained]
+shown = st.query_params.get("profile")
+if shown and "profile-source" not in st.session_state:
+    # Opened on a profile (a link, a refresh): the form starts from that profile's run.
+    try:
+        st.session_state["profile-source"] = store().get_run(shown).spec.get("source_run")
+    except NotFound:
+        pass  # render_run below says there is no such run
 if st.session_state.get("profile-source") not in ids:
     st.session_state.pop("profile-source", None)
 source = st.selectbox(

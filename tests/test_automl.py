@@ -126,3 +126,60 @@ def test_failed_search_lists_its_trials_from_disk(ws, store):
     ]
     assert "history" not in payload["trials"][0]
     json.dumps(payload)  # one JSON object on stdout
+
+
+class _Metric:
+    def __init__(self, values):
+        self.values = values
+
+    def get_history(self):
+        return [type("Obs", (), {"mean": lambda self, v=v: v})() for v in self.values]
+
+
+class _Trial:
+    def __init__(self, trial_id, status, score=None, history=None):
+        self.trial_id, self.status, self.score, self.message = trial_id, status, score, None
+        self.hyperparameters = type("HP", (), {"values": {"units": np.int64(32)}})()
+        metrics = {k: _Metric(v) for k, v in (history or {}).items()}
+        self.metrics = type("Metrics", (), {"metrics": metrics})()
+
+
+class _Tuner:
+    def __init__(self, run_dir, trials):
+        self.run_dir = run_dir
+        self.oracle = type("Oracle", (), {"trials": trials, "start_order": list(trials)})()
+
+    def get_trial_dir(self, trial_id):
+        return str(self.run_dir / "search" / f"trial_{trial_id}")
+
+    def _get_checkpoint_fname(self, trial_id):
+        return str(self.run_dir / "search" / f"trial_{trial_id}" / "checkpoint.weights.h5")
+
+
+def test_resume_reconciles_records_with_the_oracle(tmp_path):
+    """Killed after KerasTuner ended a trial but before its record said so: the record is
+    rebuilt from the oracle; trials the oracle will retry are listed as repeated."""
+    from core.runs.reporter import NullReporter
+    from core.tuning.automl import TrialRecorder
+    from core.tuning.trials import read_trials, write_trial
+
+    objective = {"name": "val_accuracy", "direction": "max"}
+    for trial_id, status in (("0", "RUNNING"), ("1", "RUNNING"), ("2", "STOPPED")):
+        write_trial(
+            tmp_path,
+            {"trial_id": trial_id, "number": int(trial_id), "status": status, "started_at": 5.0},
+        )
+    oracle = {
+        "0": _Trial("0", "COMPLETED", 0.9, {"val_accuracy": [0.5, 0.9, 0.8], "loss": [3, 2, 1]}),
+        "1": _Trial("1", "RUNNING"),
+    }
+    search = {"objective": objective}
+    recorder = TrialRecorder(tmp_path, NullReporter(), AutoMLSpec(), search)
+    assert recorder.reconcile(_Tuner(tmp_path, oracle)) == ["1", "2"]
+    recs = {r["trial_id"]: r for r in read_trials(tmp_path)}
+    assert recs["0"]["status"] == "COMPLETED" and recs["0"]["score"] == 0.9
+    assert recs["0"]["history"]["val_accuracy"] == [0.5, 0.9, 0.8] and recs["0"]["epochs"] == 3
+    assert recs["0"]["hyperparameters"] == {"units": 32} and recs["0"]["started_at"] == 5.0
+    assert recs["1"]["status"] == "STOPPED" and recs["1"]["ended_at"] is not None
+    assert recs["2"]["status"] == "STOPPED"
+    assert recorder.finished == 1

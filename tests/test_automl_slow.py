@@ -183,45 +183,59 @@ def test_structured_search_serves_raw_rows_and_never_runs_distributed(
     assert encoded["colour"] == 4.0  # labels: "", blue, green, red -> unknown is 4
 
 
-def test_kill_during_a_trial_then_resume_keeps_finished_trials(ws, store):
-    spec = AutoMLSpec(data="sample:wine", target="cultivar", max_trials=2, epochs=3)
+def test_cancel_and_kill_then_resume_keep_finished_trials(ws, store):
+    """Cancel between epochs of trial 1, resume, kill -9 during trial 2, resume: every finished
+    trial is kept as it was, and only the trial in flight runs again (under its own id)."""
+    spec = AutoMLSpec(data="sample:wine", target="cultivar", max_trials=3, epochs=3)
     run = launcher.submit(ws, store, spec)
     run_dir = ws.run_dir(run.id)
 
-    def second_trial_training():
-        if store.get_run(run.id).status.is_finalized:
-            raise AssertionError("the search finished before it could be killed")
-        recs = {r["trial_id"]: r for r in read_trials(run_dir)}
-        running = [r for r in recs.values() if r["number"] == 1 and r["status"] == "RUNNING"]
-        return recs if running and running[0]["epochs"] >= 1 else None
+    def training(number: int):
+        def check():
+            if store.get_run(run.id).status.is_finalized:
+                raise AssertionError(f"the run ended before trial {number} trained an epoch")
+            recs = {r["number"]: r for r in read_trials(run_dir)}
+            r = recs.get(number)
+            return recs if r and r["status"] == "RUNNING" and r["epochs"] >= 1 else None
 
-    before = wait_until(second_trial_training, timeout=300, interval=0.05)
+        return wait_until(check, timeout=300, interval=0.05)
+
+    training(1)
+    store.request_cancel(run.id)
+    canceled = launcher.wait(store, run.id, timeout_s=120)
+    assert canceled.status is RunStatus.CANCELED
+    recs = {r["number"]: r for r in read_trials(run_dir)}
+    assert [recs[n]["status"] for n in sorted(recs)] == ["COMPLETED", "STOPPED"]
+    assert recs[1]["epochs"] < 3  # stopped between epochs, not at the end of the trial
+    first = recs[0]
+
+    launcher.resume(ws, store, run.id)
+    before_kill = training(2)
+    assert before_kill[1]["status"] == "COMPLETED" and before_kill[1]["epochs"] == 3
     pid = store.get_run(run.id).pid
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not pid_alive(pid), timeout=30)
-    first = next(r for r in before.values() if r["number"] == 0)
-    assert first["status"] == "COMPLETED"
 
     resumed = launcher.resume(ws, store, run.id)
     assert resumed.id == run.id
     done = launcher.wait(store, run.id, timeout_s=400)
     assert done.status is RunStatus.SUCCEEDED, done.error
-    after = {r["trial_id"]: r for r in read_trials(run_dir)}
-    assert len(after) == 2  # the interrupted trial ran again under its own id; nothing else
-    assert after[first["trial_id"]] == first  # the finished trial is untouched
-    second = next(r for r in after.values() if r["number"] == 1)
-    assert second["status"] == "COMPLETED" and second["epochs"] == 3
-    assert second["started_at"] > first["ended_at"]
+    after = {r["number"]: r for r in read_trials(run_dir)}
+    assert sorted(after) == [0, 1, 2]  # the interrupted trials ran again; nothing else did
+    assert after[0] == first and after[1] == before_kill[1]  # finished trials untouched
+    assert after[2]["status"] == "COMPLETED" and after[2]["epochs"] == 3
+    assert after[2]["started_at"] > before_kill[2]["started_at"]
     oracle_dirs = sorted(p.name for p in (run_dir / "search" / "automl").glob("trial_*"))
-    assert oracle_dirs == sorted(f"trial_{t}" for t in after)
+    assert oracle_dirs == sorted(f"trial_{t['trial_id']}" for t in after.values())
     events = [e.message for e in store.get_events(run.id)]
+    assert any(f"trial {after[1]['trial_id']} repeated" in m for m in events)
     assert any(
-        f"1 finished trial(s) kept, trial {second['trial_id']} repeated" in m for m in events
+        f"2 finished trial(s) kept, trial {after[2]['trial_id']} repeated" in m for m in events
     )
-    assert (
-        done.result["best"]["trial_id"] == max(after.values(), key=lambda t: t["score"])["trial_id"]
-    )
-    assert len(done.result["trials"]) == 2
+    best = max(after.values(), key=lambda t: t["score"])
+    assert done.result["best"]["trial_id"] == best["trial_id"]
+    listed = [t["trial_id"] for t in done.result["trials"]]
+    assert listed == [after[n]["trial_id"] for n in (0, 1, 2)]
 
 
 def reviews(path, n: int = 120) -> None:

@@ -106,7 +106,7 @@ def test_new_data_trains_on_production_data_plus_new_rows(ws, store, dataset, ex
     assert run.status is RunStatus.SUCCEEDED, run.error
     state = read_state(ws.run_dir(run.id))
     child = store.get_run(state["stages"]["train"]["children"]["train"])
-    assert child.name == f"{run.id}/train/train"
+    assert child.name == f"retrain · train (train of pipeline run {run.id})"
     assert child.spec["data"] == "iris-demo@v2" and child.spec["warm_start"] == production.run_id
     v2 = DatasetStore(ws).get("iris-demo@v2")
     assert v2.rows == 90 + 60

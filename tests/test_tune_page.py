@@ -230,6 +230,8 @@ def test_a_finished_search_shows_table_best_score_importance_and_failures(ws, st
     charts = at.get("plotly_chart")
     assert len(charts) >= 4  # best so far, parallel coordinates, importance, learning curves
     assert "ValueError: the trial blew up on purpose" in errors(at)
+    (bar,) = at.get("progress")
+    assert "7 trials finished, fewer than the 9 allowed" in bar.proto.text
     assert not any("more to go" in i.value for i in at.info)
     assert at.button(key="tune-promote")  # the Promote button is there
     assert not [b for b in at.button if b.key == "tune-resume"]
@@ -247,6 +249,8 @@ def test_a_lost_search_offers_resume_which_continues_the_same_run(fakes, store):
     at = open_page("tune", {"run": run.id})
     assert not at.exception, at.exception
     assert "worker vanished" in errors(at)
+    table = next(df.value for df in at.dataframe if "trial_id" in df.value.columns)
+    assert table["status"].tolist() == ["completed"] * 3 + ["interrupted"]
     assert any("Resume" in i.value for i in at.info)
     at.button(key="tune-resume").click().run()
     assert not at.exception, at.exception

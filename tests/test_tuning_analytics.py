@@ -171,3 +171,16 @@ def test_direction_is_inferred_from_the_objective():
     assert an.search_direction({"objective": {"name": "val_auc"}}, []) == "max"
     assert an.search_direction({"objective": "accuracy", "direction": "min"}, []) == "min"
     assert an.search_direction({}, [trial(0, 0.1)]) == "min"
+
+
+def test_parallel_frame_orders_choices_as_the_space_declares_them():
+    space = [{"name": "hidden_units", "kind": "choice", "choices": ["16", "32-16", "128-64-32"]}]
+    trials = [
+        trial(0, 0.3, hidden_units="128-64-32"),
+        trial(1, 0.2, hidden_units="16"),
+        trial(2, 0.1, hidden_units="32-16"),
+    ]
+    _, dims = an.parallel_frame(trials, space)
+    assert dims[0]["ticktext"] == ["16", "32-16", "128-64-32"]
+    assert dims[0]["values"] == [2, 0, 1]
+    assert an.fmt_value(0.0031089211420179527) == "0.003109" and an.fmt_value("32-16") == "32-16"

@@ -1,8 +1,9 @@
 """The pipeline job: run a pipeline's stages in order, each with its own folder and state.
 
 One run of kind `pipeline` is the parent. Train, tune and export stages submit child runs (named
-`PIPELINE_RUN/STAGE/ROLE`, so a resumed parent finds them again) and wait for them; ingest,
-statistics, validation, evaluation and push run in the parent's worker. The run folder holds:
+after the pipeline run, stage and role, so a resumed parent finds them again) and wait for them;
+ingest, statistics, validation, evaluation and push run in the parent's worker. The run folder
+holds:
 
     state.json              every stage's status, child runs and outputs (replaced atomically)
     stages/<stage>/         a finished stage's artifacts (written under stages/.<stage>.partial,
@@ -248,7 +249,7 @@ class Runner:
         from core.runs.recovery import reconcile
 
         entry = self.state["stages"][stage.name]
-        label = f"{self.run_id}/{stage.name}/{role}"
+        label = f"{self.p.name} · {stage.name} ({role} of pipeline run {self.run_id})"
         run_id = entry["children"].get(role) or self._find_child(label)
         run = None
         if run_id:

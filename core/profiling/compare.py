@@ -67,7 +67,9 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
                 "a": round(va, 4),
                 "b": round(vb, 4),
                 "delta": round(vb - va, 4),
-                "delta_percent": round(100 * (vb - va) / va, 1) if va else None,
+                "delta_percent": round(100 * (vb - va) / va, 1)
+                if va
+                else (0.0 if vb == va else None),
                 "verdict": _verdict(va, vb),
             }
         )

@@ -360,7 +360,10 @@ def summarize(path: str | Path) -> dict[str, Any]:
         trace = convert_tool(copies, "trace_viewer")
         op_stats = convert_tool(copies, "framework_op_stats")
         analyzer = convert_tool(copies, "input_pipeline_analyzer")
-        memory = convert_tool(copies, "memory_profile")
+        try:
+            memory = _memory(convert_tool(copies, "memory_profile"))
+        except (AttributeError, TypeError, ValueError):  # a layout this version cannot read
+            memory = {}
     steps, step_info = _steps(analyzer)
     ops, op_types, total_self_us = _ops(op_stats)
     timeline, n_events = _trace(trace, [])
@@ -413,6 +416,6 @@ def summarize(path: str | Path) -> dict[str, Any]:
         },
         "trace": timeline,
         "events_total": n_events,
-        "memory": {"allocators": _memory(memory)},
+        "memory": {"allocators": memory},
         "conversion_s": round(time.perf_counter() - started, 3),
     }

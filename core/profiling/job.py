@@ -19,7 +19,7 @@ from typing import Any
 
 from core.errors import BadInput
 from core.profiling.convert import summarize
-from core.profiling.options import check_spec, resolve_steps
+from core.profiling.options import check_spec, precheck, resolve_steps
 from core.profiling.recommend import recommend
 from core.runs.reporter import Reporter, raise_if_canceled
 from core.specs import ProfileSpec
@@ -217,6 +217,7 @@ def run_profile_job(spec: ProfileSpec, reporter: Reporter, run_dir: Path) -> dic
         needs=("network.keras", "preprocessing.keras", "features.json"),
     )
     source = store.get_run(spec.source_run)
+    precheck(spec, source.spec, source.result or {})  # before TensorFlow loads: a quick no
     run_dir.mkdir(parents=True, exist_ok=True)
     reporter.progress("preparing", 0, 5, "loading the run's network and rebuilding its data")
     contract = json.loads((folder / "features.json").read_text())

@@ -286,21 +286,25 @@ class TrialRecorder:
         """Make the records agree with the oracle after a resume; returns the repeated trials.
 
         A trial the oracle finished but whose record still says RUNNING (killed in between)
-        is rewritten from the oracle; one the oracle will retry, or never saw, is STOPPED until
-        it runs again."""
+        is rewritten from the oracle; one the oracle will retry (killed or canceled in flight),
+        or never saw, is STOPPED until it runs again."""
         oracle_trials = tuner.oracle.trials
         repeated = []
         for rec in records.read_trials(self.run_dir):
-            if rec.get("status") != "RUNNING":
+            if rec.get("status") not in ("RUNNING", "STOPPED"):
                 continue
             trial = oracle_trials.get(rec["trial_id"])
             if trial is not None and _status(trial) in ("COMPLETED", "FAILED"):
                 fixed = self.from_oracle(tuner, trial)
-                fixed.update(started_at=rec.get("started_at"), ended_at=rec.get("started_at"))
+                saved = Path(tuner.get_trial_dir(trial.trial_id)) / "trial.json"
+                ended = saved.stat().st_mtime if saved.exists() else records.now()
+                started = rec.get("started_at") or ended
+                fixed.update(started_at=started, ended_at=ended, duration_s=ended - started)
                 records.write_trial(self.run_dir, fixed)
                 continue
-            rec.update(status="STOPPED", ended_at=records.now(), error="interrupted")
-            records.write_trial(self.run_dir, rec)
+            if rec["status"] == "RUNNING":  # killed: it ends now, as far as anyone can tell
+                rec.update(status="STOPPED", ended_at=records.now())
+                records.write_trial(self.run_dir, rec)
             repeated.append(rec["trial_id"])
         self.finished = sum(
             1 for r in records.read_trials(self.run_dir) if r["status"] in ("COMPLETED", "FAILED")
