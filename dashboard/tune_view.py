@@ -20,9 +20,16 @@ from core.runs.status import RunStatus
 from core.runs.store import Run
 from core.tuning import analytics as an
 from core.tuning.trials import disk_usage, read_search, read_trials
-from dashboard.components import fmt_bytes, fmt_time, render_downloads, status_label, tail_text
+from dashboard.components import (
+    fmt_bytes,
+    fmt_time,
+    read_json_artifact,
+    render_downloads,
+    render_evaluation,
+    status_label,
+    tail_text,
+)
 from dashboard.navigation import page_icon, page_path
-from dashboard.run_view import render_training_result
 from dashboard.services import store, workspace
 
 POLL_S = 1.5
@@ -34,6 +41,13 @@ STATUS_TEXT = {
     "INVALID": "invalid",
     "STOPPED": "interrupted",
 }
+
+
+def hp_text(hps: dict[str, Any], bold: bool = True) -> str:
+    """`name = value · ...` with short names (AutoKeras' long paths) and rounded floats."""
+    short = an.short_names(list(hps))
+    mark = "**" if bold else ""
+    return " · ".join(f"{short[k]} = {mark}{an.fmt_value(v)}{mark}" for k, v in hps.items())
 
 
 def promoted_name(run_id: str) -> str:
@@ -235,12 +249,18 @@ def render_trial_table(trials, space, best, key: str) -> None:
     for col in frame.columns:  # mixed hyperparameter values (a choice of widths) as text
         if frame[col].dtype == object:
             frame[col] = frame[col].map(lambda v: "—" if v is None else str(v))
+    names = an.hp_names(trials, space)
+    short = an.short_names(names)
+    labels = {
+        an.hp_column(n): st.column_config.Column(short[n], help=n) for n in names if short[n] != n
+    }
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
         key=f"{key}-trials",
         column_config={
+            **labels,
             "best": st.column_config.TextColumn("", width="small"),
             "trial": st.column_config.NumberColumn("#", width="small"),
             "trial_id": st.column_config.TextColumn("trial id"),
@@ -339,6 +359,8 @@ def render_importance(trials, space, key: str) -> None:
     if ranked.empty:
         st.caption("No hyperparameter varies between trials.")
         return
+    short = an.short_names(list(ranked["hyperparameter"]))
+    ranked = ranked.assign(hyperparameter=ranked["hyperparameter"].map(short))
     fig = px.bar(
         ranked.iloc[::-1],
         x="importance",
@@ -397,7 +419,7 @@ def render_trial_curves(trials, best, key: str) -> None:
         cols[i % len(cols)].plotly_chart(fig, width="stretch", key=f"{key}-tc-{family}")
     hps = trial.get("hyperparameters") or {}
     if hps:
-        st.caption(" · ".join(f"{k} = **{an.fmt_value(v)}**" for k, v in hps.items()))
+        st.caption(hp_text(hps))
 
 
 def render_failures(trials) -> None:
@@ -406,9 +428,7 @@ def render_failures(trials) -> None:
         return
     with st.expander(f"Failed trials ({len(failed)})", expanded=True):
         for t in failed:
-            hps = ", ".join(
-                f"{k}={an.fmt_value(v)}" for k, v in (t.get("hyperparameters") or {}).items()
-            )
+            hps = hp_text(t.get("hyperparameters") or {}, bold=False)
             st.error(
                 f"**Trial #{t.get('number', 0)} ({t.get('trial_id')})** {hps}\n\n"
                 f"{t.get('error') or 'no error recorded'}"
@@ -454,9 +474,7 @@ def render_best(run: Run, key: str) -> None:
     st.subheader("Best trial")
     st.success(
         f"Trial **{best.get('trial_id')}** scored **{best.get('score'):.4g}** with "
-        + " · ".join(
-            f"{k} = **{an.fmt_value(v)}**" for k, v in (best.get("hyperparameters") or {}).items()
-        )
+        + hp_text(best.get("hyperparameters") or {})
     )
     if run.kind == "automl":
         render_automl_result(run, key)
@@ -465,18 +483,34 @@ def render_best(run: Run, key: str) -> None:
 
 
 def render_automl_result(run: Run, key: str) -> None:
+    """The exported best model (preprocessing included) measured on the held-out test split."""
     result = run.result or {}
     artifacts = store().get_artifacts(run.id)
-    if "evaluation.json" in artifacts:  # the exported model, evaluated as a training run is
-        render_training_result(run)
-        return
-    test = result.get("test_metrics") or {}
-    if test:
-        st.markdown("**Exported model on the held-out test split**")
+    st.subheader("Exported model on the held-out test split")
+    evaluation = read_json_artifact(artifacts, "evaluation.json")
+    if evaluation:
+        render_evaluation(evaluation, key=f"{key}-automl-{run.id}")
+    else:
+        test = result.get("test_metrics") or {}
         cols = st.columns(max(len(test), 1))
         for col, (name, value) in zip(cols, test.items(), strict=False):
             col.metric(name.replace("_", " "), "—" if value is None else f"{value:.4g}")
-    names = [n for n in artifacts if n.endswith((".keras", ".zip", ".json")) and n != "log"]
+    facts = [f"AutoKeras **{result['automodel']}**"] if result.get("automodel") else []
+    if result.get("parameters"):
+        facts.append(f"{result['parameters']:,} parameters")
+    if result.get("model_bytes"):
+        facts.append(f"{fmt_bytes(result['model_bytes'])} as .keras")
+    parity = result.get("raw_input_parity") or {}
+    if parity:
+        facts.append(
+            f"on {parity.get('rows')} raw test rows the saved model reproduces AutoKeras' own "
+            f"predictions (max |difference| {parity.get('max_abs_diff', 0):.2g})"
+        )
+    if facts:
+        st.caption(" · ".join(facts))
+    for warning in result.get("warnings", []):
+        st.warning(warning)
+    names = ["model.keras", "preprocessing.keras", "network.keras", "features.json"]
     render_downloads(artifacts, names, key=f"{key}-automl")
 
 

@@ -117,6 +117,15 @@ if mode == AUTOKERAS:
             text_column=text_column,
             image_size=image_size,
         )
+        try:
+            from core.tuning.automl_plan import prepare_split
+
+            prepare_split(spec, loaded)  # pandas only: the data and options, before a worker
+        except ImportError:
+            pass
+        except (BadInput, NotFound) as exc:
+            st.error(f"Cannot start AutoKeras on this: {exc}")
+            st.stop()
         launch(spec, f"AutoKeras · {target if kind != 'images' else 'label'} · {picked.label}")
     st.stop()
 

@@ -114,7 +114,9 @@ def search_run(ws, store, status: RunStatus, completed=6, failed=1, running=0, e
     store.set_status(run.id, RunStatus.RUNNING)
     write_fake_search(ws.run_dir(run.id), completed, failed, running)
     if status is RunStatus.SUCCEEDED:
-        return store.finish_run(run.id, {"best": {"trial_id": "0003"}})
+        best = trial_record(3)
+        keep = ("trial_id", "score", "hyperparameters")
+        return store.finish_run(run.id, {"best": {k: best[k] for k in keep}, "model": "mlp"})
     if status is RunStatus.RUNNING:
         return store.get_run(run.id)
     return store.fail_run(run.id, error or "worker vanished", status=status)
@@ -296,3 +298,51 @@ def test_autokeras_mode_submits_an_automl_spec_and_shows_test_metrics(fakes, sto
     assert not at.exception, at.exception
     assert any(m.label == "accuracy" and m.value == "0.93" for m in at.metric)
     assert not [b for b in at.button if b.key == "tune-promote"]
+
+
+def test_autokeras_refuses_regression_on_class_names_without_submitting(fakes, store):
+    at = open_page("tune")
+    at.radio(key="tune-mode").set_value("AutoKeras").run()
+    at.selectbox(key="tune-ak-task").set_value("regression").run()
+    at.button(key="tune-go").click().run()
+    assert not at.exception, at.exception
+    assert "'species' is not numeric, so it cannot be regressed" in errors(at)
+    assert store.list_runs() == []
+
+
+def test_an_objective_the_task_never_logs_is_not_offered_and_regression_uses_mae(ws):
+    at = open_page("tune")
+    at.selectbox(key="tune-sample").set_value("diabetes").run()
+    assert not at.exception, at.exception
+    objective = next(s for s in at.selectbox if s.key and s.key.startswith("tune-objective"))
+    assert objective.options == ["val_loss", "val_mae", "loss", "mae"]
+
+
+def test_the_engine_s_own_space_check_is_shown_and_blocks_the_launch(fakes, store):
+    at = open_page("tune")
+    at.number_input(key="tune-space-mlp-dropout-step").set_value(0.9).run()
+    assert "step 0.9 is larger than the range" in errors(at)
+    at.button(key="tune-go").click().run()
+    assert store.list_runs() == []
+
+
+def test_promote_submits_a_training_run_on_train_plus_validation_and_links_to_it(
+    fakes, store, monkeypatch
+):
+    monkeypatch.setenv(
+        "TFSTUDIO_HANDLERS",
+        f"{FAKE_HANDLERS},tune=tests.test_tune_page:fake_tune,train=tests.fake_jobs:succeed",
+    )
+    run = search_run(fakes, store, RunStatus.SUCCEEDED, completed=5)
+    at = open_page("tune", {"run": run.id})
+    at.button(key="tune-promote").click().run()
+    assert not at.exception, at.exception
+    (train,) = store.list_runs(kind="train")
+    assert train.spec["fit_on_validation"] is True
+    assert train.spec["learning_rate"] == pytest.approx(0.003)
+    assert train.spec["hidden_units"] == [16]
+    assert train.spec["data"] == "sample:iris" and train.spec["target"] == "species"
+    link = next(e for e in at.get("page_link"))
+    assert train.id in link.proto.label and link.proto.page == "train"
+    assert link.proto.query_string == f"run={train.id}"
+    assert launcher.wait(store, train.id, timeout_s=60).status is RunStatus.SUCCEEDED

@@ -184,3 +184,24 @@ def test_parallel_frame_orders_choices_as_the_space_declares_them():
     assert dims[0]["ticktext"] == ["16", "32-16", "128-64-32"]
     assert dims[0]["values"] == [2, 0, 1]
     assert an.fmt_value(0.0031089211420179527) == "0.003109" and an.fmt_value("32-16") == "32-16"
+
+
+def test_long_autokeras_names_get_short_unambiguous_labels_and_flat_axes_are_dropped():
+    names = [
+        "structured_data_block_1/dense_block_1/units_0",
+        "structured_data_block_1/dense_block_1/dropout",
+        "classification_head_1/dropout",
+        "optimizer",
+    ]
+    assert an.short_names(names) == {
+        names[0]: "units_0",
+        names[1]: "dense_block_1/dropout",
+        names[2]: "classification_head_1/dropout",
+        "optimizer": "optimizer",
+    }
+    trials = [
+        trial(0, 0.3, **{names[0]: 32, "optimizer": "adam"}),
+        trial(1, 0.2, **{names[0]: 64, "optimizer": "adam"}),
+    ]
+    _, dims = an.parallel_frame(trials, [])
+    assert [d["label"] for d in dims] == ["units_0", "score"]  # optimizer never changed

@@ -71,9 +71,13 @@ STRUCTURAL_OPS = {
 
 def tfjs_ops() -> set[str]:
     """The TensorFlow op names TF.js graph models implement (the converter's own op lists)."""
-    import tensorflowjs
+    import importlib.util
 
-    folder = Path(tensorflowjs.__file__).parent / "op_list"
+    # found without importing tensorflowjs (its import pulls TF Decision Forests)
+    spec = importlib.util.find_spec("tensorflowjs")
+    if spec is None or not spec.submodule_search_locations:
+        return set()
+    folder = Path(next(iter(spec.submodule_search_locations))) / "op_list"
     names: set[str] = set()
     for f in folder.glob("*.json"):
         names.update(op["tfOpName"] for op in json.loads(f.read_text()))

@@ -62,6 +62,23 @@ class _Recorder:
         tf.profiler.experimental.start(str(self.logdir), options=options)
         self._started = time.perf_counter()
 
+    def prime(self, scratch: Path, run_steps) -> None:
+        """One throwaway capture around a few warm-up steps: the first profiler session of a
+        process sets up its tracers, which would otherwise slow the first profiled steps."""
+        import shutil
+
+        import tensorflow as tf
+
+        options = tf.profiler.experimental.ProfilerOptions(
+            host_tracer_level=2, python_tracer_level=0, device_tracer_level=1
+        )
+        tf.profiler.experimental.start(str(scratch), options=options)
+        try:
+            run_steps()
+        finally:
+            tf.profiler.experimental.stop()
+            shutil.rmtree(scratch, ignore_errors=True)
+
     def begin(self, step: int) -> None:  # step is 1-based
         import tensorflow as tf
 
@@ -119,9 +136,18 @@ def _train(network, pipeline, a: int, b: int, recorder: _Recorder, reporter, spe
     or slows down during the profile does not pass for profiler overhead."""
     callback = _keras_callback(recorder)
     spe = pipeline.steps_per_epoch
-    warm = spe if spec.cache else min(spe, max(b, WARMUP_STEPS))
+    warm = min(spe, max(b, WARMUP_STEPS))
     reporter.progress("warming up", 0, 5, f"{warm} step(s) without the profiler")
+    if spec.cache:
+        for _ in pipeline.dataset:  # one whole pass: tf.data keeps a cache only once complete
+            pass
     network.fit(pipeline.dataset, epochs=1, steps_per_epoch=warm, verbose=0)
+    recorder.prime(
+        recorder.logdir.parent / "priming",
+        lambda: network.fit(
+            pipeline.dataset, epochs=1, steps_per_epoch=min(b, WARMUP_STEPS), verbose=0
+        ),
+    )
     passes = []
     for i, profiled in enumerate((False, True, False)):
         raise_if_canceled(reporter)
@@ -159,6 +185,7 @@ def _inference(network, pipeline, n: int, recorder: _Recorder, reporter) -> None
 
     reporter.progress("warming up", 0, 5, f"{max(n, WARMUP_STEPS)} batch(es) unprofiled")
     run(max(n, WARMUP_STEPS))
+    recorder.prime(recorder.logdir.parent / "priming", lambda: run(WARMUP_STEPS))
     passes = []
     for i, profiled in enumerate((False, True, False)):
         raise_if_canceled(reporter)

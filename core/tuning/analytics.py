@@ -66,6 +66,23 @@ def hp_names(trials: list[dict[str, Any]], space: list[dict[str, Any]] | None = 
     return [n for n in names if n not in fixed]
 
 
+def short_names(names: list[str]) -> dict[str, str]:
+    """Readable labels for long hyperparameter paths (AutoKeras' `block_1/dense_block_1/units_0`):
+    the last path part, or more parts where that alone would be ambiguous."""
+    out: dict[str, str] = {}
+    for name in names:
+        parts = str(name).split("/")
+        for depth in range(1, len(parts) + 1):
+            label = "/".join(parts[-depth:])
+            clash = [
+                n for n in names if n != name and "/".join(str(n).split("/")[-depth:]) == label
+            ]
+            if not clash:
+                break
+        out[name] = label
+    return out
+
+
 def hp_column(name: str) -> str:
     return f"{name} (hp)" if name in BASE_COLUMNS else name
 
@@ -163,14 +180,18 @@ def parallel_frame(
     choices = {s["name"]: s.get("choices") or () for s in space or ()}
     out = pd.DataFrame(index=table.index)
     dims: list[dict[str, Any]] = []
-    for name in hp_names(done, space):
+    names = hp_names(done, space)
+    short = short_names(names)
+    for name in names:
         col = hp_column(name)
         values = table[col]
+        if len(done) > 1 and values.map(_label).nunique() < 2:
+            continue  # the same in every trial: a flat axis says nothing
         if _is_numeric(values):
             numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-            label = name
+            label = short[name]
             if name in logs and (numbers.dropna() > 0).all():
-                numbers, label = np.log10(numbers), f"log10 {name}"
+                numbers, label = np.log10(numbers), f"log10 {label}"
             out[col] = numbers
             dims.append({"column": col, "label": label, "values": numbers.tolist()})
         else:
@@ -184,7 +205,7 @@ def parallel_frame(
             dims.append(
                 {
                     "column": col,
-                    "label": name,
+                    "label": short[name],
                     "values": codes.tolist(),
                     "tickvals": list(range(len(cats))),
                     "ticktext": cats,
