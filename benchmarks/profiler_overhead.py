@@ -7,9 +7,10 @@ Trains the `diabetes` sample's MLP (2 epochs, batch 16: 17 steps per epoch), the
 training steps 2-11 through the real path (CLI -> worker -> profile job) several times. The job
 times every step of an unprofiled pass over steps 1-11 and of the profiled pass over the same
 steps (same data, same order, weights carried on); the overhead is the median profiled step over
-the median unprofiled step (the mean ratio is printed too: the first profiled step pays for the
-profiler's own start). Conversion is timed again here, fresh, on each captured 10-step trace
-(`core.profiling.convert.summarize`: trace viewer, framework op stats, input pipeline, memory).
+the median unprofiled step, pooled over the repeats (per-repeat ratios are printed too; the mean
+ratio as well, which a slow first profiled step moves). Conversion is timed again here, fresh,
+on each captured 10-step trace (`core.profiling.convert.summarize`: trace viewer, framework op
+stats, input pipeline, memory).
 Prints PASS/MISS and always exits 0.
 
     .venv/bin/python benchmarks/profiler_overhead.py [--repeats 3] [--sample diabetes]
@@ -85,6 +86,8 @@ def main() -> None:
                     "conversion_in_job_s": summary["conversion_s"],
                     "conversion_fresh_s": fresh_s,
                     "trace_kb": Path(prof["trace"]).stat().st_size / 1024,
+                    "profiled_ms": timing["profiled_ms"],
+                    "unprofiled_ms": timing["unprofiled_ms"],
                 }
             )
             r = rows[-1]
@@ -95,11 +98,21 @@ def main() -> None:
                 f"{r['trace_kb']:.0f} KB trace converted in {r['conversion_fresh_s']:.2f} s "
                 f"(in the job {r['conversion_in_job_s']:.2f} s)"
             )
-    ratio = statistics.median(r["ratio_median"] for r in rows)
+    # One pass is ~15 ms of 1-ms steps: on a busy machine a single preemption moves a pass's
+    # median, so the verdict pools every repeat's steps (profiled vs unprofiled medians).
+    profiled = [t for r in rows for t in r["profiled_ms"]]
+    unprofiled = [t for r in rows for t in r["unprofiled_ms"]]
+    ratio = statistics.median(profiled) / statistics.median(unprofiled)
     conversion = max(r["conversion_fresh_s"] for r in rows)
     print(json.dumps({"sample": args.sample, "steps": args.steps, "runs": rows}, indent=1))
-    print(f"overhead (median of repeats): {ratio:.2f}x  goal <= 1.5  "
-          f"{'PASS' if ratio <= 1.5 else 'MISS'}")  # fmt: skip
+    print(
+        "per-repeat ratios: "
+        + ", ".join(f"{r['ratio_median']:.2f}" for r in rows)
+        + f"; median {statistics.median(r['ratio_median'] for r in rows):.2f}x"
+    )
+    print(f"overhead ({len(profiled)} profiled vs {len(unprofiled)} unprofiled steps, pooled "
+          f"medians {statistics.median(profiled):.3f} / {statistics.median(unprofiled):.3f} ms): "
+          f"{ratio:.2f}x  goal <= 1.5  {'PASS' if ratio <= 1.5 else 'MISS'}")  # fmt: skip
     print(f"conversion of a 10-step trace (slowest): {conversion:.2f} s  goal < 3 s  "
           f"{'PASS' if conversion < 3 else 'MISS'}")  # fmt: skip
 

@@ -9,7 +9,8 @@ the same table preprocessing (`core.training.families.tabular.prepare`), so the 
 isolates the search: TF Studio's side is `run_tune_job` (oracle subclasses, trial records after
 every epoch, retention, search.json, atomic state files); the plain side is a KerasTuner script
 with a hand-written model function. Each run is its own child process; time is from the start
-of the data preparation to the end of the search (imports not counted). Sides alternate and
+of the data preparation to the end of the search (imports, the same modules on both sides, are
+not counted). Sides alternate and
 each runs --repeats times; the best time of each side is compared. Always exits 0.
 
     .venv/bin/python benchmarks/tune_vs_keras_tuner.py [--trials 8] [--epochs 5] [--data iris]
@@ -41,7 +42,10 @@ from core.runs.reporter import NullReporter
 OURS = (
     COMMON
     + r"""
+import keras_tuner
 from core.specs import TuneSpec
+from core.training import job as training_job
+from core.training.families import tabular
 from core.tuning.job import run_tune_job
 spec = TuneSpec(
     base=TrainSpec(data=f"sample:{args['data']}", target=args["target"], epochs=args["epochs"],

@@ -5,9 +5,8 @@ from pathlib import Path
 import streamlit as st
 
 from core.errors import BadInput, NotFound
-from core.registry.store import STAGES, Registry
+from core.registry.store import STAGES, Registry, publish
 from core.runs.status import RunStatus
-from core.serving.versions import is_base_path, point_to
 from dashboard.navigation import page_icon, page_path
 from dashboard.registry_view import (
     STAGE_BADGE,
@@ -105,15 +104,14 @@ right.markdown("&nbsp;")
 if right.button("Promote", type="primary", key="reg-promote"):
     before = registry.production(name)
     version = registry.promote(target, stage, note="promoted on the Registry page")
-    serving = version.extra.get("serving") or {}
     message = f"{version.id} is now {version.stage}."
     if stage == "production" and before and before.id != version.id:
         message += f" {before.id} was archived."
-    if stage == "production" and serving.get("base"):
-        base = Path(serving["base"])
-        if is_base_path(base) and (base / str(version.version)).is_dir():
-            point_to(base, version.version)
-            message += " A server following the registry switches to it within seconds."
+    if stage == "production":
+        if publish(ws, version):
+            message += " A server on the registry's serving folder switches to it within seconds."
+        else:
+            message += " It has no SavedModel bundle yet, so a running server keeps its version."
     st.session_state["reg-message"] = message
     st.rerun()
 if "reg-message" in st.session_state:

@@ -28,10 +28,6 @@ IRIS = ("--data", "sample:iris", "--target", "species")
             "there is no column 'colour'; columns are: sepal_length_cm",
         ),
         ((*IRIS, "--max-trials", "0"), "max trials must be at least 1, got 0"),
-        ((*IRIS, "--max-trials", "-3"), "max trials must be at least 1, got -3"),
-        ((*IRIS, "--epochs", "0"), "epochs must be at least 1"),
-        ((*IRIS, "--task", "regression"), "the target 'species' is not numeric"),
-        (("--data", "nowhere/missing.csv", "--target", "y"), "no such file"),
     ],
 )
 def test_cli_refuses_bad_input_before_any_run(tmp_path, args, message):
@@ -44,6 +40,29 @@ def test_cli_refuses_bad_input_before_any_run(tmp_path, args, message):
     assert not runs.exists() or not any(runs.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"max_trials": -3}, "max trials must be at least 1, got -3"),
+        ({"epochs": 0}, "epochs must be at least 1, got 0"),
+        ({"batch_size": 0}, "batch size must be at least 1"),
+        ({"tuner": "grid"}, "unknown tuner 'grid'; choose greedy, bayesian, hyperband, random"),
+        ({"task": "text-classification"}, "unknown task 'text-classification'"),
+        ({"task": "regression"}, "the target 'species' is not numeric"),
+        ({"target": ""}, "choose a target column; columns are: sepal_length_cm"),
+        ({"data": "nowhere/missing.csv"}, "no such file: nowhere/missing.csv"),
+        ({"text_column": "nope"}, "there is no text column 'nope'"),
+        ({"text_column": "species"}, "the text column and the target are both 'species'"),
+        ({"validation_fraction": 0.9}, "the validation fraction must be in (0, 0.5]"),
+    ],
+)
+def test_bad_specs_are_refused_with_a_message(ws, fields, message):
+    spec = AutoMLSpec(**{"data": "sample:iris", "target": "species", **fields})
+    with pytest.raises(BadInput) as caught:
+        check_automl_spec(spec, ws)
+    assert message in str(caught.value)
+
+
 def test_check_reports_what_will_run(ws):
     plan = check_automl_spec(AutoMLSpec(data="sample:diabetes", target="progression"), ws)
     assert (plan.input_kind, plan.task, plan.automodel) == (
@@ -54,8 +73,10 @@ def test_check_reports_what_will_run(ws):
     assert plan.split_sizes == {"train": 264, "validation": 89, "test": 89}
     plan = check_automl_spec(AutoMLSpec(data="sample:iris", target="species"), ws)
     assert plan.automodel == "StructuredDataClassifier"
-    with pytest.raises(BadInput, match="unknown tuner 'grid'"):
-        check_automl_spec(AutoMLSpec(data="sample:iris", target="species", tuner="grid"), ws)
+    plan = check_automl_spec(
+        AutoMLSpec(data="sample:iris", target="species", text_column="sepal_length_cm"), ws
+    )
+    assert (plan.input_kind, plan.automodel) == ("text", "TextClassifier")
     with pytest.raises(BadInput, match="no time-series task"):
         from core.data.datasets import DatasetStore
         from core.data.samples import sample_path

@@ -105,6 +105,7 @@ def iris_with_categories(path) -> pd.DataFrame:
     df = df.drop(columns=["target"])
     rng = np.random.default_rng(0)
     df["colour"] = rng.choice(["red", "green", "blue"], len(df))
+    df["grade"] = rng.integers(1, 4, len(df))  # integer codes, declared categorical below
     df.loc[::17, "sepal_width"] = np.nan  # missing numbers: AutoKeras sets them to 0
     df.loc[::13, "colour"] = None  # a missing category is its own value
     df.to_csv(path, index=False)
@@ -114,15 +115,20 @@ def iris_with_categories(path) -> pd.DataFrame:
 def test_structured_search_serves_raw_rows_and_never_runs_distributed(
     ws, store, tmp_path, monkeypatch
 ):
+    from core.data.datasets import DatasetStore
+
     csv = tmp_path / "iris_colours.csv"
     iris_with_categories(csv)
+    datasets = DatasetStore(ws)
+    version = datasets.import_file(csv, "iris_colours.csv")
+    datasets.update_schema(version, types={"grade": "categorical"})
     # A parent that has KerasTuner's distributed variables set, and a launcher that (for this
     # test) passes them on: the job itself must drop them, or AutoKeras would wait for a chief.
     monkeypatch.setattr(launcher, "SCRUBBED_ENV", ())
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(free_port()))
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
-    spec = AutoMLSpec(data=str(csv), target="species", max_trials=2, epochs=2)
+    spec = AutoMLSpec(data=version.id, target="species", max_trials=2, epochs=2)
     run = launcher.submit(ws, store, spec)
     done = launcher.wait(store, run.id, timeout_s=400)
     assert done.status is RunStatus.SUCCEEDED, done.error
@@ -169,18 +175,24 @@ def test_structured_search_serves_raw_rows_and_never_runs_distributed(
         "petal_length": [1.4, 4.5],
         "petal_width": [0.2, 1.5],
         "colour": ["purple", "green"],  # an unseen category
+        "grade": [7, 2],  # an unseen code
         "species": ["setosa", "versicolor"],
     }
     checked = reload_check(run_dir, awkward)
-    assert checked["network_inputs"] == [[5]]  # AutoKeras' network takes encoded columns
+    assert checked["network_inputs"] == [[6]]  # AutoKeras' network takes encoded columns
     assert checked["rows"] == 30 and checked["max_diff_autokeras"] < 1e-5
     assert checked["accuracy"] == pytest.approx(result["test_metrics"]["accuracy"])
     assert checked["encoded_diff"] == 0.0
     # The unseen colour takes AutoKeras' code for "unknown" (one past its labels); NaN -> 0.
-    features = [f["input"] for f in json.loads((run_dir / "features.json").read_text())["features"]]
+    contract = json.loads((run_dir / "features.json").read_text())
+    assert {f["input"]: f["dtype"] for f in contract["features"]}["grade"] == "int64"
+    features = [f["input"] for f in contract["features"]]
     encoded = dict(zip(features, np.array(checked["encoded"])[0], strict=True))
     assert encoded["sepal_width"] == 0.0
     assert encoded["colour"] == 4.0  # labels: "", blue, green, red -> unknown is 4
+    assert encoded["grade"] == 3.0  # labels: 1, 2, 3 -> unknown is 3
+    second = dict(zip(features, np.array(checked["encoded"])[1], strict=True))
+    assert (second["colour"], second["grade"], second["sepal_width"]) == (2.0, 1.0, 3.0)
 
 
 def test_cancel_and_kill_then_resume_keep_finished_trials(ws, store):

@@ -94,6 +94,9 @@ def test_drifted_data_stops_before_training_and_production_is_untouched(
     assert store.list_runs(kind="train")[0].id == production.run_id
     assert [(v.id, v.stage) for v in registry.list("iris")] == [("iris@v1", "production")]
     assert [v.id for v in DatasetStore(ws).list_versions("iris-demo")] == ["iris-demo@v1"]
+    again = tfstudio("pipeline", "resume", payload["run_id"], "--home", str(ws.root))
+    assert again.returncode == 2 and "stopped by validation" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
 
 
 def test_new_data_trains_on_production_data_plus_new_rows(ws, store, dataset, example, fake_train):

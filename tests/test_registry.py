@@ -110,3 +110,31 @@ def test_cli_register_list_show_promote(ws, store, dataset):
     bad = tfstudio("registry", "show", "iris@v9", "--home", home)
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("error: no version")
+
+
+def test_promote_publishes_to_the_serving_folder_and_rolls_back(ws, store, dataset, tmp_path):
+    from core.registry.store import serving_base
+    from core.serving.versions import chosen_version
+
+    reg = Registry(ws)
+    for accuracy in (0.8, 0.9):
+        run = finished_train_run(ws, store, dataset.id, accuracy=accuracy)
+        saved = tmp_path / run.id / "savedmodel"
+        (saved / "variables").mkdir(parents=True)
+        (saved / "saved_model.pb").write_bytes(str(accuracy).encode())
+        v = reg.register(run.id, "iris")
+        reg.add_bundles(v.id, [{"format": "savedmodel", "path": str(saved), "export_run": "x"}])
+    no_bundle = reg.register(finished_train_run(ws, store, dataset.id).id, "iris")
+    home = str(ws.root)
+    base = serving_base(ws, "iris")
+    out = tfstudio("registry", "promote", "iris@v2", "--home", home, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["served"] == str(base / "2")
+    assert chosen_version(base) == 2 and (base / "2" / "saved_model.pb").read_bytes() == b"0.9"
+    out = tfstudio("registry", "promote", "iris@v1", "--home", home)  # roll back
+    assert out.returncode == 0 and chosen_version(base) == 1
+    assert "serving/iris/1 is the served version" in out.stdout
+    out = tfstudio("registry", "promote", no_bundle.id, "--home", home)
+    assert "no SavedModel bundle" in out.stdout and chosen_version(base) == 1
+    assert reg.production("iris").id == no_bundle.id
+    assert not list(base.glob(".*partial"))

@@ -67,6 +67,14 @@ def cmd_resume(args) -> int:
     run = store.get_run(args.run_id)
     if run.kind != "pipeline":
         raise BadInput(f"run {run.id} is a {run.kind} run, not a pipeline")
+    from core.pipelines.job import read_state
+
+    state = read_state(ws.run_dir(run.id)) or {}
+    if state.get("outcome") == "stopped by validation":
+        raise BadInput(
+            f"run {run.id} was stopped by validation, and would stop again: fix the data (or "
+            "the severity) and start a new run"
+        )
     run = launcher.resume(ws, store, run.id)
     return _finish(args, ws, store, run)
 

@@ -45,23 +45,26 @@ def cmd_register(args) -> int:
 
 
 def cmd_promote(args) -> int:
-    from core.serving.versions import is_base_path, point_to
+    from core.registry.store import publish
 
     ws, _ = open_workspace(args)
     registry = Registry(ws)
     version = registry.promote(args.ref, args.stage)
-    serving = version.extra.get("serving") or {}
-    if args.stage == "production" and serving.get("base"):
-        from pathlib import Path
-
-        base = Path(serving["base"])
-        if is_base_path(base) and (base / str(version.version)).is_dir():
-            point_to(base, version.version)  # a watching server switches to it
-    emit(
-        args,
-        {**version.to_dict(), "history": registry.history(version.name)},
-        f"{version.id} is now {version.stage}",
-    )
+    text = f"{version.id} is now {version.stage}"
+    served = None
+    if args.stage == "production":
+        served = publish(ws, version)  # a server on the model base path switches to it
+        text += (
+            f"; serving/{version.name}/{version.version} is the served version"
+            if served
+            else "; it has no SavedModel bundle, so a running server keeps its version"
+        )
+    payload = {
+        **version.to_dict(),
+        "served": str(served) if served else None,
+        "history": registry.history(version.name),
+    }
+    emit(args, payload, text)
     return EXIT_OK
 
 

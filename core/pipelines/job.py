@@ -579,8 +579,7 @@ def _evaluate(r: Runner, stage, out: Path) -> dict[str, Any]:
 def _push(r: Runner, stage, out: Path) -> dict[str, Any]:
     import dataclasses
 
-    from core.registry.store import Registry, serving_base
-    from core.serving.versions import point_to
+    from core.registry.store import Registry, publish, serving_base
     from core.specs import ExportSpec
 
     entry = r.state["stages"][stage.name]["outputs"]
@@ -641,17 +640,11 @@ def _push(r: Runner, stage, out: Path) -> dict[str, Any]:
         )
         entry["bundles_added"] = True
         r.save()
-    base = serving_base(r.ws, name)
-    target = base / str(version.version)
-    if not (target / "saved_model.pb").is_file():
-        source = r.ws.run_dir(export.id) / "savedmodel"
-        tmp = base / f".{version.version}.partial"
-        shutil.rmtree(tmp, ignore_errors=True)
-        base.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(source, tmp)
-        os.rename(tmp, target)
+    target = publish(r.ws, registry.get(registered))
+    if target is None:
+        raise RuntimeError(f"export run {export.id} left no SavedModel to serve")
     registry.promote(registered, "production", note=f"pushed by pipeline run {r.run_id}")
-    point_to(base, version.version)
+    base = serving_base(r.ws, name)
     server = _switch_server(r, stage, base, name, version.version)
     registry.set_extra(registered, serving={"base": str(base), "version": version.version})
     r.state["outcome"] = "pushed"

@@ -333,3 +333,34 @@ def _from_row(row: sqlite3.Row) -> ModelVersion:
 def serving_base(ws: Workspace, name: str) -> Path:
     """TF Serving's model base path for a registered model: `serving/NAME/<version>/`."""
     return ws.root / "serving" / check_name(name)
+
+
+def publish(ws: Workspace, version: ModelVersion) -> Path | None:
+    """Make `version` the one a server on the model base path serves: its exported SavedModel is
+    copied to `serving/NAME/VERSION/` (aside, then renamed) and `serving.json` names it. None when
+    the version has no SavedModel bundle (export it first)."""
+    import shutil
+
+    from core.serving.versions import point_to
+
+    saved = next(
+        (
+            Path(b["path"])
+            for b in version.bundles
+            if b.get("format") == "savedmodel" and b.get("path")
+        ),
+        None,
+    )
+    if saved is None or not (saved / "saved_model.pb").is_file():
+        return None
+    base = serving_base(ws, version.name)
+    target = base / str(version.version)
+    if not (target / "saved_model.pb").is_file():
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = base / f".{version.version}.partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(saved, tmp)
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+    point_to(base, version.version)
+    return target

@@ -695,7 +695,8 @@ def _finish(spec, reporter, run_dir, split, arrays, automodel, recorder, search_
     network = automodel.export_model()
     pipeline = automodel.tuner.get_best_pipeline()
     preprocess, details = build_preprocessing(split, pipeline, spec)
-    contract.details.update(details)
+    # Who made it: loaders pass autokeras.CUSTOM_OBJECTS for these models.
+    contract.details.update(details, engine="autokeras", automodel=plan.automodel)
     mapping = None
     if contract.classes:
         labels = list(pipeline.outputs[0][-1].labels)
