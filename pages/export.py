@@ -27,7 +27,16 @@ st.caption(
     "you download it."
 )
 
-trained = store().list_runs(kind="train", statuses={RunStatus.SUCCEEDED})
+# Training runs and AutoKeras searches (their best model is saved like a training run's).
+trained = sorted(
+    (
+        run
+        for kind in ("train", "automl")
+        for run in store().list_runs(kind=kind, statuses={RunStatus.SUCCEEDED})
+    ),
+    key=lambda run: run.created_at,
+    reverse=True,
+)
 if not trained:
     st.info("No finished training run yet: train a model first.")
     st.page_link(page_path("train"), label="Go to Train →", icon=page_icon("train"))

@@ -1,6 +1,7 @@
 """Profile: TensorFlow Profiler traces of a run's training steps or inference batches, read on
 the page (offline) with recommendations, what-if knobs and a side-by-side comparison."""
 
+import json
 import math
 
 import streamlit as st
@@ -48,6 +49,16 @@ if pending:
         st.session_state[k] = v
 
 ids = [r.id for r in trained]
+
+
+def input_kind(run_id: str) -> str:
+    try:
+        contract = json.loads((workspace().run_dir(run_id) / "features.json").read_text())
+    except (OSError, ValueError):
+        return "table"
+    return str(contract.get("input_kind", "table")) if isinstance(contract, dict) else "table"
+
+
 shown = st.query_params.get("profile")
 if shown and "profile-source" not in st.session_state:
     # Opened on a profile (a link, a refresh): the form starts from that profile's run.
@@ -102,7 +113,14 @@ else:
 st.markdown("**What-if knobs** (the input pipeline: rows → batch → preprocessing map → …)")
 k1, k2, k3 = st.columns(3)
 prefetch = k1.selectbox("Prefetch", PREFETCH, key="profile-prefetch")
-parallel = k2.selectbox("Parallel map calls", PARALLEL, key="profile-parallel")
+parallel = k2.selectbox(
+    "Parallel map calls",
+    PARALLEL,
+    key="profile-parallel",
+    disabled=input_kind(source) != "table",
+    help="Tables run their preprocessing model in a tf.data map; image, text and series runs "
+    "keep their family's own pipeline, where this does not apply.",
+)
 cache = k3.checkbox("Cache preprocessed batches", key="profile-cache")
 
 if st.button("Profile", type="primary", icon=":material/speed:", key="profile-start"):

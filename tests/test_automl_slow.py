@@ -202,17 +202,20 @@ def test_cancel_and_kill_then_resume_keep_finished_trials(ws, store):
     run = launcher.submit(ws, store, spec)
     run_dir = ws.run_dir(run.id)
 
-    def training(number: int):
+    def running(number: int):
+        """As soon as trial `number` starts: it still has its preprocessing, build and all its
+        epochs to go, so the cancel or the kill lands inside it."""
+
         def check():
             if store.get_run(run.id).status.is_finalized:
-                raise AssertionError(f"the run ended before trial {number} trained an epoch")
+                raise AssertionError(f"the run ended before trial {number} started")
             recs = {r["number"]: r for r in read_trials(run_dir)}
             r = recs.get(number)
-            return recs if r and r["status"] == "RUNNING" and r["epochs"] >= 1 else None
+            return recs if r and r["status"] == "RUNNING" else None
 
-        return wait_until(check, timeout=300, interval=0.05)
+        return wait_until(check, timeout=300, interval=0.02)
 
-    training(1)
+    running(1)
     store.request_cancel(run.id)
     canceled = launcher.wait(store, run.id, timeout_s=120)
     assert canceled.status is RunStatus.CANCELED
@@ -222,7 +225,7 @@ def test_cancel_and_kill_then_resume_keep_finished_trials(ws, store):
     first = recs[0]
 
     launcher.resume(ws, store, run.id)
-    before_kill = training(2)
+    before_kill = running(2)
     assert before_kill[1]["status"] == "COMPLETED" and before_kill[1]["epochs"] == 3
     pid = store.get_run(run.id).pid
     os.kill(pid, signal.SIGKILL)

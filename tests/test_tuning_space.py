@@ -108,6 +108,19 @@ def test_default_space_encodes_tuple_choices_and_decodes_them_back():
         ([{"name": "dropout", "kind": "choice", "choices": [0.1, "x"]}], "not a mix"),
         ([{"name": "dropout", "kind": "float", "low": 0, "high": 0.5, "default": 0.9}], "outside"),
         ([{"name": "dropout", "kind": "fixed"}], "needs a value"),
+        (
+            [
+                {
+                    "name": "learning_rate",
+                    "kind": "float",
+                    "low": 1e-4,
+                    "high": 0.1,
+                    "log": True,
+                    "step": 0.5,
+                }
+            ],
+            "step multiplies",
+        ),
         ([{"name": "hidden_units", "kind": "choice", "choices": ["8", "0-4"]}], "at least 1"),
         ([{"name": "dropout", "kind": "float", "low": "a", "high": 0.5}], "must be a number"),
     ],

@@ -11,6 +11,11 @@ from core.runs.store import RunStore
 from core.workspace import Workspace
 
 
+# Run kinds that leave a servable model (model.keras, features.json, test_inputs.npz) behind:
+# training runs, and AutoKeras searches, which save their best model the same way.
+MODEL_KINDS = ("train", "automl")
+
+
 def trained_run_dir(
     store: RunStore,
     ws: Workspace,
@@ -26,7 +31,7 @@ def trained_run_dir(
     if not run_id:
         raise BadInput("choose the training run whose model should be used")
     run = store.get_run(run_id)
-    if run.kind != "train":
+    if run.kind not in MODEL_KINDS:
         raise BadInput(f"run {run_id} is a {run.kind} run; {purpose}")
     if run.status is not RunStatus.SUCCEEDED:
         raise BadInput(
@@ -54,4 +59,11 @@ def load_run_model(run_dir: str | Path, name: str = "model.keras"):
     details = {}
     if (folder / "features.json").is_file():
         details = json.loads((folder / "features.json").read_text()).get("details", {})
-    return keras.models.load_model(folder / name, safe_mode=not details.get("hub_savedmodel"))
+    custom_objects = None
+    if details.get("engine") == "autokeras":  # AutoKeras layers (e.g. CastToFloat32) in images
+        import autokeras
+
+        custom_objects = autokeras.CUSTOM_OBJECTS
+    return keras.models.load_model(
+        folder / name, safe_mode=not details.get("hub_savedmodel"), custom_objects=custom_objects
+    )

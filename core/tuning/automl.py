@@ -214,6 +214,7 @@ class TrialRecorder:
             error=_last_line(trial.message) if status in ("FAILED", "INVALID") else None,
             checkpoint_kept=os.path.exists(tuner._get_checkpoint_fname(trial.trial_id)),
         )
+        rec["started_at"] = rec["started_at"] or rec["ended_at"]
         rec["duration_s"] = round(rec["ended_at"] - rec["started_at"], 3)
         if trial.score is not None and status == "COMPLETED":
             rec["score"] = float(trial.score)

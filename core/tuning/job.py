@@ -33,6 +33,7 @@ import functools
 import importlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -822,8 +823,10 @@ def _run_chief(ctx: Context) -> dict[str, Any]:
             f"{ctx.spec.workers} local worker(s) (tuner0..tuner{ctx.spec.workers - 1}); more "
             f"can join with `tfstudio tune-worker --chief HOST:{port} --run RUN_ID`"
         )
+        shutil.rmtree(ctx.search_dir / "ready", ignore_errors=True)
         procs = [
-            start_local_worker(ctx.run_dir, f"tuner{i}", port) for i in range(ctx.spec.workers)
+            start_local_worker(ctx.run_dir, f"tuner{i}", port, ctx.spec.workers)
+            for i in range(ctx.spec.workers)
         ]
         while True:
             time.sleep(0.5)
@@ -858,7 +861,9 @@ def _run_chief(ctx: Context) -> dict[str, Any]:
             os.environ.pop(key, None)
 
 
-def start_local_worker(run_dir: Path, tuner_id: str, port: int) -> subprocess.Popen:
+def start_local_worker(
+    run_dir: Path, tuner_id: str, port: int, workers: int = 0
+) -> subprocess.Popen:
     """One worker process: same search, trials from the chief on this machine."""
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
     env.update(
@@ -883,6 +888,8 @@ def start_local_worker(run_dir: Path, tuner_id: str, port: int) -> subprocess.Po
                 tuner_id,
                 "--parent-pid",
                 str(os.getpid()),
+                "--wait-for",
+                str(workers),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -920,12 +927,23 @@ def _log_tail(path: Path, lines: int = 5) -> str:
         return "(no log)"
 
 
-def run_worker(spec: TuneSpec, run_dir: Path, tuner_id: str) -> int:
-    """A worker's search (KERASTUNER_* already set): trials come from the chief's oracle."""
+def run_worker(spec: TuneSpec, run_dir: Path, tuner_id: str, wait_for: int = 0) -> int:
+    """A worker's search (KERASTUNER_* already set): trials come from the chief's oracle.
+
+    `wait_for`: the local workers started together wait (up to 2 minutes) until all of them are
+    ready, so a worker that imports TensorFlow faster does not take every trial of a small search.
+    """
     ctx = prepare_context(
         spec, NullReporter(), run_dir, tuner_id, run_dir / "search" / f"data-{tuner_id}"
     )
     tuner = make_tuner(ctx)
     args, kwargs = _search_args(ctx)
+    if wait_for > 1:
+        ready = run_dir / "search" / "ready"
+        ready.mkdir(parents=True, exist_ok=True)
+        (ready / tuner_id).touch()
+        deadline = time.time() + 120
+        while len(list(ready.iterdir())) < wait_for and time.time() < deadline:
+            time.sleep(0.2)
     tuner.search(*args, **kwargs)
     return 0

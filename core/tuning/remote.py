@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tuner-id", required=True, help="a unique id such as tuner3")
     parser.add_argument("--spec", help="the TuneSpec JSON (default: RUN_DIR/search/tune_spec.json)")
     parser.add_argument("--parent-pid", type=int, default=0)
+    parser.add_argument("--wait-for", type=int, default=0, help="local workers started together")
     args = parser.parse_args(argv)
     if "chief" in args.tuner_id:
         print("error: a worker's id must not contain 'chief'", file=sys.stderr)
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = TuneSpec.from_dict(spec_dict)
     (run_dir / "search").mkdir(parents=True, exist_ok=True)
     print(f"tune worker {args.tuner_id} (pid {os.getpid()}) -> chief {args.chief}", flush=True)
-    code = run_worker(spec, run_dir, args.tuner_id)
+    code = run_worker(spec, run_dir, args.tuner_id, wait_for=args.wait_for)
     print(f"tune worker {args.tuner_id} finished", flush=True)
     return code
 

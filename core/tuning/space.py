@@ -207,7 +207,14 @@ def validate_space(space, model: str) -> list[dict[str, Any]]:
                     )
                 if kind == "int" and not float(step).is_integer():
                     raise BadInput(f"hyperparameter {name!r}: an int step must be a whole number")
-                item["step"] = int(step) if kind == "int" else float(step)
+                if log and step <= 1:
+                    if not (kind == "int" and step == 1):  # int step 1 under log: no step
+                        raise BadInput(
+                            f"hyperparameter {name!r}: with log sampling the step multiplies, so "
+                            f"it must be above 1 (got {step:g})"
+                        )
+                else:
+                    item["step"] = int(step) if kind == "int" else float(step)
             default = raw.get("default")
             if default is not None and not isinstance(default, tuple | list):
                 default = _num(raw, "default", name)

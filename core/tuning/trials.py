@@ -19,6 +19,10 @@ record and needs no TensorFlow. A trial record:
     checkpoint_kept bool: its weights are still on disk (retention keeps the best k)
     worker          str: which tuner process ran it ("chief", "tuner0", ... or "main")
 
+Optional fields a KerasTuner search adds: `restarts` (int: how often the trial was started again
+after its worker died or was canceled) and, for Hyperband, `hyperband` {epochs, initial_epoch,
+bracket, round, continues: the trial id whose weights this round continues from, or None}.
+
 `search.json`: tuner, objective, max_trials, executions_per_trial, space (list of dicts as in
 TuneSpec.space), model, task, best_trial_id, disk_bytes, keep_best, workers, engine
 ("keras-tuner" | "autokeras").
