@@ -10,7 +10,6 @@ from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from core.workspace import Workspace
 
-
 # Run kinds that leave a servable model (model.keras, features.json, test_inputs.npz) behind:
 # training runs, and AutoKeras searches, which save their best model the same way.
 MODEL_KINDS = ("train", "automl")
