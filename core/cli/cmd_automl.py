@@ -11,9 +11,16 @@ The JSON holds `run_id`, `status`, `best` {`trial_id`, `score`, `hyperparameters
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from core.cli.common import EXIT_FAILED, EXIT_OK, emit, open_workspace, progress, run_payload
+from core.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    data_arg,
+    emit,
+    open_workspace,
+    run_payload,
+    watch,
+)
 from core.runs import launcher
 from core.runs.status import RunStatus
 from core.specs import AUTOML_TUNERS, AutoMLSpec
@@ -37,9 +44,7 @@ def cmd_automl(args) -> int:
     from core.tuning.automl_plan import check_automl_spec
 
     ws, store = open_workspace(args)
-    data = args.data
-    if not data.startswith("sample:") and Path(data).expanduser().exists():
-        data = str(Path(data).expanduser().resolve())
+    data = data_arg(args.data)
     spec = AutoMLSpec(
         data=data,
         target=args.target,
@@ -62,13 +67,7 @@ def cmd_automl(args) -> int:
     if args.detach:
         emit(args, automl_payload(ws, store, run), run.id)
         return EXIT_OK
-    print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
-    try:
-        run = launcher.wait(store, run.id, on_update=progress)
-    except KeyboardInterrupt:
-        store.request_cancel(run.id)
-        print(f"cancel requested for {run.id}; waiting for it to stop", file=sys.stderr)
-        run = launcher.wait(store, run.id, on_update=progress)
+    run = watch(store, run)
     payload = automl_payload(ws, store, run)
     best = payload.get("best") or {}
     text = f"{run.id} {run.status.value}"

@@ -9,8 +9,8 @@ from core.cli.common import (
     EXIT_OK,
     emit,
     open_workspace,
-    progress,
     run_payload,
+    watch,
 )
 from core.errors import BadInput
 from core.runs import launcher
@@ -42,13 +42,7 @@ def _finish(args, ws, store, run) -> int:
         payload = _payload(ws, store, run)
         emit(args, payload, f"{run.id} started (pipeline run; tfstudio pipeline show {run.id})")
         return EXIT_OK
-    print(f"pipeline run {run.id} started (worker pid {run.pid})", file=sys.stderr)
-    try:
-        run = launcher.wait(store, run.id, on_update=progress)
-    except KeyboardInterrupt:
-        store.request_cancel(run.id)
-        print(f"cancel requested for {run.id}; waiting for it to stop", file=sys.stderr)
-        run = launcher.wait(store, run.id, on_update=progress)
+    run = watch(store, run, "pipeline run")
     payload = _payload(ws, store, run)
     emit(args, payload, _summary(payload))
     return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED

@@ -10,7 +10,7 @@ The JSON holds `top_ops` (each `name`, `type`, `self_time_us`, `percent`), `step
 
 from __future__ import annotations
 
-from core.cli.common import EXIT_FAILED, EXIT_OK, emit, open_workspace, run_payload
+from core.cli.common import EXIT_FAILED, EXIT_OK, emit, open_workspace, run_payload, watch
 from core.errors import BadInput
 from core.runs import launcher
 from core.runs.status import RunStatus
@@ -101,14 +101,7 @@ def wait_and_report_quiet(args, store, run) -> int:
     """Wait with progress on stderr; print the profile's numbers (or the failure)."""
     import sys
 
-    from core.cli.common import progress
-
-    print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
-    try:
-        run = launcher.wait(store, run.id, on_update=progress)
-    except KeyboardInterrupt:
-        store.request_cancel(run.id)
-        run = launcher.wait(store, run.id, on_update=progress)
+    run = watch(store, run)
     if run.status is not RunStatus.SUCCEEDED:
         print(f"error: {run.error}", file=sys.stderr)
         emit(args, run_payload(store, run), f"{run.id} {run.status.value}: {run.error}")

@@ -18,10 +18,11 @@ from core.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     EXIT_OK,
+    data_arg,
     emit,
     open_workspace,
-    progress,
     run_payload,
+    watch,
 )
 from core.errors import BadInput
 from core.runs import launcher
@@ -57,24 +58,11 @@ def tune_payload(ws, store, run) -> dict:
     return payload
 
 
-def _wait(args, store, run) -> int:
-    print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
-    try:
-        run = launcher.wait(store, run.id, on_update=progress)
-    except KeyboardInterrupt:
-        store.request_cancel(run.id)
-        print(f"cancel requested for {run.id}; waiting for it to stop", file=sys.stderr)
-        run = launcher.wait(store, run.id, on_update=progress)
-    return run
-
-
 def cmd_tune(args) -> int:
     from core.tuning.space import check_tune_spec
 
     ws, store = open_workspace(args)
-    data = args.data
-    if not data.startswith("sample:") and Path(data).expanduser().exists():
-        data = str(Path(data).expanduser().resolve())
+    data = data_arg(args.data)
     base = TrainSpec(
         data=data,
         target=args.target,
@@ -110,7 +98,7 @@ def cmd_tune(args) -> int:
     if args.detach:
         emit(args, tune_payload(ws, store, run), run.id)
         return EXIT_OK
-    run = _wait(args, store, run)
+    run = watch(store, run)
     payload = tune_payload(ws, store, run)
     best = payload.get("best") or {}
     text = f"{run.id} {run.status.value}"
@@ -138,7 +126,7 @@ def cmd_promote(args) -> int:
     if args.detach:
         emit(args, run_payload(store, run), run.id)
         return EXIT_OK
-    run = _wait(args, store, run)
+    run = watch(store, run)
     payload = run_payload(store, run)
     payload["promoted_from"] = {"run_id": source.id, **best}
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items())

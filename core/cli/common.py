@@ -69,14 +69,29 @@ def run_payload(store: RunStore, run: Run) -> dict[str, Any]:
     }
 
 
-def wait_and_report(args, store: RunStore, run: Run) -> int:
-    print(f"run {run.id} started (worker pid {run.pid})", file=sys.stderr)
+def watch(store: RunStore, run: Run, label: str = "run") -> Run:
+    """Wait for a run with progress on stderr; Ctrl-C asks it to stop and waits for that."""
+    print(f"{label} {run.id} started (worker pid {run.pid})", file=sys.stderr)
     try:
-        run = launcher.wait(store, run.id, on_update=progress)
+        return launcher.wait(store, run.id, on_update=progress)
     except KeyboardInterrupt:
         store.request_cancel(run.id)
         print(f"cancel requested for {run.id}; waiting for it to stop", file=sys.stderr)
-        run = launcher.wait(store, run.id, on_update=progress)
+        return launcher.wait(store, run.id, on_update=progress)
+
+
+def data_arg(data: str) -> str:
+    """A data argument as workers need it: an existing path made absolute (workers run in their
+    run folder); `sample:NAME` and dataset ids unchanged."""
+    from pathlib import Path
+
+    if not data.startswith("sample:") and Path(data).expanduser().exists():
+        return str(Path(data).expanduser().resolve())
+    return data
+
+
+def wait_and_report(args, store: RunStore, run: Run) -> int:
+    run = watch(store, run)
     payload = run_payload(store, run)
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items())
     emit(args, payload, f"{run.id} {run.status.value} {metrics}{run.error or ''}".strip())

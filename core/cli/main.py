@@ -20,6 +20,7 @@ from core.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     CliParser,
+    data_arg,
 )
 from core.cli.common import emit as _emit
 from core.cli.common import open_workspace as _open
@@ -78,9 +79,7 @@ def cmd_train(args) -> int:
     from core.training.precheck import check_train_spec
 
     ws, store = _open(args)
-    data = args.data
-    if not data.startswith("sample:") and Path(data).expanduser().exists():
-        data = str(Path(data).expanduser().resolve())
+    data = data_arg(args.data)
     spec = TrainSpec(
         data=data,
         target=args.target,
