@@ -47,7 +47,8 @@ def test_export_page_checks_bundles_and_the_tfjs_download_runs_offline(tmp_path,
         bundles = run.result["bundles"]
         assert set(bundles) == {"keras", "savedmodel", "tflite", "tfjs", "micro"}
         assert all(b["ok"] for b in bundles.values()), bundles
-        page.get_by_text("Downloads", exact=True).wait_for()  # the table is a canvas: read the run instead
+        # The table is a canvas: read the run instead, and wait for the downloads below it.
+        page.get_by_text("Downloads", exact=True).wait_for()
         with page.expect_download(timeout=60_000) as info:
             page.get_by_role("button", name=re.compile(r"^TF\.js \(")).click()
         zipped = tmp_path / "tfjs.zip"
