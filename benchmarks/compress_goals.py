@@ -59,6 +59,8 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--finetune", type=int, default=5)
     parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    parser.add_argument("--filters", type=int, default=32, help="cnn: filters of block 1")
+    parser.add_argument("--blocks", type=int, default=3, help="cnn: convolution blocks")
     args = parser.parse_args()
 
     from core.runs import launcher
@@ -75,7 +77,7 @@ def main() -> int:
                 model="cnn",
                 epochs=args.epochs,
                 image_size=16,
-                hyperparameters={"filters": 32},
+                hyperparameters={"filters": args.filters, "blocks": args.blocks},
                 learning_rate=0.001,
             )
         else:
