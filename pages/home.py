@@ -18,7 +18,7 @@ STEPS = [
     (
         "data",
         "1 · Data",
-        "Pick a bundled sample or upload a CSV; see its columns and what each becomes.",
+        "Add a sample or upload tables, images, text or series; profile and validate them.",
     ),
     ("models", "2 · Models", "Browse the model catalog and its hyperparameters."),
     (
@@ -27,11 +27,17 @@ STEPS = [
         "Choose the column to predict, train, watch the curves live, "
         "read the evaluation and download `.keras` / `.tflite`.",
     ),
-    ("tune", "4 · Tune", "Search hyperparameters with KerasTuner or AutoKeras."),
-    ("profile", "5 · Profile", "See where each training step's time goes."),
+    ("tune", "4 · Tune", "Search hyperparameters with KerasTuner or AutoKeras; resume, promote."),
+    ("profile", "5 · Profile", "See where each training step's time goes, and what to try."),
     ("compress", "6 · Compress", "Quantize, prune and cluster, with honest numbers."),
-    ("export", "7 · Export", "Keras, SavedModel and TFLite, each checked by its runtime."),
-    ("runs", "8 · Runs", "Every run, its status, curves, log and files."),
+    (
+        "export",
+        "7 · Export",
+        "Keras, SavedModel, TFLite, TF.js and C arrays, each checked by its runtime; serve REST.",
+    ),
+    ("registry", "8 · Registry", "Model versions with lineage and stages; promote one."),
+    ("pipelines", "9 · Pipelines", "Validate new data, retrain, compare and push; Kubeflow."),
+    ("runs", "10 · Runs", "Every run, its status, curves, log and files."),
 ]
 left, right = st.columns(2)
 for i, (page, title, text) in enumerate(STEPS):
