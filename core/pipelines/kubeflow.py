@@ -66,7 +66,8 @@ def describe(pipeline: Pipeline, home: str = "/workspace") -> dict[str, Any]:
 
 
 def uv_command() -> list[str]:
-    found = shutil.which("uv")
+    # `uv run` tells its children where it is (UV); else uv on PATH; else uv as a module.
+    found = os.environ.get("UV") or shutil.which("uv")
     if found:
         return [found]
     return [sys.executable, "-m", "uv"]
