@@ -12,7 +12,7 @@ import pytest
 
 from core.data.datasets import DatasetStore
 from core.pipelines.definition import load_pipeline
-from core.pipelines.kubeflow import compile_kubeflow, load_check, uv_command
+from core.pipelines.kubeflow import compile_kubeflow, load_check
 from core.registry.store import Registry, serving_base
 from core.serving import process
 from tests.conftest import REPO, tfstudio, wait_until
@@ -20,16 +20,7 @@ from tests.conftest import REPO, tfstudio, wait_until
 EXAMPLE = REPO / "examples" / "iris-retrain"
 
 
-def _uv_available() -> bool:
-    import subprocess
-
-    try:
-        return subprocess.run([*uv_command(), "--version"], capture_output=True).returncode == 0
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _uv_available(), reason="uv is not installed")
+# uv is part of the setup (make setup bootstraps it), so a missing uv fails here, loudly.
 def test_compile_for_kubeflow_and_load_back(tmp_path):
     pipeline = load_pipeline(EXAMPLE / "pipeline.yaml")
     out = tmp_path / "pipeline.yaml"
