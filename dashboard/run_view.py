@@ -32,14 +32,14 @@ def new_metric_points(run_id: str) -> list[MetricPoint]:
     return cache["points"]
 
 
-def render_cancel_button(run: Run, key: str) -> None:
+def render_cancel_button(
+    run: Run,
+    key: str,
+    label: str = "Cancel run",
+    help: str = "Stops at the next epoch boundary; forced after a grace period.",
+) -> None:
     if run.status.is_active and not run.cancel_requested_at:
-        if st.button(
-            "Cancel run",
-            icon=":material/stop:",
-            key=f"{key}-cancel-{run.id}",
-            help="Stops at the next epoch boundary; forced after a grace period.",
-        ):
+        if st.button(label, icon=":material/stop:", key=f"{key}-cancel-{run.id}", help=help):
             store().request_cancel(run.id)
             st.rerun()
 

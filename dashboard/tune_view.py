@@ -30,6 +30,7 @@ from dashboard.components import (
     tail_text,
 )
 from dashboard.navigation import page_icon, page_path
+from dashboard.run_view import render_cancel_button
 from dashboard.services import store, workspace
 
 POLL_S = 1.5
@@ -105,14 +106,12 @@ def _live(run_id: str, key: str) -> None:
     if _signature(trials) != st.session_state.get(f"tune-sig:{run_id}"):
         st.rerun()  # a trial ended: redraw the table and the charts
     _header(run)
-    if not run.cancel_requested_at and st.button(
+    render_cancel_button(
+        run,
+        key,
         "Cancel search",
-        icon=":material/stop:",
-        key=f"{key}-cancel-{run.id}",
-        help="Stops after the current epoch; finished trials are kept and Resume continues.",
-    ):
-        store().request_cancel(run.id)
-        st.rerun()
+        "Stops after the current epoch; finished trials are kept and Resume continues.",
+    )
     search = read_search(workspace().run_dir(run_id))
     _trial_progress(run, search, trials)
     for t in trials:
