@@ -82,18 +82,22 @@ class _Recorder:
     def begin(self, step: int) -> None:  # step is 1-based
         import tensorflow as tf
 
+        # The timer starts before the trace annotation is entered and stops after it exits
+        # (see end()), so the profiler's own per-step cost is charged to the profiled step.
+        self._t0 = time.perf_counter()
         if self.profiling and self.a <= step <= self.b:
             self._trace = tf.profiler.experimental.Trace(self.label, step_num=step, _r=1)
             self._trace.__enter__()
-        self._t0 = time.perf_counter()
 
     def end(self, step: int) -> None:
         import tensorflow as tf
 
-        self.times[step] = (time.perf_counter() - self._t0) * 1000
-        if self._trace is not None:
+        traced = self._trace is not None
+        if traced:
             self._trace.__exit__(None, None, None)
             self._trace = None
+        self.times[step] = (time.perf_counter() - self._t0) * 1000
+        if traced:
             self.memory.append(
                 {"t_ms": round((time.perf_counter() - self._started) * 1000, 3), "mb": _rss_mb()}
             )
