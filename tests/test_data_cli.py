@@ -224,6 +224,7 @@ def test_train_on_a_dataset_id_is_accepted(ws, store, flowers, monkeypatch):
     assert submitted["spec"]["target"] == "label"
     run = launcher.wait(store, run_id, timeout_s=30)
     assert run.status is RunStatus.SUCCEEDED, run.error
+    run.result.pop("resources")
     assert run.result == {"metrics": {"accuracy": 1.0}, "data": "flowers@v1", "target": "label"}
     assert "flowers@v1" in run.name
 

@@ -22,7 +22,10 @@ def test_job_succeeds_with_progress_metrics_and_artifacts(ws, store):
     assert run.pid is not None
     done = launcher.wait(store, run.id, poll_s=0.05, timeout_s=30)
     assert done.status is RunStatus.SUCCEEDED
+    resources = done.result.pop("resources")
     assert done.result == {"metrics": {"val_loss": 0.5}}
+    # The worker records what the job cost it (kernel accounting), shown by `runs show`.
+    assert resources["cpu_s"] > 0 and resources["peak_rss_mib"] > 10
     assert (done.phase, done.done, done.total) == ("training", 3, 3)
     points = store.get_metrics(run.id).points
     assert [(p.step, p.name) for p in points if p.name == "loss"] == [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import threading
 import time
@@ -66,6 +67,19 @@ def describe_failure(exc: BaseException) -> str:
     return f"{name}: {first}"[:2000]
 
 
+def job_resources() -> dict[str, float]:
+    """What this worker process has cost so far: CPU seconds (user + system, this process and
+    the children it waited for) and peak resident memory in MiB, from the kernel's accounting."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return {
+        "cpu_s": round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 3),
+        "peak_rss_mib": round(max(own.ru_maxrss, kids.ru_maxrss) / 1024, 1),
+    }
+
+
 def run_job(ws: Workspace, run_id: str) -> RunStatus:
     store = RunStore(ws.db_path)
     run = store.get_run(run_id)
@@ -80,7 +94,7 @@ def run_job(ws: Workspace, run_id: str) -> RunStatus:
         spec = spec_from_dict(run.kind, run.spec) if run.kind in SPEC_TYPES else run.spec
         result = handler(spec, reporter, ws.run_dir(run_id))
         done.set()
-        store.finish_run(run_id, result or {})
+        store.finish_run(run_id, {**(result or {}), "resources": job_resources()})
         return RunStatus.SUCCEEDED
     except JobCanceled as exc:
         done.set()
