@@ -12,14 +12,15 @@ In memory, the same arrays (windows made with numpy) as ready batches:
   (and, for reference, a plain Python list of those batches as tensors)
 
 Epochs 2..N are consumed three ways, alternating epoch by epoch with the in-memory batches
-consumed the same way: a bare Python `for` loop, a loop inside a tf.function (as Keras' fit
-iterates), and a Python loop calling a compiled SGD step of a small MLP (64-64-1) on every
-batch (a training loop's consumer). Batches per second are compared. Images are not measured
+consumed the same way (A B A B ..., at least 5 pairs): a bare Python `for` loop, a loop inside a
+tf.function (as Keras' fit iterates), and a Python loop calling a compiled SGD step of a small
+MLP (64-64-1) on every batch (a training loop's consumer). The verdict is the median per-pair
+ratio of batches per second, printed with its range and the CPU-time ratio. Images are not measured
 (that needs image files).
 Prints PASS/MISS per comparison; always exits 0.
 
     .venv/bin/python benchmarks/tfdata_pipeline.py
-    .venv/bin/python benchmarks/tfdata_pipeline.py --rows 50000 --epochs 3
+    .venv/bin/python benchmarks/tfdata_pipeline.py --rows 50000 --epochs 6
 """
 
 from __future__ import annotations
@@ -97,23 +98,31 @@ def epoch_counter(ds, mode: str):
     return train
 
 
-def rates(pipeline, memory, mode: str, epochs: int) -> tuple[float, float, float]:
-    """(pipeline's first epoch seconds, pipeline and in-memory batches/s over epochs 2..N).
+def rates(pipeline, memory, mode: str, epochs: int):
+    """(pipeline's first epoch seconds, the alternated comparison of epochs 2..N).
 
-    The epochs of the two alternate, so both see the same load on the machine.
+    Epochs of the pipeline (A) and of the in-memory batches (B) alternate, A B A B ..., so both
+    see the same load; the comparison's wall ratio B/A per pair is pipeline speed / in-memory
+    speed (the same batches are counted on both sides).
     """
+    from benchmarks.abab import Sample, alternate
+
     ours, mem = epoch_counter(pipeline, mode), epoch_counter(memory, mode)
     t0 = time.perf_counter()
     ours()
     first = time.perf_counter() - t0
     mem()
-    counted = {"ours": [0, 0.0], "mem": [0, 0.0]}
-    for _ in range(epochs - 1):
-        for key, run in (("ours", ours), ("mem", mem)):
-            t0 = time.perf_counter()
-            counted[key][0] += int(run())
-            counted[key][1] += time.perf_counter() - t0
-    return first, *(n / s for n, s in counted.values())
+
+    def timed(run):
+        def go() -> Sample:
+            c0, t0 = time.process_time(), time.perf_counter()
+            n = int(run())
+            return Sample(time.perf_counter() - t0, time.process_time() - c0, {"batches": n})
+
+        return go
+
+    cmp = alternate("pipeline", timed(ours), "memory", timed(mem), pairs=epochs - 1, log=None)
+    return first, cmp
 
 
 def list_rate(batches: list, epochs: int) -> float:
@@ -136,12 +145,15 @@ def compare(name: str, pipeline, arrays, batch: int, epochs: int) -> list[tuple[
     memory, listed = in_memory(arrays, batch)
     rows = []
     for mode in MODES:
-        first, ours, mem = rates(pipeline, memory, mode, epochs)
-        ratio = ours / mem
-        rows.append((f"{name} ({mode})", ratio))
+        first, cmp = rates(pipeline, memory, mode, epochs)
+        wall, cpu = cmp.summary("wall"), cmp.summary("cpu")
+        batches = cmp.a[0].extra["batches"]
+        rows.append((f"{name} ({mode})", wall["median"]))
         print(
-            f"  {mode:<11}: pipeline {ours:6.0f} batches/s (epoch 1: {first:5.2f}s), "
-            f"in memory {mem:6.0f} batches/s, ratio {ratio:.2f}"
+            f"  {mode:<11}: pipeline {batches / wall['a_median']:6.0f} batches/s (epoch 1: "
+            f"{first:5.2f}s), in memory {batches / wall['b_median']:6.0f} batches/s, ratio "
+            f"median {wall['median']:.2f} (range {wall['min']:.2f}-{wall['max']:.2f}, "
+            f"{wall['pairs']} pairs; CPU ratio {cpu['median']:.2f})"
         )
     print(
         f"  reference  : a Python list of the batches: {list_rate(listed, epochs):,.0f} batches/s"
@@ -154,10 +166,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--epochs", type=int, default=5, help="epoch 1 warms up, 2..N count")
+    parser.add_argument(
+        "--epochs", type=int, default=6, help="epoch 1 warms up, 2..N count (>= 5 pairs)"
+    )
     parser.add_argument("--series", type=int, default=100_000, help="steps of the series")
     parser.add_argument("--skip-windows", action="store_true")
     args = parser.parse_args()
+    args.epochs = max(args.epochs, 6)
 
     import numpy as np
     import tensorflow as tf

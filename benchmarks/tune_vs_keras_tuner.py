@@ -10,10 +10,12 @@ isolates the search: TF Studio's side is `run_tune_job` (oracle subclasses, tria
 every epoch, retention, search.json, atomic state files); the plain side is a KerasTuner script
 with a hand-written model function. Each run is its own child process; time is from the start
 of the data preparation to the end of the search (imports, the same modules on both sides, are
-not counted). Sides alternate and
-each runs --repeats times; the best time of each side is compared. Always exits 0.
+not counted). Sides alternate
+(plain, TF Studio, plain, ... --pairs times, at least 5); the verdict is the median per-pair ratio,
+printed with its spread, for wall time and for CPU time (all threads). Always exits 0.
 
     .venv/bin/python benchmarks/tune_vs_keras_tuner.py [--trials 8] [--epochs 5] [--data iris]
+        [--pairs 5]
 """
 
 from __future__ import annotations
@@ -124,61 +126,50 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--data", default="iris", choices=["iris", "wine"])
     parser.add_argument("--tuner", default="random", choices=["random", "grid", "bayesian"])
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--pairs", type=int, default=5)
     opts = parser.parse_args()
+    from benchmarks.abab import Sample, alternate
+
     target = {"iris": "species", "wine": "cultivar"}[opts.data]
-    times: dict[str, list[float]] = {"plain": [], "tfstudio": []}
-    cpus: dict[str, list[float]] = {"plain": [], "tfstudio": []}
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(opts.repeats):
-            order = ("plain", "tfstudio") if i % 2 == 0 else ("tfstudio", "plain")
-            for side in order:
+        counter = iter(range(10_000))
+
+        def side(name: str):
+            def go() -> Sample:
                 args = {
-                    "dir": str(Path(tmp) / f"{side}{i}"),
+                    "dir": str(Path(tmp) / f"{name}{next(counter)}"),
                     "data": opts.data,
                     "target": target,
                     "epochs": opts.epochs,
                     "trials": opts.trials,
                     "tuner": opts.tuner,
                 }
-                out = run(OURS if side == "tfstudio" else PLAIN, args)
-                times[side].append(out["seconds"])
-                cpus[side].append(out["cpu"])
-                results[side] = out
-                print(
-                    f"run {i + 1} {side:>8}: {out['seconds']:.2f} s wall, {out['cpu']:.2f} s CPU, "
-                    "best val_accuracy "
-                    f"{out['best']:.4f}",
-                    flush=True,
-                )
-    plain, ours = min(times["plain"]), min(times["tfstudio"])
-    ratio = ours / plain
+                out = run(OURS if name == "tfstudio" else PLAIN, args)
+                results[name] = out
+                return Sample(out["seconds"], out["cpu"], {"best": out["best"]})
+
+            return go
+
+        cmp = alternate("plain", side("plain"), "tfstudio", side("tfstudio"), pairs=opts.pairs)
     same = abs(results["plain"]["best"] - results["tfstudio"]["best"]) < 1e-6
     same_scores = all(
         (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-6)
         for a, b in zip(results["plain"]["scores"], results["tfstudio"]["scores"], strict=False)
     )
-    print(
-        f"\n{opts.tuner} search, {opts.trials} trials x {opts.epochs} epochs on {opts.data}: "
-        f"plain KerasTuner {plain:.2f} s, TF Studio {ours:.2f} s (best of {opts.repeats})"
-    )
-    print(
-        f"wall-time ratio TF Studio / plain = {ratio:.3f} -> {'PASS' if ratio <= 1.05 else 'MISS'}"
-    )
+    print(f"\n{opts.tuner} search, {opts.trials} trials x {opts.epochs} epochs on {opts.data}")
+    print(cmp.line("wall"))
+    print(cmp.line("cpu"))
+    print(cmp.verdict("wall", 1.05))
+    print(cmp.verdict("cpu", 1.05))
     print(
         f"best val_accuracy: plain {results['plain']['best']:.4f}, TF Studio "
         f"{results['tfstudio']['best']:.4f} -> {'PASS (same)' if same else 'MISS (differ)'}; "
         f"every trial's score identical: {same_scores}"
     )
-    cpu_ratio = min(cpus["tfstudio"]) / min(cpus["plain"])
-    print(
-        f"CPU time (all threads) TF Studio / plain = {cpu_ratio:.3f} "
-        f"(plain {min(cpus['plain']):.2f} s, TF Studio {min(cpus['tfstudio']):.2f} s): the "
-        "steadier figure on a shared machine"
-    )
     print(f"best hyperparameters: plain {results['plain']['best_hp']}")
     print(f"                      TF Studio {results['tfstudio']['best_hp']}")
+    print(json.dumps(cmp.to_dict()))
     return 0
 
 
