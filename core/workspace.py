@@ -22,7 +22,12 @@ class Workspace:
         chosen = home or os.environ.get(ENV_HOME) or Path.home() / ".tfstudio"
         root = Path(chosen).expanduser().resolve()
         for sub in ("runs", "uploads", "samples"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
+            try:
+                (root / sub).mkdir(parents=True, exist_ok=True)
+            except OSError:
+                # read-only or full: reading still works; a write names the fault when it fails
+                if not root.is_dir():
+                    raise
         return cls(root)
 
     @property

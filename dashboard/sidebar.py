@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.errors import StoreDamaged
 from core.runs.recovery import reconcile
 from core.runs.status import RunStatus
 from dashboard.services import store
@@ -11,10 +12,14 @@ from dashboard.services import store
 
 @st.fragment(run_every=3)
 def render_active_runs() -> None:
-    s = store()
-    reconcile(s)
-    active = s.list_runs(statuses={RunStatus.PENDING, RunStatus.RUNNING}, limit=10)
     st.markdown("**Active runs**")
+    try:
+        s = store()
+        reconcile(s)
+        active = s.list_runs(statuses={RunStatus.PENDING, RunStatus.RUNNING}, limit=10)
+    except StoreDamaged:
+        st.caption("The run store is damaged: the Runs page repairs it.")
+        return
     if not active:
         st.caption("None right now.")
         return

@@ -4,17 +4,48 @@ model, open its TensorBoard, or compare finished training runs side by side."""
 import pandas as pd
 import streamlit as st
 
+from core.report.model import relative_paths
 from core.runs.recovery import reconcile
 from core.runs.status import RunStatus
 from dashboard.compare import compare_panel
 from dashboard.components import fmt_time, render_downloads
 from dashboard.navigation import page_icon, page_path
 from dashboard.playground import render_playground
+from dashboard.run_summary import render_raw_result, render_run_summary
 from dashboard.run_view import render_log, render_run, render_training_result
-from dashboard.services import store
+from dashboard.services import store, workspace
 from dashboard.tools_view import render_tensorboard_panel, render_tools_panel
 
 st.title("Runs")
+
+
+def render_store_banner() -> None:
+    """A damaged store, or run folders it lacks, in a banner with a repair button (the check is
+    one id query and one folder listing). A damaged store stops the page: nothing else can load."""
+    import os
+
+    from core.runs import doctor
+    from core.workspace import Workspace
+
+    ws = Workspace.resolve(os.environ.get("TFSTUDIO_HOME"))
+    problem = doctor.quick_check(ws)
+    if problem is None:
+        return
+    st.error(problem.replace("run `tfstudio doctor --repair`", "repair"), icon="🩺")
+    if st.button("Repair: rebuild the store from the run folders", key="runs-repair"):
+        try:
+            report = doctor.repair(ws)
+        except Exception as exc:  # read-only and the like: the message says what to do
+            st.error(str(exc))
+            st.stop()
+        st.cache_resource.clear()  # the cached store points at the old file
+        st.toast("; ".join(report.repaired))
+        st.rerun()
+    if "damaged" in problem:
+        st.stop()
+
+
+render_store_banner()
 reconcile(store())
 runs = store().list_runs(limit=500)
 if not runs:
@@ -67,25 +98,25 @@ with one_tab:
         st.query_params["run"] = chosen
     run = store().get_run(chosen)
 
-    def finished_train(run) -> None:
-        render_training_result(run)
-        if run.status is RunStatus.SUCCEEDED:
-            render_playground(run, key="runs-play")
+    def finished(run) -> None:
+        render_run_summary(run, key="runs")
+        if run.kind == "train":
+            render_training_result(run)
+            if run.status is RunStatus.SUCCEEDED:
+                render_playground(run, key="runs-play")
 
-    render_run(chosen, key="runs", finished=finished_train if run.kind == "train" else None)
+    render_run(chosen, key="runs", finished=finished)
     if run.kind == "train":
         render_tensorboard_panel(run, key="runs-tb")
     if run.kind == "export" and run.result:
-        st.json(run.result)
         render_downloads(
             store().get_artifacts(run.id),
             ["model.keras", "model.tflite", "savedmodel.zip"],
             key=f"runs-{run.id}",
         )
-    if run.kind == "predict" and run.result:
-        st.json(run.result)
+    render_raw_result(run)
     with st.expander("Spec"):
-        st.json(run.spec)
+        st.json(relative_paths(run.spec, workspace().root), expanded=False)
     events = store().get_events(run.id)
     if events:
         with st.expander(f"Events ({len(events)})"):

@@ -18,6 +18,8 @@ PENDING_GRACE_S = 60.0
 
 def reconcile(store: RunStore, now: float | None = None) -> list[Run]:
     """Mark active runs whose worker process is gone as LOST; returns the runs it changed."""
+    if store.read_only:  # nothing can be marked; listing still works
+        return []
     now = time.time() if now is None else now
     changed = []
     for run in store.list_runs(statuses={RunStatus.PENDING, RunStatus.RUNNING}, limit=10_000):

@@ -2,22 +2,30 @@
 
 Many processes share the file: the Streamlit server and CLI read, workers write. WAL lets readers
 proceed while a worker writes; every method opens a short transaction, so no lock is held long.
+
+Each run folder keeps a copy of its run (`core.runs.folder`), so a damaged store is rebuilt from
+the folders (`core.runs.doctor`). A damaged file, a read-only workspace and a full disk each raise
+their named error (`StoreDamaged`, `WorkspaceReadOnly`, `DiskFull`), never a raw sqlite3 one; a
+read-only workspace is opened read-only and still lists and shows its runs.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 import sqlite3
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import NotFound
+from core.errors import NotFound, WorkspaceReadOnly, storage_fault
+from core.runs import dbfile, folder
+from core.runs.records import Artifact, Event, MetricPoint, MetricsPage, Run
 from core.runs.status import ALLOWED, RESUMABLE_FROM, InvalidTransition, RunStatus
 
 SCHEMA = """
@@ -49,6 +57,8 @@ CREATE TABLE IF NOT EXISTS metrics (
     value REAL NOT NULL,
     ts REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, seq);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,77 +78,21 @@ CREATE TABLE IF NOT EXISTS artifacts (
 """
 
 
-@dataclass(frozen=True)
-class Run:
-    id: str
-    kind: str
-    name: str
-    status: RunStatus
-    spec: dict[str, Any]
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    pid: int | None
-    pid_started_at: float | None
-    heartbeat_at: float | None
-    phase: str
-    done: float
-    total: float
-    message: str
-    error: str | None
-    cancel_requested_at: float | None
-    result: dict[str, Any] | None
-
-    @property
-    def fraction(self) -> float:
-        """Progress in [0, 1]; 0 when the total is unknown."""
-        return min(1.0, self.done / self.total) if self.total > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["status"] = self.status.value
-        return d
-
-
-@dataclass(frozen=True)
-class MetricPoint:
-    seq: int
-    step: int
-    name: str
-    value: float
-    ts: float
-
-
-@dataclass(frozen=True)
-class Event:
-    seq: int
-    ts: float
-    level: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Artifact:
-    name: str
-    path: str
-    size_bytes: int
-
-
-@dataclass
-class MetricsPage:
-    """A page of metric points after a cursor; pass `next_after` back to get only new ones."""
-
-    points: list[MetricPoint] = field(default_factory=list)
-    next_after: int = 0
-
-
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
 class RunStore:
-    def __init__(self, db_path: str | Path) -> None:
+    def __init__(self, db_path: str | Path, runs_dir: str | Path | None = None) -> None:
         self.db_path = Path(db_path)
+        self.runs_dir = Path(runs_dir) if runs_dir else self.db_path.parent / "runs"
+        self.read_only = dbfile.is_read_only(self.db_path)
+        self._empty = self.read_only and not self.db_path.exists()
+        self._mirror_warned = False
+        if self.read_only:
+            with self._connect() as conn:  # a damaged file is named now, not at first use
+                conn.execute("SELECT count(*) FROM runs").fetchone()
+            return
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -146,17 +100,33 @@ class RunStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = None
         try:
+            conn = self._open()
+            conn.row_factory = sqlite3.Row
+            if not self.read_only:
+                conn.execute("PRAGMA busy_timeout=30000")
+                conn.execute("PRAGMA synchronous=NORMAL")
             yield conn
+        except sqlite3.DatabaseError as exc:
+            raise self._named(exc) from exc
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
+
+    def _open(self) -> sqlite3.Connection:
+        return dbfile.connect(self.db_path, self.read_only, self._empty, SCHEMA)
+
+    def _named(self, exc: sqlite3.DatabaseError) -> Exception:
+        return dbfile.named_error(exc, self.db_path, self.read_only)
+
+    def _read_only_error(self) -> WorkspaceReadOnly:
+        return dbfile.read_only_error(self.db_path)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise self._read_only_error()
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -166,15 +136,106 @@ class RunStore:
                 raise
             conn.execute("COMMIT")
 
+    # -- the copy kept in each run folder ---------------------------------------------------
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    def _mirror(self, run_id: str) -> None:
+        """Copy the run's row (and artifact list) to its folder's run.json. Best effort: the
+        store already holds the change, and a failed copy only matters if the store is lost."""
+        try:
+            with self._connect() as conn:
+                row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+                arts = conn.execute(
+                    "SELECT name, path FROM artifacts WHERE run_id = ?", (run_id,)
+                ).fetchall()
+            if row is None:
+                return
+            record = _record_from_row(row)
+            record["artifacts"] = {a["name"]: a["path"] for a in arts}
+            run_dir = self.run_dir(run_id)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            folder.write_json_atomic(run_dir / folder.RECORD, record)
+        except (OSError, sqlite3.Error) as exc:
+            self._warn_mirror(exc)
+
+    def _append(self, run_id: str, name: str, rows: list[dict[str, Any]]) -> None:
+        try:
+            run_dir = self.run_dir(run_id)
+            if run_dir.is_dir():
+                folder.append_lines(run_dir / name, rows)
+        except OSError as exc:
+            self._warn_mirror(exc)
+
+    def _warn_mirror(self, exc: Exception) -> None:
+        if not self._mirror_warned:
+            self._mirror_warned = True
+            print(f"warning: could not update a run folder's copy: {exc}", file=sys.stderr)
+
     # -- runs -----------------------------------------------------------------------------
     def create_run(self, kind: str, spec: dict[str, Any], name: str = "") -> Run:
+        """Record a PENDING run and its folder (with run.json) together: if either cannot be
+        written (disk full, read-only), neither is kept."""
         run_id = new_run_id()
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO runs (id, kind, name, status, spec, created_at) VALUES (?,?,?,?,?,?)",
-                (run_id, kind, name, RunStatus.PENDING.value, json.dumps(spec), time.time()),
-            )
+        run_dir = self.run_dir(run_id)
+        try:
+            with self._tx() as conn:
+                conn.execute(
+                    "INSERT INTO runs (id, kind, name, status, spec, created_at) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (run_id, kind, name, RunStatus.PENDING.value, json.dumps(spec), time.time()),
+                )
+                row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+                run_dir.mkdir(parents=True)
+                record = {**_record_from_row(row), "artifacts": {}}
+                folder.write_json_atomic(run_dir / folder.RECORD, record)
+        except OSError as exc:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise (storage_fault(exc) or exc) from exc
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
         return self.get_run(run_id)
+
+    def restore_run(self, record: dict[str, Any]) -> bool:
+        """Put a run read from its folder (`folder.read_folder`) back into the store under its
+        own id, with its metrics, events and artifacts; False when the id is already there."""
+        with self._tx() as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE id = ?", (record["id"],)).fetchone():
+                return False
+            cols = [c for c in _RESTORED if record.get(c) is not None]
+            values = [json.dumps(record[c]) if c in ("spec", "result") else record[c] for c in cols]
+            conn.execute(
+                f"INSERT INTO runs ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+                values,
+            )
+            conn.executemany(
+                "INSERT INTO metrics (run_id, step, name, value, ts) VALUES (?,?,?,?,?)",
+                [
+                    (record["id"], int(m["step"]), m["name"], float(m["value"]), m.get("ts", 0))
+                    for m in record.get("metrics", [])
+                ],
+            )
+            conn.executemany(
+                "INSERT INTO events (run_id, ts, level, message) VALUES (?,?,?,?)",
+                [
+                    (record["id"], e.get("ts", 0), e.get("level", "info"), e["message"])
+                    for e in record.get("events", [])
+                ],
+            )
+            for name, path in (record.get("artifacts") or {}).items():
+                p = Path(path)
+                if p.exists():
+                    conn.execute(
+                        "INSERT OR REPLACE INTO artifacts (run_id, name, path, size_bytes) "
+                        "VALUES (?,?,?,?)",
+                        (record["id"], name, str(p), _size(p)),
+                    )
+        return True
+
+    def run_ids(self) -> set[str]:
+        with self._connect() as conn:
+            return {r[0] for r in conn.execute("SELECT id FROM runs")}
 
     def get_run(self, run_id: str) -> Run:
         with self._connect() as conn:
@@ -184,19 +245,22 @@ class RunStore:
         return _run_from_row(row)
 
     def list_runs(
-        self, kind: str | None = None, statuses: set[RunStatus] | None = None, limit: int = 200
+        self,
+        kind: str | None = None,
+        statuses: set[RunStatus] | None = None,
+        limit: int = 200,
+        offset: int = 0,
     ) -> list[Run]:
-        query, args = "SELECT * FROM runs WHERE 1=1", []
-        if kind:
-            query += " AND kind = ?"
-            args.append(kind)
-        if statuses:
-            query += f" AND status IN ({','.join('?' * len(statuses))})"
-            args.extend(s.value for s in statuses)
-        query += " ORDER BY created_at DESC LIMIT ?"
-        args.append(limit)
+        """Newest first; `offset` and `limit` page the list (the created_at index serves it)."""
+        where, args = _filters(kind, statuses)
+        query = f"SELECT * FROM runs{where} ORDER BY created_at DESC LIMIT ? OFFSET ?"
         with self._connect() as conn:
-            return [_run_from_row(r) for r in conn.execute(query, args)]
+            return [_run_from_row(r) for r in conn.execute(query, [*args, limit, offset])]
+
+    def count_runs(self, kind: str | None = None, statuses: set[RunStatus] | None = None) -> int:
+        where, args = _filters(kind, statuses)
+        with self._connect() as conn:
+            return int(conn.execute(f"SELECT count(*) FROM runs{where}", args).fetchone()[0])
 
     def set_status(self, run_id: str, status: RunStatus, error: str | None = None) -> Run:
         """Move a run to `status`, enforcing the state machine; stamps start/finish times."""
@@ -220,6 +284,7 @@ class RunStore:
                 sets.append("error = ?")
                 args.append(error)
             conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", [*args, run_id])
+        self._mirror(run_id)
         return self.get_run(run_id)
 
     def reopen_run(self, run_id: str) -> Run:
@@ -241,6 +306,7 @@ class RunStore:
                 "heartbeat_at = ? WHERE id = ?",
                 (RunStatus.PENDING.value, time.time(), run_id),
             )
+        self._mirror(run_id)
         return self.get_run(run_id)
 
     def finish_run(self, run_id: str, result: dict[str, Any]) -> Run:
@@ -257,6 +323,7 @@ class RunStore:
                 "UPDATE runs SET pid = ?, pid_started_at = ? WHERE id = ?",
                 (pid, pid_started_at, run_id),
             )
+        self._mirror(run_id)
 
     def heartbeat(self, run_id: str) -> None:
         with self._tx() as conn:
@@ -296,6 +363,11 @@ class RunStore:
             conn.executemany(
                 "INSERT INTO metrics (run_id, step, name, value, ts) VALUES (?,?,?,?,?)", rows
             )
+        self._append(
+            run_id,
+            folder.METRICS,
+            [{"step": r[1], "name": r[2], "value": r[3], "ts": r[4]} for r in rows],
+        )
 
     def get_metrics(self, run_id: str, after: int = 0, limit: int = 10_000) -> MetricsPage:
         """Metric points with seq > `after`, oldest first; a poller passes `next_after` back."""
@@ -309,11 +381,13 @@ class RunStore:
         return MetricsPage(points, points[-1].seq if points else after)
 
     def add_event(self, run_id: str, message: str, level: str = "info") -> None:
+        now = time.time()
         with self._tx() as conn:
             conn.execute(
                 "INSERT INTO events (run_id, ts, level, message) VALUES (?,?,?,?)",
-                (run_id, time.time(), level, message),
+                (run_id, now, level, message),
             )
+        self._append(run_id, folder.EVENTS, [{"ts": now, "level": level, "message": message}])
 
     def get_events(self, run_id: str, after: int = 0) -> list[Event]:
         with self._connect() as conn:
@@ -326,17 +400,14 @@ class RunStore:
 
     def add_artifact(self, run_id: str, name: str, path: str | Path) -> Artifact:
         p = Path(path)
-        size = (
-            sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
-            if p.is_dir()
-            else (p.stat().st_size)
-        )
+        size = _size(p)
         with self._tx() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO artifacts (run_id, name, path, size_bytes) "
                 "VALUES (?,?,?,?)",
                 (run_id, name, str(p), size),
             )
+        self._mirror(run_id)
         return Artifact(name, str(p), size)
 
     def get_artifacts(self, run_id: str) -> dict[str, Artifact]:
@@ -354,3 +425,45 @@ def _run_from_row(row: sqlite3.Row) -> Run:
     d["spec"] = json.loads(d["spec"])
     d["result"] = json.loads(d["result"]) if d["result"] else None
     return Run(**d)
+
+
+def _filters(kind: str | None, statuses: set[RunStatus] | None) -> tuple[str, list[Any]]:
+    clauses, args = [], []
+    if kind:
+        clauses.append("kind = ?")
+        args.append(kind)
+    if statuses:
+        clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+        args.extend(s.value for s in statuses)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+# Columns a run restored from its folder brings back (pid and progress belong to a live worker).
+_RESTORED = (
+    "id",
+    "kind",
+    "name",
+    "status",
+    "spec",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "pid",
+    "pid_started_at",
+    "heartbeat_at",
+    "error",
+    "result",
+)
+
+
+def _record_from_row(row: sqlite3.Row) -> dict[str, Any]:
+    d = dict(row)
+    d["spec"] = json.loads(d["spec"])
+    d["result"] = json.loads(d["result"]) if d["result"] else None
+    return {k: d.get(k) for k in _RESTORED} | {"cancel_requested_at": d.get("cancel_requested_at")}
+
+
+def _size(p: Path) -> int:
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return p.stat().st_size
