@@ -5,6 +5,7 @@ import streamlit as st
 from core.compression.preflight import METHOD_LABELS, check_spec, preflight
 from core.errors import BadInput
 from core.export.job import source_model_dir
+from core.report.explain import explain_compression
 from core.runs import launcher
 from core.runs.status import RunStatus
 from core.specs import CENTROID_INITS, PRUNE_SCHEDULES, CompressSpec
@@ -146,9 +147,10 @@ def show_report(run) -> None:
     st.subheader("Report")
     st.caption(
         f"{result.get('test_rows', 0)} held-out test rows, evaluated with the TFLite "
-        "interpreter; latency is the median of repeated runs on this machine (the float Keras "
-        f"model's `model(x)` took {result['baseline'].get('keras_latency_ms', 0):.3g} ms per row)."
+        "interpreter; latency is the median of repeated runs on this machine."
     )
+    for line in explain_compression(result):
+        st.markdown(f"- {line[0].upper()}{line[1:]}")
     for note in result.get("notes", []):
         st.warning(note)
     frame = report_frame(result)

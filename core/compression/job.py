@@ -185,7 +185,7 @@ def _bridge(ctx: _Context, method: str, run_dir: Path, reporter: Reporter):
 
 def run_compress_job(spec: CompressSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
     import core.training.layers  # noqa: F401  (registers custom layers for loading)
-    from core.compression.report import keras_latency_ms, measure, weight_stats
+    from core.compression.report import keras_latency, measure, weight_stats
     from core.export.convert import to_tflite
     from core.runs.worker import describe_failure
 
@@ -211,7 +211,7 @@ def run_compress_job(spec: CompressSpec, reporter: Reporter, run_dir: Path) -> d
         baseline_path, "float", ctx.task, ctx.data.test_x, ctx.data.test_y
     )
     baseline["scope"] = "end-to-end"
-    baseline["keras_latency_ms"] = keras_latency_ms(ctx.model, ctx.data.test_x)
+    baseline.update(keras_latency(ctx.model, ctx.data.test_x))
     from core.compression.tfmot_bridge import kernels
 
     baseline.update(weight_stats(kernels(ctx.network)))

@@ -1,0 +1,98 @@
+"""A finished run as a page: its report's explanations, facts, tables and charts, a one-click
+HTML report (and a PDF), and the raw result JSON behind an expander with workspace paths."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import BadInput
+from core.report.collect import build_report
+from core.report.html import render_html
+from core.report.model import Report, relative_paths
+from core.runs.store import Run
+from dashboard.services import store, workspace
+
+# Sections the Runs page already draws with interactive charts for a training run.
+INTERACTIVE = ("Training curves", "Test results")
+
+
+def _sentence(note: str) -> str:
+    return note[:1].upper() + note[1:]
+
+
+def render_report_sections(report: Report, skip_visuals: tuple[str, ...] = ()) -> None:
+    """Every section; those named in `skip_visuals` show only their words (the page draws
+    their charts and tables interactively elsewhere)."""
+    for section in report.sections:
+        st.markdown(f"##### {section.title}")
+        if section.intro:
+            st.caption(section.intro)
+        for note in section.notes:
+            st.markdown(f"- {_sentence(note)}")
+        if section.facts:
+            st.markdown(
+                "  \n".join(f"**{k}**: {v}" for k, v in section.facts),
+            )
+        if any(section.title.endswith(s) for s in skip_visuals):
+            continue
+        for table in section.tables:
+            if table.rows:
+                st.table({c: [r[i] for r in table.rows] for i, c in enumerate(table.columns)})
+                if table.caption:
+                    st.caption(table.caption)
+        if section.charts:
+            st.html(
+                '<div style="display:flex;flex-wrap:wrap;gap:12px">'
+                + "".join(section.charts)
+                + "</div>"
+            )
+
+
+def render_run_summary(run: Run, key: str) -> None:
+    """The run's summary and report downloads (finished runs only)."""
+    if not run.status.is_finalized:
+        return
+    try:
+        report = build_report(workspace(), store(), run.id)
+    except BadInput as exc:
+        st.info(str(exc))
+        return
+    st.subheader("Summary")
+    html = render_html(report)
+    left, right = st.columns(2)
+    left.download_button(
+        "Download report (HTML)",
+        html,
+        file_name=f"report-{run.id}.html",
+        mime="text/html",
+        icon=":material/description:",
+        key=f"{key}-report-html-{run.id}",
+        help="One self-contained file: opens offline in any browser, charts included.",
+    )
+    pdf_key = f"{key}-report-pdf-{run.id}"
+    if right.button("Make a PDF", key=f"{pdf_key}-make", icon=":material/picture_as_pdf:"):
+        from core.report.pdf import html_to_pdf
+
+        out = workspace().run_dir(run.id) / "report.pdf"
+        try:
+            with st.spinner("printing with headless Chromium"):
+                html_to_pdf(html, out)
+            st.session_state[pdf_key] = str(out)
+        except BadInput as exc:
+            right.warning(str(exc))
+    if st.session_state.get(pdf_key):
+        with open(st.session_state[pdf_key], "rb") as f:
+            right.download_button(
+                "Download report (PDF)",
+                f.read(),
+                file_name=f"report-{run.id}.pdf",
+                mime="application/pdf",
+                key=f"{pdf_key}-get",
+            )
+    render_report_sections(report, skip_visuals=INTERACTIVE if run.kind == "train" else ())
+
+
+def render_raw_result(run: Run) -> None:
+    if run.result:
+        with st.expander("Raw result (JSON)"):
+            st.json(relative_paths(run.result, workspace().root), expanded=False)
