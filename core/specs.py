@@ -80,6 +80,9 @@ class TrainSpec(Spec):
             trial's final fit); the validation curves are then optimistic, the test split is not.
         warm_start: id of a finished training run whose network weights start this one when
             the architecture matches (retraining a production model on new data).
+        trust_savedmodel: the user trusts the SavedModel a `hub:` model is built on to run its
+            graph; without it such a model is refused, and every later load of it (export,
+            compress, serve) stays in Keras safe mode. Only the user's spec sets it.
     """
 
     kind: ClassVar[str] = "train"
@@ -120,6 +123,7 @@ class TrainSpec(Spec):
     hyperparameters: dict[str, Any] = dataclasses.field(default_factory=dict)
     fit_on_validation: bool = False
     warm_start: str = ""
+    trust_savedmodel: bool = False
 
 
 TASKS = (
@@ -130,6 +134,23 @@ TASKS = (
     "image-classification",
     "text-classification",
 )
+# The choice lists of TrainSpec's fields: the CLI, the Train page and the engine all read these.
+SPLITS = ("auto", "random", "stratified", "time")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULES = ("constant", "cosine", "exponential")
+CLASS_WEIGHTS = ("none", "balanced")
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def field_default(spec_type: type[Spec], name: str) -> Any:
+    """A spec field's default: the one value the CLI and the pages start from."""
+    for f in dataclasses.fields(spec_type):
+        if f.name == name:
+            if f.default is not dataclasses.MISSING:
+                return f.default
+            if f.default_factory is not dataclasses.MISSING:
+                return f.default_factory()
+    raise KeyError(f"{spec_type.__name__} has no field {name!r}")
 
 
 @dataclass(frozen=True)

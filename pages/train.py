@@ -8,7 +8,16 @@ from core.data.resolve import load_data
 from core.errors import BadInput, NotFound
 from core.models.catalog import DEFAULT_MODEL, default_hp, list_entries
 from core.runs import launcher
-from core.specs import TASKS, TrainSpec
+from core.specs import (
+    CLASS_WEIGHTS,
+    OPTIMIZERS,
+    SCHEDULES,
+    SPLITS,
+    STRATEGIES,
+    TASKS,
+    TrainSpec,
+    field_default,
+)
 from core.training.precheck import check_train_spec, resolve_task
 from dashboard.data_picker import render_data_picker
 from dashboard.playground import render_playground
@@ -150,7 +159,9 @@ elif resolved == "image-classification":
 defaults = default_hp(model)
 with st.expander("Training options"):
     a, b, c = st.columns(3)
-    epochs = a.number_input("Epochs", 1, 1000, 30, key="train-epochs")
+    epochs = a.number_input(
+        "Epochs", 1, 1000, field_default(TrainSpec, "epochs"), key="train-epochs"
+    )
     batch_size = b.number_input("Batch size", 1, 4096, 32, key="train-batch")
     learning_rate = c.number_input(
         "Learning rate",
@@ -168,33 +179,29 @@ with st.expander("Training options"):
         "Early stopping patience (0 = off)",
         0,
         1000,
-        10,
+        field_default(TrainSpec, "early_stopping"),
         key="train-patience",
         help="Stop when the validation loss has not improved for this many epochs; keep the "
         "best weights.",
     )
     split = c.selectbox(
         "Split",
-        ["auto", "random", "stratified", "time"],
+        list(SPLITS),
         key="train-split",
         help="auto: stratified for classes, in time order for series",
     )
-    extra["optimizer"] = b.selectbox(
-        "Optimizer", ["adam", "adamw", "sgd", "rmsprop"], key="train-optimizer"
-    )
-    extra["schedule"] = c.selectbox(
-        "Learning-rate schedule", ["constant", "cosine", "exponential"], key="train-schedule"
-    )
+    extra["optimizer"] = b.selectbox("Optimizer", list(OPTIMIZERS), key="train-optimizer")
+    extra["schedule"] = c.selectbox("Learning-rate schedule", list(SCHEDULES), key="train-schedule")
     if resolved in ("classification", "image-classification", "text-classification"):
         extra["class_weights"] = a.selectbox(
             "Class weights",
-            ["none", "balanced"],
+            list(CLASS_WEIGHTS),
             key="train-class-weights",
             help="balanced: rare classes count more (for imbalanced targets)",
         )
     strategy = b.selectbox(
         "Distribution strategy",
-        ["default", "mirrored", "multiworker"],
+        list(STRATEGIES),
         key="train-strategy",
         help="mirrored: several local devices (the CPU split into logical devices here); "
         "multiworker: several worker processes (TF_CONFIG), started on this machine",

@@ -21,8 +21,7 @@ import sys
 from pathlib import Path
 
 from core.errors import BadInput
-
-STRATEGIES = ("default", "mirrored", "multiworker")
+from core.specs import STRATEGIES
 
 
 def free_ports(n: int) -> list[int]:

@@ -20,7 +20,7 @@ import numpy as np
 from core.data.resolve import load_data
 from core.errors import BadInput, JobCanceled
 from core.runs.reporter import Reporter, raise_if_canceled
-from core.specs import TrainSpec
+from core.specs import OPTIMIZERS, SCHEDULES, TrainSpec
 from core.training.precheck import INPUT_KIND, plan
 
 FAMILY = {"table": "tabular", "image": "images", "text": "text", "sequence": "forecasting"}
@@ -144,8 +144,15 @@ def _fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_
     return hist
 
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SCHEDULES = ("constant", "cosine", "exponential")
+def learning_rate_for(spec: TrainSpec, model_name: str) -> float:
+    """The spec's rate; 0 means a promoted trial's value, else the model's catalog default."""
+    from core.models.catalog import default_hp
+
+    return float(
+        spec.learning_rate
+        or spec.hyperparameters.get("learning_rate")
+        or default_hp(model_name).get("learning_rate", 0.001)
+    )
 
 
 def make_optimizer(spec, learning_rate: float, train_ds, epochs: int):
@@ -246,7 +253,7 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
 
     from core.export.convert import parity, tflite_predict, to_tflite
     from core.models.backbones import describe
-    from core.models.catalog import default_hp, is_transfer
+    from core.models.catalog import is_transfer
     from core.training.evaluation import evaluate
     from core.training.families.common import save_test_inputs
 
@@ -269,11 +276,7 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     reporter.artifact("features.json", run_dir / "features.json")
     raise_if_canceled(reporter)
 
-    learning_rate = (
-        spec.learning_rate
-        or spec.hyperparameters.get("learning_rate")
-        or default_hp(model_name).get("learning_rate", 0.001)
-    )
+    learning_rate = learning_rate_for(spec, model_name)
     if spec.fit_on_validation:
         prepared = _with_validation_in_training(prepared, reporter)
     if spec.mixed_precision:

@@ -1,0 +1,72 @@
+"""`tfstudio app`: start the Streamlit app on a workspace (optionally the seeded demo one)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from core.cli.common import EXIT_OK
+from core.workspace import Workspace
+
+
+def _has_screen() -> bool:
+    return bool(
+        sys.platform == "darwin" or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
+def cmd_app(args) -> int:
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ)
+    home = args.home or (str(root / ".demo-home") if args.demo else None)
+    ws = Workspace.resolve(home)
+    env["TFSTUDIO_HOME"] = str(ws.root)
+    headless = "true"
+    if args.demo:
+        from core.demo import seed_demo
+
+        run = seed_demo(ws)
+        if run:
+            print(f"demo: started training run {run.id} on the iris sample", file=sys.stderr)
+        if _has_screen():  # open a browser tab where there is a screen to show it on
+            headless = "false"
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(root / "dashboard" / "app.py"),
+        "--server.headless",
+        headless,
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.address,
+    ]
+    print(
+        f"TF Studio: open http://{args.address}:{args.port} (workspace {ws.root}); "
+        "Ctrl+C stops the app, running jobs carry on",
+        file=sys.stderr,
+    )
+    try:
+        return subprocess.call(cmd, env=env, cwd=root)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("app", parents=[common], help="start the web app")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the demo workspace (./.demo-home) and start a sample training run",
+    )
+    p.set_defaults(func=cmd_app)

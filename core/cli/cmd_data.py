@@ -1,0 +1,164 @@
+"""`tfstudio data import|list|profile|validate`: dataset versions, profiles, drift checks."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.cli.common import EXIT_OK, CliParser, emit
+from core.errors import BadInput
+from core.workspace import Workspace
+
+# core.data.datasets.KINDS plus "auto"; spelled here so that building the parser does not
+# import pandas (tests/test_cli_seams.py checks that the two agree).
+IMPORT_KINDS = ("auto", "table", "timeseries", "text", "images")
+
+
+def _read_options(args):
+    from core.data.sources import ReadOptions
+
+    return ReadOptions(
+        delimiter=args.delimiter,
+        encoding=args.encoding,
+        decimal=args.decimal,
+        skip_bad_rows=args.skip_bad_rows,
+    )
+
+
+def cmd_import(args) -> int:
+    from core.data.datasets import DatasetStore
+
+    ws = Workspace.resolve(args.home)
+    path = Path(args.file).expanduser()
+    if not path.is_file():
+        raise BadInput(f"no such file: {args.file}")
+    store = DatasetStore(ws)
+    version = store.import_file(
+        path,
+        path.name,
+        name=args.name,
+        kind=args.kind,
+        target=args.target,
+        time_column=args.time_column,
+        options=_read_options(args),
+    )
+    schema = store.schema(version)
+    payload = {**version.to_dict(), "dataset_id": version.id, "schema": schema}
+    emit(
+        args,
+        payload,
+        f"{version.id} ({version.kind}, {version.rows:,} rows, {len(version.columns)} columns)",
+    )
+    return EXIT_OK
+
+
+def cmd_list(args) -> int:
+    from core.data.datasets import DatasetStore
+
+    versions = DatasetStore(Workspace.resolve(args.home)).list_versions()
+    emit(
+        args,
+        {"datasets": [v.to_dict() for v in versions]},
+        "\n".join(f"{v.id:<24} {v.kind:<10} {v.rows:>9,} rows  {v.source}" for v in versions)
+        or "no datasets yet",
+    )
+    return EXIT_OK
+
+
+def cmd_profile(args) -> int:
+    from core.data.datasets import DatasetStore
+    from core.data.profile import profile_table
+    from core.data.resolve import load_data
+
+    ws = Workspace.resolve(args.home)
+    loaded = load_data(args.source, ws)
+    if loaded.dataset is not None and args.target is None:
+        prof = DatasetStore(ws).profile(loaded.dataset)
+    else:
+        if args.target is not None and args.target not in loaded.frame.columns:
+            raise BadInput(
+                f"there is no column {args.target!r}; columns are: "
+                f"{', '.join(map(str, loaded.frame.columns))}"
+            )
+        types = {c["name"]: c["type"] for c in loaded.schema["columns"]} if loaded.schema else None
+        prof = profile_table(loaded.frame, target=args.target, types=types)
+    payload = {
+        "source": loaded.label,
+        "lineage": loaded.lineage,
+        "schema": prof.schema,
+        **prof.to_dict(),
+    }
+    text = "\n".join(
+        [f"{loaded.label}: {prof.rows:,} rows"]
+        + [
+            f"  {c.name:<28} {c.type:<12} missing {c.missing:>7,}  distinct {c.distinct:>7,}"
+            for c in prof.columns
+        ]
+        + [f"issue: {i}" for i in prof.issues]
+    )
+    emit(args, payload, text)
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from core.data.datasets import DatasetStore
+    from core.data.sources import read_table
+    from core.data.validation import validate_frame
+
+    ws = Workspace.resolve(args.home)
+    store = DatasetStore(ws)
+    reference = store.get(args.against)
+    new = read_table(Path(args.file).expanduser(), options=_read_options(args)).frame
+    report = validate_frame(new, store.read_frame(reference), store.schema(reference))
+    payload = {"against": reference.id, "file": str(args.file), **report.to_dict()}
+    text = "\n".join(
+        [f"{len(report.anomalies)} anomalies against {reference.id}"]
+        + [
+            f"  [{a.severity}] {a.column or '(table)'} {a.kind}: {a.detail}"
+            for a in report.anomalies
+        ]
+    )
+    emit(args, payload, text)
+    return EXIT_OK
+
+
+def register(sub, common) -> None:
+    reading = argparse.ArgumentParser(add_help=False)
+    reading.add_argument("--delimiter", help="field separator (default: detected)")
+    reading.add_argument("--encoding", choices=["utf-8", "utf-8-sig", "latin-1"])
+    reading.add_argument("--decimal", choices=[".", ","], help="decimal mark (default: detected)")
+    reading.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="skip rows with the wrong number of fields (counted)",
+    )
+
+    data = sub.add_parser("data", help="import, profile and validate datasets")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=CliParser)
+    p = data_sub.add_parser(
+        "import",
+        parents=[common, reading],
+        help="import a table file or an image zip as a dataset version",
+    )
+    p.add_argument("file")
+    p.add_argument("--name")
+    p.add_argument("--kind", default="auto", choices=list(IMPORT_KINDS))
+    p.add_argument("--target")
+    p.add_argument("--time-column")
+    p.set_defaults(func=cmd_import)
+    p = data_sub.add_parser("list", parents=[common], help="list dataset versions")
+    p.set_defaults(func=cmd_list)
+    p = data_sub.add_parser(
+        "profile", parents=[common], help="schema and statistics of a file, sample or dataset"
+    )
+    p.add_argument("source", help="a file, sample:NAME or a dataset id (name@vN)")
+    p.add_argument("--target")
+    p.set_defaults(func=cmd_profile)
+    p = data_sub.add_parser(
+        "validate",
+        parents=[common, reading],
+        help="check new data against a dataset's schema and statistics",
+    )
+    p.add_argument("file")
+    p.add_argument("--against", required=True, help="dataset id (name@vN)")
+    p.set_defaults(func=cmd_validate)

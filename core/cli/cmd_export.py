@@ -1,0 +1,111 @@
+"""`tfstudio export`: export a training run (or a compressed variant) and copy the bundles out."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from core.cli.common import EXIT_FAILED, EXIT_OK, emit, open_workspace, run_payload, watch
+from core.runs import launcher
+from core.runs.status import RunStatus
+from core.specs import EXPORT_FORMATS, TFJS_QUANTIZATIONS, ExportSpec, field_default
+
+FORMAT_CHOICES = (*EXPORT_FORMATS, "c-array", "all")  # c-array: another name for micro
+QUANTIZE_CHOICES = tuple(q or "none" for q in TFJS_QUANTIZATIONS)
+
+
+def spec_from_args(args) -> ExportSpec:
+    return ExportSpec(
+        source_run=args.run_id,
+        format="micro" if args.format == "c-array" else args.format,
+        quantize="" if args.quantize == "none" else args.quantize,
+        serving_name=args.name or "",
+        variant=args.variant or "",
+        version=args.version,
+    )
+
+
+def _copy_out(result: dict, artifacts: dict, out_dir: Path) -> dict:
+    """Each format's zip bundle and its bare file or folder (as before bundles) into `out_dir`."""
+    from core.export.job import BUNDLE_NAME, OUTPUT_NAME
+
+    bundles = {}
+    for name, entry in result.get("bundles", {}).items():
+        if BUNDLE_NAME[name] in artifacts:
+            zipped = out_dir / BUNDLE_NAME[name]
+            shutil.copy2(artifacts[BUNDLE_NAME[name]].path, zipped)
+            entry = {**entry, "bundle": str(zipped)}
+        if OUTPUT_NAME[name] in artifacts:
+            produced = Path(artifacts[OUTPUT_NAME[name]].path)
+            target = out_dir / produced.name
+            if produced.is_dir():
+                if target.exists():
+                    shutil.rmtree(target)
+                shutil.copytree(produced, target)
+            else:
+                shutil.copy2(produced, target)
+            entry = {**entry, "path": str(target)}
+        bundles[name] = entry
+    return bundles
+
+
+def cmd_export(args) -> int:
+    from core.export.source import check as check_export
+
+    ws, store = open_workspace(args)
+    spec = spec_from_args(args)
+    check_export(store, ws, spec)  # bad input exits 2 before a worker starts
+    what = f"{args.variant} variant of {args.run_id}" if args.variant else args.run_id
+    run = launcher.submit(ws, store, spec, name=f"export {spec.format} of {what}")
+    run = watch(store, run)
+    if run.status is not RunStatus.SUCCEEDED:
+        emit(args, run_payload(store, run), f"{run.id} {run.status.value}: {run.error}")
+        return EXIT_FAILED
+    out_dir = Path(args.out).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = dict(run.result or {})
+    bundles = _copy_out(result, store.get_artifacts(run.id), out_dir)
+    payload = {**result, "bundles": bundles, "run_id": run.id, "status": run.status.value}
+    if "format" in result and result["format"] in bundles:
+        payload["path"] = bundles[result["format"]].get("path")
+    lines = [
+        f"{name}: {b.get('bundle', '-')} "
+        + ("parity ok" if b.get("ok") else f"NOT OK {b.get('error', '')}".strip())
+        for name, b in bundles.items()
+    ]
+    emit(args, payload, "\n".join(lines))
+    return EXIT_OK
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser(
+        "export", parents=[common], help="export a training run's model or a compressed variant"
+    )
+    p.add_argument("run_id")
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=list(FORMAT_CHOICES),
+        help="one format (micro = c-array: the .tflite as a C array), or all",
+    )
+    p.add_argument("--out", required=True, help="folder to write the export into")
+    p.add_argument(
+        "--quantize",
+        default="none",
+        choices=list(QUANTIZE_CHOICES),
+        help="TF.js weight quantization",
+    )
+    p.add_argument("--name", default="", help="model name in the TF Serving layout")
+    p.add_argument(
+        "--variant",
+        default="",
+        help="export a compressed variant: RUN_ID is then a compress run, VARIANT one of its "
+        "methods (int8, prune, ...)",
+    )
+    p.add_argument(
+        "--version",
+        type=int,
+        default=field_default(ExportSpec, "version"),
+        help="model version (TF Serving NAME/N/)",
+    )
+    p.set_defaults(func=cmd_export)

@@ -1,0 +1,113 @@
+"""One source for every CLI default and choice list: the spec fields and the catalog (no TF)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import pathlib
+
+import pytest
+
+from core.cli import cmd_compress, cmd_data, cmd_export, cmd_train
+from core.cli.main import build_parser
+from core.models.catalog import default_hp
+from core.specs import (
+    CLASS_WEIGHTS,
+    OPTIMIZERS,
+    SCHEDULES,
+    SPLITS,
+    STRATEGIES,
+    TASKS,
+    CompressSpec,
+    ExportSpec,
+    TrainSpec,
+    field_default,
+)
+from core.training.job import learning_rate_for
+
+
+def _parse(*argv: str):
+    return build_parser().parse_args(list(argv))
+
+
+def _choices(command: str, option: str) -> tuple:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    action = next(a for a in sub.choices[command]._actions if option in a.option_strings)
+    return tuple(action.choices)
+
+
+@pytest.mark.parametrize("model, rate", [("cnn", 0.001), ("lstm", 0.003), ("mlp", 0.01)])
+def test_train_without_a_rate_uses_the_catalog_default(model, rate):
+    # Regression: `tfstudio train` used to send 0.01 whatever the model.
+    args = _parse("train", "--data", "sample:iris", "--model", model)
+    spec = cmd_train.spec_from_args(args)
+    assert spec.learning_rate == 0.0
+    assert default_hp(model)["learning_rate"] == rate
+    assert learning_rate_for(spec, model) == rate
+
+
+def test_an_explicit_rate_wins_over_the_catalog():
+    args = _parse("train", "--data", "sample:iris", "--model", "cnn", "--learning-rate", "0.02")
+    assert learning_rate_for(cmd_train.spec_from_args(args), "cnn") == 0.02
+
+
+def test_train_defaults_equal_the_spec_defaults():
+    spec = cmd_train.spec_from_args(_parse("train", "--data", "sample:iris"))
+    expected = TrainSpec(data="sample:iris")
+    for f in dataclasses.fields(TrainSpec):
+        assert getattr(spec, f.name) == getattr(expected, f.name), f.name
+    assert spec.epochs == 20 and spec.early_stopping == 0
+
+
+def test_train_choice_lists_come_from_the_specs():
+    assert _choices("train", "--task") == TASKS
+    assert _choices("train", "--split") == SPLITS
+    assert _choices("train", "--optimizer") == OPTIMIZERS
+    assert _choices("train", "--schedule") == SCHEDULES
+    assert _choices("train", "--class-weights") == CLASS_WEIGHTS
+    assert _choices("train", "--strategy") == STRATEGIES
+
+
+def test_train_page_reads_the_spec_defaults_and_lists():
+    # The page shows the same starting epochs and patience as the CLI (no literal 30 / 10).
+    source = pathlib.Path("pages/train.py").read_text()
+    assert 'field_default(TrainSpec, "epochs")' in source
+    assert 'field_default(TrainSpec, "early_stopping")' in source
+    for name in ("SPLITS", "OPTIMIZERS", "SCHEDULES", "CLASS_WEIGHTS", "STRATEGIES"):
+        assert f"list({name})" in source
+    assert '"rmsprop"' not in source and '"multiworker"]' not in source
+
+
+def test_export_and_compress_defaults_come_from_their_specs():
+    args = _parse("export", "r1", "--format", "c-array", "--out", "x")
+    spec = cmd_export.spec_from_args(args)
+    assert spec == ExportSpec(source_run="r1", format="micro")
+    assert _choices("export", "--quantize") == ("none", "uint8", "float16")
+    args = _parse("compress", "r1", "--method", "prune")
+    assert cmd_compress.spec_from_args(args) == CompressSpec(source_run="r1", method="prune")
+
+
+def test_data_import_kinds_match_the_dataset_kinds():
+    from core.data.datasets import KINDS
+
+    assert cmd_data.IMPORT_KINDS == ("auto", *KINDS)
+    args = _parse("data", "import", "f.csv", "--kind", "timeseries")
+    assert args.kind == "timeseries"
+
+
+def test_field_default_and_unknown_field():
+    assert field_default(TrainSpec, "hyperparameters") == {}
+    assert field_default(CompressSpec, "sparsity") == 0.8
+    with pytest.raises(KeyError):
+        field_default(TrainSpec, "nope")
+
+
+def test_every_command_lives_in_a_command_module():
+    source = pathlib.Path("core/cli/main.py").read_text()
+    assert "def cmd_" not in source and "add_parser(" not in source
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    expected = {"app", "automl", "compress", "data", "datasets", "export", "models"}
+    expected |= {"pipeline", "profile", "registry", "runs", "serve", "train", "tune"}
+    assert expected <= set(sub.choices)
