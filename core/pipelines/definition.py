@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from core.errors import BadInput
+from core.metrics import metric_direction
 from core.workspace import Workspace
 
 STAGE_TYPES = ("ingest", "statistics", "validate", "train", "tune", "evaluate", "push")
@@ -46,7 +47,6 @@ TASK_METRICS = {
     "regression": ("mae", "rmse", "r2"),
     "forecasting": ("mae", "rmse", "mape", "skill_vs_naive"),
 }
-HIGHER_IS_BETTER = frozenset({"accuracy", "macro_f1", "roc_auc", "r2", "skill_vs_naive"})
 SEVERITIES = ("low", "medium", "high")
 INGEST_MODES = ("append", "replace")
 
@@ -452,4 +452,4 @@ def default_metric(task: str) -> str:
 
 
 def direction_for(metric: str, given: str | None = None) -> str:
-    return given or ("max" if metric in HIGHER_IS_BETTER else "min")
+    return metric_direction(metric, given)

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.metrics import metric_direction
+
 # Fewer completed trials than this and a forest fitted on the trial table says nothing.
 MIN_TRIALS_FOR_IMPORTANCE = 4
 PERMUTATION_REPEATS = 10
@@ -34,11 +36,7 @@ MISSING = "—"  # a conditional hyperparameter that was not active in a trial
 
 def resolve_direction(objective: str, direction: str = "") -> str:
     """`min` or `max`; an empty direction is inferred from the objective's name."""
-    if direction in ("min", "max"):
-        return direction
-    name = (objective or "").lower()
-    higher = ("acc", "auc", "precision", "recall", "f1", "r2")
-    return "max" if any(h in name for h in higher) and "loss" not in name else "min"
+    return metric_direction(objective, direction)
 
 
 def search_direction(search: dict[str, Any], trials: list[dict[str, Any]]) -> str:

@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 from core.errors import BadInput
+from core.metrics import metric_direction
 
 KINDS = ("int", "float", "choice", "bool", "fixed")
 TUNER_KEYS = (
@@ -403,11 +404,8 @@ def user_values(values: dict[str, Any]) -> dict[str, Any]:
 # Objectives
 
 
-MAX_WORDS = ("acc", "auc", "precision", "recall", "f1", "r2")
-
-
 def default_direction(objective: str) -> str:
-    return "max" if any(w in objective.lower() for w in MAX_WORDS) else "min"
+    return metric_direction(objective)
 
 
 def logged_metrics(task: str) -> list[str]:
