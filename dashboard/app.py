@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.learn_view import render_learn_card, render_learn_sidebar
 from dashboard.navigation import PAGES, page_path
 from dashboard.sidebar import render_active_runs
 
@@ -19,5 +20,7 @@ page = st.navigation(
     ]
 )
 with st.sidebar:
+    render_learn_sidebar()
     render_active_runs()
+render_learn_card(next((n for n, (t, _) in PAGES.items() if t == page.title), ""))
 page.run()

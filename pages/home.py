@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.runs.status import RunStatus
 from dashboard.components import status_label
+from dashboard.learn_view import learn_enabled, render_learn_path
 from dashboard.navigation import page_icon, page_path
 from dashboard.services import store
 
@@ -39,6 +40,9 @@ STEPS = [
     ("pipelines", "9 · Pipelines", "Validate new data, retrain, compare and push; Kubeflow."),
     ("runs", "10 · Runs", "Every run, its status, curves, log and files."),
 ]
+if learn_enabled():
+    render_learn_path()
+    st.divider()
 left, right = st.columns(2)
 for i, (page, title, text) in enumerate(STEPS):
     with (left if i % 2 == 0 else right).container(border=True):
