@@ -171,6 +171,7 @@ def main() -> None:
     )
     parser.add_argument("--series", type=int, default=100_000, help="steps of the series")
     parser.add_argument("--skip-windows", action="store_true")
+    parser.add_argument("--skip-table", action="store_true")
     args = parser.parse_args()
     args.epochs = max(args.epochs, 6)
 
@@ -191,8 +192,9 @@ def main() -> None:
         f"table: {args.rows:,} rows x {args.features} float32, batch {args.batch} "
         f"({n_batches} batches/epoch), epochs 2..{args.epochs} timed"
     )
-    pipeline = array_dataset(x, y, args.batch, shuffle=True, seed=0)
-    results += compare("table", pipeline, (x, y), args.batch, args.epochs)
+    if not args.skip_table:
+        pipeline = array_dataset(x, y, args.batch, shuffle=True, seed=0)
+        results += compare("table", pipeline, (x, y), args.batch, args.epochs)
 
     if not args.skip_windows:
         spec = WindowSpec(input_width=24, horizon=1, targets=("t0",), features=())

@@ -157,5 +157,12 @@ def window_dataset(
         at = tf.gather(first, positions)[:, None]
         return tf.gather(series, at + offsets_in), tf.gather(labels, at + offsets_out)
 
-    # batch by batch: windows overlap, so an epoch's worth is input_width times the series
-    return batches_of(len(starts), batch_size, shuffle, seed, take, at_once=False)
+    # Windows overlap, so an epoch's worth is about input_width times the series: gathered in
+    # one go (served as slices, as fast as windows already in memory) while that stays under
+    # EPOCH_BYTES, batch by batch beyond (memory bounded, ~0.65x in a training step).
+    row_bytes = 4 * (
+        spec.input_width * int(np.prod(values.shape[1:]))
+        + spec.horizon * int(np.prod(targets.shape[1:]))
+    )
+    at_once = len(starts) * row_bytes <= EPOCH_BYTES
+    return batches_of(len(starts), batch_size, shuffle, seed, take, at_once=at_once)
