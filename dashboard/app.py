@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.errors import StoreDamaged
 from dashboard.learn_view import render_learn_card, render_learn_sidebar
 from dashboard.navigation import PAGES, page_path
 from dashboard.sidebar import render_active_runs
@@ -20,7 +21,17 @@ page = st.navigation(
     ]
 )
 with st.sidebar:
-    render_learn_sidebar()
-    render_active_runs()
-render_learn_card(next((n for n, (t, _) in PAGES.items() if t == page.title), ""))
-page.run()
+    try:
+        render_learn_sidebar()
+        render_active_runs()
+    except StoreDamaged:  # the page below says what happened and where to repair it
+        st.caption("The run store is damaged.")
+try:
+    render_learn_card(next((n for n, (t, _) in PAGES.items() if t == page.title), ""))
+except StoreDamaged:
+    pass  # the page says so (the Runs page offers the repair)
+try:
+    page.run()
+except StoreDamaged as exc:  # any page: say so once, and send the user to the repair
+    st.error(str(exc).replace("run `tfstudio doctor --repair`", "repair it on the Runs page"))
+    st.page_link(page_path("runs"), label="Repair on the Runs page →")

@@ -14,22 +14,32 @@ from core.workspace import Workspace
 
 
 @st.cache_resource
-def _services(home: str | None) -> tuple[Workspace, RunStore]:
-    ws = Workspace.resolve(home)
-    store = RunStore(ws.db_path)
+def _workspace(home: str | None) -> Workspace:
+    return Workspace.resolve(home)
+
+
+@st.cache_resource
+def _store(home: str | None) -> RunStore:
+    # A damaged store raises StoreDamaged here (not cached): the Runs page offers the repair,
+    # and pages that need only the workspace still open.
+    store = RunStore(_workspace(home).db_path)
     reconcile(store)
-    return ws, store
+    return store
+
+
+def _home() -> str | None:
+    import os
+
+    return os.environ.get("TFSTUDIO_HOME")
 
 
 def services() -> tuple[Workspace, RunStore]:
-    import os
-
-    return _services(os.environ.get("TFSTUDIO_HOME"))
+    return workspace(), store()
 
 
 def workspace() -> Workspace:
-    return services()[0]
+    return _workspace(_home())
 
 
 def store() -> RunStore:
-    return services()[1]
+    return _store(_home())

@@ -82,6 +82,7 @@ def test_hub_savedmodel_folder_is_a_frozen_backbone(image_home, tmp_path):
         dataset,
         "--model",
         f"hub:{tmp_path / 'hub_model'}",
+        "--trust-savedmodel",  # the user's explicit choice, recorded with the run
         "--epochs",
         "3",
         "--image-size",

@@ -260,3 +260,13 @@ def test_runs_page_banner_repairs_a_damaged_store(ws, store):
     assert not at.exception, at.exception
     assert not any("damaged" in e.value for e in at.error)
     assert RunStore(ws.db_path).get_run(run_id).name == "kept run"
+
+
+def test_every_page_names_a_damaged_store_instead_of_a_traceback(ws, store):
+    from tests.test_pages import open_page
+
+    _finished_run(store, ws)
+    ws.db_path.write_bytes(os.urandom(4096))
+    at = open_page("home")
+    assert not at.exception, at.exception
+    assert any("damaged" in e.value and "Runs page" in e.value for e in at.error)

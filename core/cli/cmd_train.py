@@ -56,6 +56,7 @@ def spec_from_args(args) -> TrainSpec:
         weights=args.weights,
         fine_tune_layers=args.fine_tune_layers,
         fine_tune_epochs=args.fine_tune_epochs,
+        trust_savedmodel=args.trust_savedmodel,
     )
 
 
@@ -144,6 +145,12 @@ def register(sub, common) -> None:
     p.add_argument("--text-column", default="", help="text: the column of text")
     p.add_argument(
         "--image-size", type=int, default=default("image_size"), help="images: resized to N x N"
+    )
+    p.add_argument(
+        "--trust-savedmodel",
+        action="store_true",
+        help="hub: models: trust the SavedModel to run its graph (recorded with the run; "
+        "without it such a model is refused and loads stay in Keras safe mode)",
     )
     p.add_argument("--name", default="")
     p.add_argument("--detach", action="store_true", help="start the run and return at once")

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from core.cli.common import EXIT_BAD_INPUT, CliParser
-from core.errors import BadInput, NotFound
+from core.errors import BadInput, NotFound, storage_fault
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (BadInput, NotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # a read-only or full disk is named in one line, not a traceback
+        fault = storage_fault(exc)
+        if fault is None:
+            raise
+        print(f"error: {fault}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

@@ -43,12 +43,51 @@ def trained_run_dir(
     return folder
 
 
-def load_run_model(run_dir: str | Path, name: str = "model.keras"):
-    """Load a run's model with TF Studio's custom layers registered.
+# The spec field by which a user trusts the SavedModel their run is built on (TrainSpec).
+TRUST_FIELD = "trust_savedmodel"
 
-    A model built on a TF Hub SavedModel holds a TFSMLayer, which Keras refuses to load in safe
-    mode because it executes an external SavedModel; the run itself recorded that SavedModel's
-    folder, so for our own runs (and only those) safe mode is lifted.
+
+def run_trusts_code(run_dir: str | Path) -> bool:
+    """Whether the user chose, in the spec of the run that saved this folder, to trust the code
+    its model runs (a TF Hub SavedModel inside a TFSMLayer). Read from the run store, which the
+    launcher wrote from the user's own spec; never from a file in the run folder, which a model
+    handed to us could carry (features.json, run.json)."""
+    folder = Path(run_dir)
+    db = folder.parent.parent / "runs.sqlite"
+    if not db.is_file():
+        return False
+    run_id = folder.name
+    try:
+        store = RunStore(db)
+        for _ in range(4):  # an export or compression of a run inherits that run's choice
+            spec = store.get_run(run_id).spec
+            if spec.get(TRUST_FIELD) is True:
+                return True
+            run_id = spec.get("source_run") or ""
+            if not run_id:
+                return False
+    except Exception:  # not a run of this store, or a store that cannot be read: no trust
+        return False
+    return False
+
+
+def _unsafe_refusal(exc: Exception, path: Path) -> BadInput | None:
+    text = str(exc)
+    if "safe_mode" not in text and "unsafe" not in text.lower():
+        return None
+    return BadInput(
+        f"{path} holds code that Keras runs only outside safe mode (a Lambda layer or an "
+        "external SavedModel), so it was not loaded; a model built on a SavedModel loads when "
+        "its training run was started with --trust-savedmodel (recorded in the run's spec)"
+    )
+
+
+def load_run_model(run_dir: str | Path, name: str = "model.keras", trusted: bool | None = None):
+    """Load a run's model with TF Studio's custom layers registered, in Keras safe mode.
+
+    Safe mode refuses Python code in a model file (Lambda layers) and external SavedModels
+    (TFSMLayer). It is lifted only when the user trusted the SavedModel: `trusted`, or by
+    default the `trust_savedmodel` choice in the spec of the run that saved the model.
     """
     import keras
 
@@ -63,6 +102,13 @@ def load_run_model(run_dir: str | Path, name: str = "model.keras"):
         import autokeras
 
         custom_objects = autokeras.CUSTOM_OBJECTS
-    return keras.models.load_model(
-        folder / name, safe_mode=not details.get("hub_savedmodel"), custom_objects=custom_objects
-    )
+    trust = run_trusts_code(folder) if trusted is None else trusted
+    try:
+        return keras.models.load_model(
+            folder / name, safe_mode=not trust, custom_objects=custom_objects
+        )
+    except (ValueError, TypeError) as exc:
+        refusal = _unsafe_refusal(exc, folder / name)
+        if refusal is None:
+            raise
+        raise refusal from exc

@@ -25,6 +25,12 @@ RECORD = "run.json"
 METRICS = "metrics.jsonl"
 EVENTS = "events.jsonl"
 OWN_FILES = frozenset({RECORD, METRICS, EVENTS})
+# A spec field a folder can never grant on its own (see core.models.io.run_trusts_code).
+UNTRUSTED_FIELD = "trust_savedmodel"
+RESTORED_WITHOUT_TRUST = (
+    "rebuilt from its folder without trust_savedmodel: a folder cannot grant trust, so its "
+    "model loads in Keras safe mode until it is trained again with --trust-savedmodel"
+)
 _ID = re.compile(r"^(\d{8}-\d{6})-[0-9a-f]{6}$")
 
 
@@ -132,4 +138,10 @@ def read_folder(run_dir: Path) -> dict[str, Any] | None:
     record["id"] = run_dir.name
     record["metrics"] = metrics
     record["events"] = _read_lines(run_dir / EVENTS)
+    spec = record.get("spec")
+    if isinstance(spec, dict) and spec.pop(UNTRUSTED_FIELD, None):
+        # trust is the user's choice, never a folder's: a rebuilt run must be trusted again
+        record["events"].append(
+            {"ts": time.time(), "level": "warning", "message": RESTORED_WITHOUT_TRUST}
+        )
     return record

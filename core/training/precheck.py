@@ -113,6 +113,12 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
         check_images(loaded)
         if is_transfer(model):
             choice = describe(model, spec.weights, spec.image_size)  # BadInput for bad handles
+            if choice.kind == "hub" and not spec.trust_savedmodel:
+                raise BadInput(
+                    f"{model} runs the graph of a SavedModel that Keras loads only outside safe "
+                    "mode: if you trust it, start the run with --trust-savedmodel (recorded with "
+                    "the run)"
+                )
             if choice.weights == "random initialisation":
                 warnings.append(
                     f"{model}: no pretrained weights found (no --weights file and "
