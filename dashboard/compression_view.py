@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.compression.preflight import METHOD_LABELS, Preflight
+from core.help import HELP
 
 LOWER_IS_BETTER = ("mae", "rmse", "loss")
 
@@ -17,7 +18,7 @@ def methods_frame(report: Preflight) -> pd.DataFrame:
         [
             {
                 "method": m,
-                "what it does": METHOD_LABELS[m],
+                "what it does": HELP.get(f"compress.{m}", METHOD_LABELS[m]),
                 "available": "yes" if c.supported else "no",
                 "applies to": c.scope,
                 "why / note": c.reason or c.note,

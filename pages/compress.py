@@ -5,6 +5,7 @@ import streamlit as st
 from core.compression.preflight import METHOD_LABELS, check_spec, preflight
 from core.errors import BadInput
 from core.export.job import source_model_dir
+from core.help import HELP, choice_help
 from core.report.explain import explain_compression
 from core.runs import launcher
 from core.runs.status import RunStatus
@@ -57,6 +58,7 @@ methods = st.multiselect(
     default=[m for m in ("dynamic", "float16", "int8") if m in available],
     format_func=lambda m: f"{m}: {METHOD_LABELS[m]}",
     key="compress-methods",
+    help=choice_help("compress", available) + "\n\n" + HELP["representative_data"],
 )
 PRUNING = {"prune", "prune+int8", "pqat"}
 CLUSTERING = {"cluster", "cluster+int8", "cqat"}
@@ -70,9 +72,16 @@ sparsity = cols[0].slider(
     0.05,
     key="compress-sparsity",
     disabled=not PRUNING & set(methods),
+    help=HELP["sparsity"],
 )
 clusters = cols[1].number_input(
-    "Clusters", 2, 256, 16, key="compress-clusters", disabled=not CLUSTERING & set(methods)
+    "Clusters",
+    2,
+    256,
+    16,
+    key="compress-clusters",
+    disabled=not CLUSTERING & set(methods),
+    help=HELP["clusters"],
 )
 epochs = cols[2].number_input(
     "Fine-tuning epochs",
@@ -81,10 +90,12 @@ epochs = cols[2].number_input(
     5,
     key="compress-epochs",
     disabled=not TUNED & set(methods),
+    help=HELP["compress.epochs"],
 )
 int8_io = cols[3].checkbox(
     "int8 inputs/outputs",
     key="compress-int8-io",
+    help=HELP["int8_io"],
     disabled=not {"int8", "prune+int8", "cluster+int8"} & set(methods),
 )
 cols = st.columns(2)
@@ -97,6 +108,7 @@ schedule = cols[0].radio(
     }.get,
     key="compress-schedule",
     disabled=not PRUNING & set(methods),
+    help=HELP["prune_schedule"],
 )
 centroids = cols[1].selectbox(
     "Centroid initialisation",
@@ -109,6 +121,7 @@ centroids = cols[1].selectbox(
     }.get,
     key="compress-centroids",
     disabled=not CLUSTERING & set(methods),
+    help=HELP["centroids"],
 )
 
 if st.button(

@@ -12,6 +12,7 @@ from core.data.samples import SAMPLES, sample_path
 from core.data.sources import ReadOptions, read_table
 from core.data.validation import validate_frame
 from core.errors import BadInput, NotFound
+from core.help import choice_help
 from dashboard.components import fmt_bytes, fmt_time
 from dashboard.data_views import (
     columns_frame,
@@ -248,7 +249,10 @@ with views["Validate new data"]:
             "categories)."
         )
         new_file = st.file_uploader(
-            "New data", type=["csv", "tsv", "txt", "parquet", "jsonl"], key=f"validate-{version.id}"
+            "New data",
+            type=["csv", "tsv", "txt", "parquet", "jsonl"],
+            key=f"validate-{version.id}",
+            help=choice_help("drift", ["psi", "ks", "linf"]),
         )
         if new_file is not None:
             try:

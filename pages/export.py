@@ -10,6 +10,7 @@ from core.errors import BadInput
 from core.export.job import BUNDLE_NAME, FORMAT_TITLE, RUNTIME
 from core.export.source import check as check_export
 from core.export.source import variant_formats, variant_names
+from core.help import HELP, choice_help
 from core.runs import launcher
 from core.runs.status import RunStatus
 from core.serving import process as serving
@@ -120,12 +121,18 @@ formats = st.multiselect(
     default=allowed,
     format_func=FORMATS.get,
     key="export-formats" if origin == "train" else f"export-formats-{variant}",
+    help=choice_help("export", allowed),
 )
 cols = st.columns(2)
 quantize = ""
 if "tfjs" in formats:
     quantize = cols[0].radio(
-        "TF.js weights", list(QUANT), format_func=QUANT.get, horizontal=True, key="export-quant"
+        "TF.js weights",
+        list(QUANT),
+        format_func=QUANT.get,
+        horizontal=True,
+        key="export-quant",
+        help=HELP["export.quantize"],
     )
 version = 1
 if "savedmodel" in formats:

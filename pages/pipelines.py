@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.data.datasets import DatasetStore
 from core.errors import BadInput, NotFound
+from core.help import HELP, choice_help
 from core.pipelines.definition import TASK_METRICS, check_against_workspace, load_pipeline
 from core.pipelines.job import submit_pipeline
 from core.runs import launcher
@@ -190,10 +191,13 @@ with tab_new:
                 }[m],
             )
             severity = right.select_slider(
-                "Stop when an anomaly is at least", ["low", "medium", "high"], value="high"
+                "Stop when an anomaly is at least",
+                ["low", "medium", "high"],
+                value="high",
+                help=HELP["severity"] + "\n\n" + choice_help("drift", ["psi", "ks", "linf"]),
             )
             learner = left.radio("Learner", ["train", "tune"], horizontal=True)
-            epochs = right.number_input("Epochs", 1, 1000, 10)
+            epochs = right.number_input("Epochs", 1, 1000, 10, help=HELP["epochs"])
             metric = left.selectbox(
                 "Metric", sorted({m for ms in TASK_METRICS.values() for m in ms}), index=0
             )

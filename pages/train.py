@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.data.resolve import load_data
 from core.errors import BadInput, NotFound
+from core.help import HELP
 from core.models.catalog import DEFAULT_MODEL, default_hp, list_entries
 from core.runs import launcher
 from core.specs import (
@@ -160,9 +161,16 @@ defaults = default_hp(model)
 with st.expander("Training options"):
     a, b, c = st.columns(3)
     epochs = a.number_input(
-        "Epochs", 1, 1000, field_default(TrainSpec, "epochs"), key="train-epochs"
+        "Epochs",
+        1,
+        1000,
+        field_default(TrainSpec, "epochs"),
+        key="train-epochs",
+        help=HELP["epochs"],
     )
-    batch_size = b.number_input("Batch size", 1, 4096, 32, key="train-batch")
+    batch_size = b.number_input(
+        "Batch size", 1, 4096, 32, key="train-batch", help=HELP["batch_size"]
+    )
     learning_rate = c.number_input(
         "Learning rate",
         1e-5,
@@ -170,9 +178,16 @@ with st.expander("Training options"):
         float(defaults.get("learning_rate", 0.001)),
         format="%.4f",
         key=f"train-lr-{model}",
+        help=HELP["learning_rate"],
     )
     dropout = a.slider(
-        "Dropout", 0.0, 0.5, float(defaults.get("dropout", 0.0)), 0.05, key=f"train-dropout-{model}"
+        "Dropout",
+        0.0,
+        0.5,
+        float(defaults.get("dropout", 0.0)),
+        0.05,
+        key=f"train-dropout-{model}",
+        help=HELP["dropout"],
     )
     seed = b.number_input("Seed", 0, 2**31 - 1, 42, key="train-seed")
     patience = a.number_input(
@@ -181,23 +196,26 @@ with st.expander("Training options"):
         1000,
         field_default(TrainSpec, "early_stopping"),
         key="train-patience",
-        help="Stop when the validation loss has not improved for this many epochs; keep the "
-        "best weights.",
+        help=HELP["early_stopping"],
     )
     split = c.selectbox(
         "Split",
         list(SPLITS),
         key="train-split",
-        help="auto: stratified for classes, in time order for series",
+        help=HELP["split"],
     )
-    extra["optimizer"] = b.selectbox("Optimizer", list(OPTIMIZERS), key="train-optimizer")
-    extra["schedule"] = c.selectbox("Learning-rate schedule", list(SCHEDULES), key="train-schedule")
+    extra["optimizer"] = b.selectbox(
+        "Optimizer", list(OPTIMIZERS), key="train-optimizer", help=HELP["optimizer"]
+    )
+    extra["schedule"] = c.selectbox(
+        "Learning-rate schedule", list(SCHEDULES), key="train-schedule", help=HELP["schedule"]
+    )
     if resolved in ("classification", "image-classification", "text-classification"):
         extra["class_weights"] = a.selectbox(
             "Class weights",
             list(CLASS_WEIGHTS),
             key="train-class-weights",
-            help="balanced: rare classes count more (for imbalanced targets)",
+            help=HELP["class_weights"],
         )
     strategy = b.selectbox(
         "Distribution strategy",

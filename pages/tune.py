@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.data.resolve import load_data
 from core.errors import BadInput, NotFound
+from core.help import HELP, choice_help
 from core.models.catalog import DEFAULT_MODEL, get_entry, list_entries
 from core.runs import launcher
 from core.specs import AUTOML_TUNERS, TASKS, TUNERS, AutoMLSpec, TrainSpec, TuneSpec
@@ -84,9 +85,16 @@ if mode == AUTOKERAS:
         "classification or regression from the target column.",
     )
     a, b, c, d = st.columns(4)
-    max_trials = a.number_input("Max trials", 1, 500, 3, key="tune-ak-trials")
+    max_trials = a.number_input(
+        "Max trials", 1, 500, 3, key="tune-ak-trials", help=HELP["max_trials"]
+    )
     epochs = b.number_input("Epochs per trial", 1, 1000, 10, key="tune-ak-epochs")
-    tuner = c.selectbox("AutoKeras tuner", AUTOML_TUNERS, key="tune-ak-tuner")
+    tuner = c.selectbox(
+        "AutoKeras tuner",
+        AUTOML_TUNERS,
+        key="tune-ak-tuner",
+        help=choice_help("tuner", AUTOML_TUNERS),
+    )
     batch_size = d.number_input("Batch size", 1, 4096, 32, key="tune-ak-batch")
     seed = a.number_input("Seed", 0, 2**31 - 1, 42, key="tune-ak-seed")
     text_column = ""
@@ -180,7 +188,7 @@ tuner = a.selectbox(
     index=TUNERS.index("hyperband"),
     key="tune-tuner",
     format_func=lambda t: TUNER_HELP[t].split(":")[0],
-    help="\n\n".join(TUNER_HELP.values()),
+    help=choice_help("tuner", TUNERS),
 )
 objective = b.selectbox(
     "Objective",
@@ -200,7 +208,7 @@ max_trials = d.number_input(
     1000,
     10,
     key="tune-max-trials",
-    help="Hyperband counts brackets' trials differently; it stops at this many trials too.",
+    help=HELP["max_trials"] + " Hyperband counts its brackets' trials towards this too.",
 )
 executions = a.number_input(
     "Executions per trial",
