@@ -64,13 +64,13 @@ def test_import_writes_version_1_with_hash_and_files(datasets):
     assert (v.id, v.name, v.version, v.kind) == ("my-data@v1", "my-data", 1, "table")
     assert v.sha256 == hashlib.sha256(TABLE).hexdigest()
     assert (v.rows, v.columns, v.source) == (30, ["a", "b", "label"], "my data.csv")
-    assert v.read == {
+    assert {k: v.read[k] for k in ("format", "delimiter", "encoding", "decimal")} == {
         "format": "csv",
         "delimiter": ",",
         "encoding": "utf-8",
         "decimal": ".",
-        "skipped_rows": 0,
     }
+    assert v.read["skipped_rows"] == 0 and v.read["thousands"] is None
     assert v.folder == datasets.root / "my-data" / "v1"
     assert sorted(p.name for p in v.folder.iterdir()) == [
         "data.parquet",
@@ -89,6 +89,7 @@ def test_import_writes_version_1_with_hash_and_files(datasets):
             {"name": "b", "type": "integer"},
             {"name": "label", "type": "categorical"},
         ],
+        "schema_version": 1,
     }
     assert json.loads((v.folder / "profile.json").read_text())["rows"] == 30
     frame = pd.read_parquet(v.folder / "data.parquet")
@@ -323,6 +324,7 @@ def test_update_schema_rewrites_schema_and_profile_not_data(datasets):
         "manifest.json",
         "profile.json",
         "schema.json",
+        "schemas",  # the schema before the correction, for undo
     ]
     # A later edit keeps the earlier choices it does not change.
     datasets.update_schema(v, types={"a": "numeric"})
@@ -371,7 +373,7 @@ def test_profile_reports_missing_constant_mixed_and_rare():
     assert prof.issues == [
         "column 'empty' is entirely missing",
         "column 'const' is constant: it carries no information",
-        "column 'mixed': mixed types: 5 non-numeric value(s) such as 'n/a', 'abc', '?'",
+        "column 'mixed': 3 values could not be read as numbers, e.g. 'abc', 'x'",
         "class 'c' of 'label' is rare (2 rows)",
     ]
     assert prof.column("empty").missing == n

@@ -6,6 +6,7 @@
                           images/...      decoded images, converted to RGB PNG
                           schema.json     column types, target, time column (the user may edit)
                           profile.json    statistics under that schema
+                          schemas/N.json  earlier schemas and profiles, so a correction is undone
 
 A version is written in a hidden temporary folder and renamed into place, so a failed import
 leaves nothing behind and readers never see half a version. Importing the same bytes under the
@@ -180,7 +181,7 @@ class DatasetStore:
             )
         if time_column is not None:
             check_time_column(frame, time_column)
-        prof = profile_table(frame, target=target, time_column=time_column)
+        prof = profile_table(frame, target=target, time_column=time_column, read=result.describe())
         kind = infer_kind(prof) if kind == "auto" else kind
         if kind == "timeseries" and not prof.time_column:
             raise BadInput(
@@ -226,8 +227,8 @@ class DatasetStore:
             "notes": notes,
         }
 
-    def _write_schema(self, folder: Path, prof: TableProfile, kind: str) -> None:
-        schema = {"kind": kind, **prof.schema}
+    def _write_schema(self, folder: Path, prof: TableProfile, kind: str, number: int = 1) -> None:
+        schema = {"kind": kind, **prof.schema, "schema_version": number}
         (folder / "schema.json").write_text(json.dumps(schema, indent=2))
         (folder / "profile.json").write_text(json.dumps(prof.to_dict()))
 
@@ -261,8 +262,12 @@ class DatasetStore:
         target: str | None = None,
         time_column: str | None = None,
     ) -> TableProfile:
-        """Correct column types / choose the target: the schema and profile are rewritten
-        (atomically); the data itself never changes."""
+        """Correct column types / choose the target: a new schema version (the one before it is
+        kept, see `undo_schema`); the data itself never changes.
+
+        Text columns corrected to numbers are re-parsed from their raw values with the version's
+        reading options; what does not convert is counted as missing and named in the profile.
+        """
         schema = self.schema(version)
         current = {c["name"]: c["type"] for c in schema["columns"]}
         for column, kind in (types or {}).items():
@@ -279,36 +284,61 @@ class DatasetStore:
         if time_column:
             check_time_column(frame, time_column)
         prof = profile_table(
-            frame, target=target or None, types=current, time_column=time_column or None
+            frame,
+            target=target or None,
+            types=current,
+            time_column=time_column or None,
+            read=version.read,
         )
+        history = version.folder / "schemas"
+        history.mkdir(exist_ok=True)
+        number = schema.get("schema_version", 1)
+        previous = {"schema": schema, "profile": json.loads(self._profile_text(version))}
+        _write_atomic(history / f"{number}.json", json.dumps(previous))
         tmp = version.folder / f".schema-{uuid.uuid4().hex}"
         tmp.mkdir()
         try:
-            self._write_schema(tmp, prof, schema["kind"])
+            self._write_schema(tmp, prof, schema["kind"], number + 1)
             for name in ("schema.json", "profile.json"):
                 os.replace(tmp / name, version.folder / name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return prof
 
+    def schema_history(self, version: DatasetVersion) -> list[int]:
+        """Numbers of the earlier schema versions that `undo_schema` can go back to."""
+        folder = version.folder / "schemas"
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit())
 
-def check_time_column(frame: pd.DataFrame, column: str) -> None:
-    if column not in frame.columns:
-        raise BadInput(
-            f"there is no column {column!r} to use as time; columns are: "
-            f"{', '.join(map(str, frame.columns))}"
-        )
-    col = frame[column]
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return
-    parsed = pd.to_datetime(col.astype("string"), errors="coerce", format="mixed")
-    bad = col[parsed.isna() & col.notna()]
-    if len(bad):
-        line = int(bad.index[0]) + 2
-        raise BadInput(
-            f"the time column {column!r} does not parse as dates/times: "
-            f"{len(bad)} value(s) such as {str(bad.iloc[0])!r} (line {line})"
-        )
+    def undo_schema(self, version: DatasetVersion) -> TableProfile:
+        """Go back to the schema (and profile) before the last correction."""
+        numbers = self.schema_history(version)
+        if not numbers:
+            raise BadInput(f"{version.id} has no earlier schema to go back to")
+        path = version.folder / "schemas" / f"{numbers[-1]}.json"
+        previous = json.loads(path.read_text())
+        _write_atomic(version.folder / "profile.json", json.dumps(previous["profile"]))
+        _write_atomic(version.folder / "schema.json", json.dumps(previous["schema"], indent=2))
+        path.unlink()
+        return TableProfile.from_dict(previous["profile"])
+
+    def _profile_text(self, version: DatasetVersion) -> str:
+        return (version.folder / "profile.json").read_text()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def check_time_column(frame: pd.DataFrame, column: str) -> str:
+    """What kind of time column `column` is (see core.data.timeindex); BadInput if none."""
+    from core.data.timeindex import check_time_column as check
+
+    return check(frame, column)
 
 
 def infer_kind(prof: TableProfile) -> str:

@@ -14,6 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.parsing import (
+    MISSING_MARKERS,
+    NumberFormat,
+    describe_failures,
+    numeric_looking,
+    parse_numbers,
+)
+
 COLUMN_TYPES = ("numeric", "integer", "boolean", "categorical", "text", "timestamp", "image_path")
 IMAGE_SUFFIX = re.compile(r"\.(?:png|jpe?g)$", re.IGNORECASE)
 DATE_HINT = re.compile(r"\d{1,4}[-/.:]\d{1,2}")
@@ -92,8 +100,9 @@ def _share(mask: pd.Series) -> float:
     return float(mask.mean()) if len(mask) else 0.0
 
 
-def infer_type(col: pd.Series) -> tuple[str, list[str]]:
+def infer_type(col: pd.Series, reading: Reading | None = None) -> tuple[str, list[str]]:
     """The column's type, and notes such as 'mixed types' when a few values do not fit."""
+    reading = reading or Reading()
     if pd.api.types.is_bool_dtype(col):
         return "boolean", []
     if pd.api.types.is_datetime64_any_dtype(col):
@@ -110,9 +119,11 @@ def infer_type(col: pd.Series) -> tuple[str, list[str]]:
     lowered = sample.str.lower()
     if lowered.isin(["true", "false", "yes", "no"]).all():
         return "boolean", []
-    numeric_share = _share(pd.to_numeric(sample, errors="coerce").notna())
+    as_numbers, bad = parse_numbers(
+        sample, reading.number.decimal, reading.number.thousands, reading.missing
+    )
+    numeric_share = _share(as_numbers.notna())
     if numeric_share >= 0.9:
-        bad = sample[pd.to_numeric(sample, errors="coerce").isna()]
         notes = []
         if len(bad):
             examples = ", ".join(repr(v) for v in bad.unique()[:3])
@@ -232,6 +243,23 @@ def _epoch_seconds(times: pd.Series) -> np.ndarray:
     return ticks.astype("float64") if per_second == 1 else ticks / per_second
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How the dataset's file writes numbers and missing values (its read options)."""
+
+    number: NumberFormat = NumberFormat()
+    missing: tuple[str, ...] = MISSING_MARKERS
+
+    @classmethod
+    def from_read(cls, read: dict[str, Any] | None) -> Reading:
+        read = read or {}
+        missing = read.get("missing")
+        return cls(
+            NumberFormat(read.get("decimal") or ".", read.get("thousands") or None),
+            tuple(missing) if missing is not None else MISSING_MARKERS,
+        )
+
+
 def _numeric_values(col: pd.Series, kind: str, parsed: pd.Series | None = None) -> np.ndarray:
     if kind == "timestamp":
         parsed = _to_datetime(col) if parsed is None else parsed
@@ -239,18 +267,26 @@ def _numeric_values(col: pd.Series, kind: str, parsed: pd.Series | None = None) 
     return pd.to_numeric(col, errors="coerce").dropna().to_numpy(dtype="float64")
 
 
-def profile_column(col: pd.Series, kind: str | None = None) -> ColumnProfile:
-    return _profile_column(col, kind, {})
+def profile_column(
+    col: pd.Series, kind: str | None = None, reading: Reading | None = None
+) -> ColumnProfile:
+    return _profile_column(col, kind, {}, reading or Reading())
 
 
-def _profile_column(col: pd.Series, kind: str | None, times: dict[str, pd.Series]) -> ColumnProfile:
-    """`profile_column`; a timestamp column's parsed values are left in `times` for reuse."""
+def _profile_column(
+    col: pd.Series, kind: str | None, times: dict[str, pd.Series], reading: Reading = Reading()
+) -> ColumnProfile:
+    """`profile_column`; a timestamp column's parsed values are left in `times` for reuse.
+
+    A text column profiled as a number (a user's type correction) is re-parsed with the file's
+    number format; values that do not convert count as missing and are named in a note.
+    """
     numbers = _present_numbers(col)
     if numbers is not None:  # plain int/float column: one pass gives type, missing and values
         values, missing = numbers
         inferred, notes = _number_type(values), []
     else:
-        inferred, notes = infer_type(col)
+        inferred, notes = infer_type(col, reading)
         missing = int(col.isna().sum())
     kind = kind or inferred
     count = int(len(col) - missing)
@@ -261,12 +297,31 @@ def _profile_column(col: pd.Series, kind: str | None, times: dict[str, pd.Series
             times[str(col.name)] = parsed
             values = _numeric_values(col, kind, parsed)
         elif numbers is None:
-            values = _numeric_values(col, kind)
+            parsed_numbers, failed = parse_numbers(
+                col, reading.number.decimal, reading.number.thousands, reading.missing
+            )
+            values = parsed_numbers.dropna().to_numpy(dtype="float64")
+            if len(failed) or values.size < count:
+                # markers and failures are missing values now; the failures are named
+                prof.missing = int(len(col) - values.size)
+                prof.count = int(values.size)
+                count = prof.count
+                if len(failed):
+                    prof.notes = [n for n in prof.notes if not n.startswith("mixed")]
+                    prof.notes.append(describe_failures(failed))
         _numeric_stats(prof, values, kind)
         unparsed = count - int(values.size)
         if values.size and unparsed:
             prof.notes.append(f"{unparsed} value(s) do not parse as {kind}")
     else:
+        if inferred in ("categorical", "text") and kind in ("categorical", "text"):
+            failed = numeric_looking(col, reading.number, reading.missing)
+            if failed is not None and len(failed):
+                prof.notes = [n for n in prof.notes if not n.startswith("mixed")]
+                prof.notes.append(
+                    f"looks numeric but {describe_failures(failed)}: fix those values, or "
+                    "correct the type to numeric (they become missing)"
+                )
         as_text = col.dropna().astype(str)
         counts = as_text.value_counts()
         prof.distinct = int(counts.size)
@@ -403,21 +458,38 @@ def profile_table(
     target: str | None = None,
     types: dict[str, str] | None = None,
     time_column: str | None = None,
+    read: dict[str, Any] | None = None,
 ) -> TableProfile:
-    """Profile every column; `types` overrides inferred types (the user's corrections)."""
+    """Profile every column; `types` overrides inferred types (the user's corrections).
+
+    `read` is the dataset's read options (decimal, thousands, missing markers), with which text
+    columns corrected to numbers are re-parsed.
+    """
     types = types or {}
+    reading = Reading.from_read(read)
     for name, kind in types.items():
         if kind not in COLUMN_TYPES:
             raise ValueError(f"unknown type {kind!r} for column {name!r}")
     times: dict[str, pd.Series] = {}  # parsed timestamp columns, for the time column's steps
-    columns = [_profile_column(frame[c], types.get(c), times) for c in frame.columns]
+    columns = [_profile_column(frame[c], types.get(c), times, reading) for c in frame.columns]
     prof = TableProfile(rows=len(frame), columns=columns, target=target)
+
+    from core.data import timeindex
 
     if time_column is None:
         stamped = [c.name for c in columns if c.type == "timestamp"]
         time_column = stamped[0] if len(stamped) == 1 else None
+        if not stamped and frame.columns.is_unique:
+            time_column = timeindex.guess_numeric_time_column(frame)
     prof.time_column = time_column
-    if time_column:
+    if time_column and timeindex.is_numeric_index(frame[time_column]):
+        kind = timeindex.numeric_kind(frame[time_column])
+        if kind.startswith("unix"):  # shown and stepped as the dates they are
+            prof.time = _time_steps(timeindex.time_values(frame[time_column], kind))
+            prof.time["index"] = kind
+        else:
+            prof.time = timeindex.numeric_steps(frame[time_column], kind)
+    elif time_column:
         parsed = times.get(time_column) if frame.columns.is_unique else None
         prof.time = _time_steps(parsed if parsed is not None else _to_datetime(frame[time_column]))
     times.clear()
@@ -535,7 +607,11 @@ def find_issues(prof: TableProfile) -> list[str]:
             issues.append(f"column {c.name!r} is {c.missing_fraction:.0%} missing")
         if c.type == "categorical" and c.distinct > 0.9 * c.count and c.count > 50:
             issues.append(f"column {c.name!r} looks like an identifier ({c.distinct} distinct)")
-        issues.extend(f"column {c.name!r}: {n}" for n in c.notes if n.startswith("mixed"))
+        issues.extend(
+            f"column {c.name!r}: {n}"
+            for n in c.notes
+            if n.startswith(("mixed", "looks numeric")) or "could not be read as" in n
+        )
     if prof.class_balance:
         total = sum(prof.class_balance.values())
         if len(prof.class_balance) < 2:

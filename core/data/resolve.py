@@ -1,8 +1,17 @@
-"""One way to turn what a user typed (`sample:NAME`, a dataset id, a file path) into a table,
-with the lineage a run records."""
+"""One way to turn what a user typed into data: `sample:NAME`, a dataset id (`name@vN`), a table
+file (CSV/TSV/Parquet/JSONL), an image zip or a folder of class folders.
+
+A file or folder is imported as a dataset version on first use and the same version is reused
+while its content hash matches, so training, tuning, AutoML, profiling and pipelines all read the
+same stored, typed table, and a run's lineage names a version. Columns the schema calls numbers
+are parsed here with the file's own reading options (decimal mark, thousands, missing markers),
+and values that do not convert are missing and counted in `notes`.
+"""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,10 +19,15 @@ from typing import Any
 import pandas as pd
 
 from core.data.datasets import DatasetStore, DatasetVersion, file_sha256
+from core.data.parsing import describe_failures, parse_numbers
+from core.data.profile import Reading
 from core.data.samples import SAMPLE_PREFIX, sample_path
 from core.data.sources import read_table
 from core.errors import BadInput
 from core.workspace import Workspace
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".gz")
+FOLDER_LIMIT_BYTES = 2 << 30  # a folder is zipped in memory: larger ones are zipped by the user
 
 
 @dataclass
@@ -23,6 +37,38 @@ class LoadedData:
     lineage: dict[str, Any] = field(default_factory=dict)
     dataset: DatasetVersion | None = None
     schema: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)  # values that did not convert, and so on
+    auto_imported: bool = False  # given as a path, imported on this first use
+
+
+def folder_zip(folder: Path) -> bytes:
+    """A folder of class folders as zip bytes, the same bytes for the same files (so the
+    content hash finds the version imported before)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    total = sum(p.stat().st_size for p in files)
+    if total > FOLDER_LIMIT_BYTES:
+        raise BadInput(
+            f"{folder} holds {total / 2**30:.1f} GB: zip it yourself and give the zip, "
+            "or import fewer images"
+        )
+    if not files:
+        raise BadInput(f"{folder} is empty: give a folder with one sub-folder of images per class")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for p in files:
+            info = zipfile.ZipInfo(
+                p.relative_to(folder).as_posix(), date_time=(1980, 1, 1, 0, 0, 0)
+            )
+            zf.writestr(info, p.read_bytes())
+    return buf.getvalue()
+
+
+def import_path(path: Path, ws: Workspace) -> DatasetVersion:
+    """The dataset version of a file or folder: imported now, or the one with the same hash."""
+    store = DatasetStore(ws)
+    if path.is_dir():
+        return store.import_file(folder_zip(path), f"{path.name}.zip", name=path.name)
+    return store.import_file(path, path.name)
 
 
 def load_data(ref: str, ws: Workspace | None = None) -> LoadedData:
@@ -31,24 +77,55 @@ def load_data(ref: str, ws: Workspace | None = None) -> LoadedData:
         path = sample_path(ref[len(SAMPLE_PREFIX) :], ws.samples_dir)
         return LoadedData(read_table(path).frame, ref, {"sample": ref, "sha256": file_sha256(path)})
     path = Path(ref).expanduser()
-    if path.exists():
-        if path.is_dir():
-            raise BadInput(f"{ref} is a folder; give a table file or a dataset id")
-        return LoadedData(
-            read_table(path).frame,
-            path.name,
-            {"file": str(path.resolve()), "sha256": file_sha256(path)},
-        )
     store = DatasetStore(ws)
+    if path.exists():
+        version = import_path(path, ws)
+        loaded = load_version(store, version)
+        loaded.lineage["file"] = str(path.resolve())
+        loaded.label = path.name
+        loaded.auto_imported = True
+        return loaded
     if store.is_ref(ref):
-        version = store.get(ref)
-        return LoadedData(
-            store.read_frame(version),
-            version.id,
-            {"dataset": version.id, "sha256": version.sha256},
-            version,
-            store.schema(version),
-        )
+        return load_version(store, store.get(ref))
     if "/" in ref or "\\" in ref or Path(ref).suffix:
-        raise BadInput(f"no such file: {ref}")
-    raise BadInput(f"{ref!r} is neither a file, a dataset id (name@vN) nor sample:NAME")
+        raise BadInput(f"no such file or folder: {ref}")
+    raise BadInput(
+        f"{ref!r} is neither a file, a dataset id (name@vN) nor sample:NAME (nor a folder)"
+    )
+
+
+def load_version(store: DatasetStore, version: DatasetVersion) -> LoadedData:
+    """A stored version's table with its schema's number columns parsed as numbers."""
+    schema = store.schema(version)
+    frame, notes = typed_frame(store.read_frame(version), schema, version.read)
+    return LoadedData(
+        frame,
+        version.id,
+        {"dataset": version.id, "sha256": version.sha256},
+        version,
+        schema,
+        notes,
+    )
+
+
+def typed_frame(
+    frame: pd.DataFrame, schema: dict[str, Any], read: dict[str, Any] | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Text columns the schema types as numeric/integer, re-parsed from their raw values with
+    the dataset's reading options; what does not convert becomes missing and is reported."""
+    reading = Reading.from_read(read)
+    notes = []
+    for column in schema.get("columns", []):
+        name = column["name"]
+        if column["type"] not in ("numeric", "integer") or name not in frame.columns:
+            continue
+        col = frame[name]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            continue
+        values, failed = parse_numbers(
+            col, reading.number.decimal, reading.number.thousands, reading.missing
+        )
+        frame[name] = values
+        if len(failed):
+            notes.append(f"column {name!r}: {describe_failures(failed)} (treated as missing)")
+    return frame, notes

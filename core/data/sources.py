@@ -1,8 +1,10 @@
 """Read a table from CSV/TSV, Parquet or JSON Lines into pandas, detecting what can be detected.
 
-CSV detection: encoding (UTF-8, UTF-8 with BOM, else Latin-1), delimiter (, ; tab |) and decimal
-comma, each of which the caller can also fix. Parsing uses pyarrow's multithreaded reader (fast on
-large files), and every failure becomes a BadInput that says what is wrong and what to do.
+CSV detection: encoding (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else cp1252/Latin-1), delimiter
+(, ; tab |), decimal mark, thousands separator and missing-value markers (core.data.parsing), each
+of which the caller can also fix; what was detected is applied, and reported in `describe()`.
+Parsing uses pyarrow's multithreaded reader (fast on large files), and every failure becomes a
+BadInput that says what is wrong and what to do.
 """
 
 from __future__ import annotations
@@ -12,13 +14,21 @@ import csv
 import functools
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
 from core.data.limits import MAX_COLUMNS
+from core.data.parsing import (
+    MISSING_MARKERS,
+    NumberFormat,
+    detect_number_format,
+    markers_found,
+    normalise_text_columns,
+    sample_rows,
+)
 from core.errors import BadInput
 
 SNIFF_BYTES = 1 << 20
@@ -28,8 +38,6 @@ TYPED_BLOCK_BYTES = 1 << 23  # blocks of a read with the types given (less memor
 TYPED_MIN_BYTES = 2 * SAMPLE_BLOCK_BYTES  # smaller files are read in one go
 SPLIT_MAX_COLUMNS = 100  # pandas' threshold for a fragmented frame
 DELIMITERS = ",;\t|"
-_COMMA_DECIMAL = re.compile(r"^\s*-?\d+,\d+\s*$")
-_DOT_DECIMAL = re.compile(r"^\s*-?\d+\.\d+\s*$")
 
 
 @dataclass(frozen=True)
@@ -37,9 +45,24 @@ class ReadOptions:
     """How to read a text table; None means detect."""
 
     delimiter: str | None = None
-    encoding: str | None = None  # utf-8 | utf-8-sig | latin-1
+    encoding: str | None = None  # utf-8 | utf-8-sig | utf-16 | cp1252 | latin-1
     decimal: str | None = None  # "." or ","
     skip_bad_rows: bool = False  # skip rows with the wrong number of fields (counted)
+    thousands: str | None = None  # "," "." " " "'" or "" for none; None = detect
+    missing: tuple[str, ...] | None = None  # values that mean "missing"; None = MISSING_MARKERS
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> ReadOptions:
+        """The options a dataset version was read with (its manifest's `read`)."""
+        d = d or {}
+        missing = d.get("missing")
+        return cls(
+            delimiter=d.get("delimiter"),
+            encoding=d.get("encoding"),
+            decimal=d.get("decimal"),
+            thousands=d.get("thousands"),
+            missing=tuple(missing) if missing is not None else None,
+        )
 
 
 @dataclass
@@ -51,6 +74,10 @@ class ReadResult:
     decimal: str | None = None
     skipped_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    thousands: str | None = None
+    missing: tuple[str, ...] = MISSING_MARKERS  # what was read as missing
+    markers_found: dict[str, int] = field(default_factory=dict)  # in the sniffed rows
+    left_as_text: dict[str, str] = field(default_factory=dict)  # numeric-looking text columns
 
     def describe(self) -> dict:
         return {
@@ -58,8 +85,16 @@ class ReadResult:
             "delimiter": self.delimiter,
             "encoding": self.encoding,
             "decimal": self.decimal,
+            "thousands": self.thousands,
+            "missing": list(self.missing),
+            "markers_found": self.markers_found,
+            "left_as_text": self.left_as_text,
             "skipped_rows": self.skipped_rows,
         }
+
+    @property
+    def number_format(self) -> NumberFormat:
+        return NumberFormat(self.decimal or ".", self.thousands or None)
 
 
 def detect_format(head: bytes, name: str) -> str:
@@ -74,17 +109,27 @@ def detect_format(head: bytes, name: str) -> str:
 
 
 def detect_encoding(head: bytes, whole: bool = True) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode as UTF-8, else Latin-1.
+    """UTF-8 (with or without BOM) when the bytes decode as UTF-8; UTF-16 with its BOM; else
+    cp1252 when the bytes use its printable characters in 0x80-0x9f (curly quotes, euro), else
+    Latin-1.
 
     `whole` says the sample is the entire file; otherwise a multi-byte character cut by the
     sample's end does not count against UTF-8.
     """
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if whole or exc.start < len(head) - 4:
+            if any(0x80 <= b <= 0x9F for b in head):
+                try:
+                    head.decode("cp1252")
+                    return "cp1252"
+                except UnicodeDecodeError:
+                    pass
             return "latin-1"
     return "utf-8"
 
@@ -98,17 +143,6 @@ def detect_delimiter(text: str) -> str:
         counts = {d: header.count(d) for d in DELIMITERS}
         best = max(counts, key=counts.get)
         return best if counts[best] else ","
-
-
-def detect_decimal(text: str, delimiter: str) -> str:
-    if delimiter == ",":
-        return "."
-    comma = dot = 0
-    for line in text.splitlines()[1:200]:
-        for value in line.split(delimiter):
-            comma += bool(_COMMA_DECIMAL.match(value))
-            dot += bool(_DOT_DECIMAL.match(value))
-    return "," if comma > dot else "."
 
 
 def _check_text(head: bytes, name: str) -> None:
@@ -153,12 +187,26 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
     import pyarrow.csv as pacsv
 
     head = source[:SNIFF_BYTES] if isinstance(source, bytes) else _head(source)
+    if (opts.encoding or detect_encoding(head[:4])) in ("utf-16", "utf-16-le", "utf-16-be"):
+        return _read_utf16(source, name, opts)
     _check_text(head, name)
     encoding = opts.encoding or detect_encoding(head, whole=len(head) < SNIFF_BYTES)
-    text = head.decode("latin-1" if encoding == "latin-1" else "utf-8", errors="ignore")
+    text = head.decode(_PY_CODEC.get(encoding, "utf-8"), errors="replace")
     text = text.lstrip("\ufeff")
     delimiter = opts.delimiter or detect_delimiter(text)
-    decimal = opts.decimal or detect_decimal(text, delimiter)
+    rows = sample_rows(text, delimiter)
+    detected = detect_number_format(rows, delimiter)
+    decimal = opts.decimal or detected.decimal
+    if opts.thousands is not None:
+        thousands = opts.thousands or None
+    else:
+        thousands = detected.thousands if detected.decimal == decimal else None
+    if thousands == decimal:
+        raise BadInput(
+            f"the decimal mark and the thousands separator of {name} cannot both be "
+            f"{decimal!r}: choose different ones"
+        )
+    markers = tuple(opts.missing) if opts.missing is not None else MISSING_MARKERS
     header = next(csv.reader(io.StringIO(text.splitlines()[0]), delimiter=delimiter), [])
     if len(header) > MAX_COLUMNS:
         _finish(pd.DataFrame(columns=range(len(header))), name)
@@ -172,7 +220,7 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
         return "skip"
 
     read_options = pacsv.ReadOptions(
-        encoding="latin1" if encoding == "latin-1" else "utf8", block_size=BLOCK_BYTES
+        encoding=_ARROW_CODEC.get(encoding, "utf8"), block_size=BLOCK_BYTES
     )
     parse_options = pacsv.ParseOptions(
         delimiter=delimiter,
@@ -181,6 +229,7 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
     )
     convert = {
         "decimal_point": decimal,
+        "null_values": list(markers) or [""],
         "strings_can_be_null": True,
         "quoted_strings_can_be_null": False,
     }
@@ -211,19 +260,49 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
                 "(CLI: --skip-bad-rows)"
             ) from None
         raise BadInput(f"{name} could not be read as CSV: {message.splitlines()[0]}") from None
-    if encoding != "latin-1" and any(pa.types.is_binary(f.type) for f in table.schema):
+    if encoding not in _ARROW_CODEC and any(pa.types.is_binary(f.type) for f in table.schema):
         # pyarrow keeps bytes that are not UTF-8 as binary; the sample we sniffed was clean.
         if opts.encoding:
             raise BadInput(
                 f"{name} is not valid {opts.encoding} throughout: choose the encoding "
                 "Latin-1 (CLI: --encoding latin-1)"
             )
-        return _read_csv(
-            source, name, ReadOptions(opts.delimiter, "latin-1", opts.decimal, opts.skip_bad_rows)
-        )
-    frame = _finish(_to_pandas(table), name)
+        return _read_csv(source, name, replace(opts, encoding="latin-1"))
+    number_format = NumberFormat(decimal, thousands)
+    frame, left_as_text = normalise_text_columns(
+        _finish(_to_pandas(table), name), number_format, markers
+    )
     notes = [f"skipped {len(skipped)} row(s) with the wrong number of fields"] if skipped else []
-    return ReadResult(frame, "csv", delimiter, encoding, decimal, len(skipped), notes)
+    return ReadResult(
+        frame,
+        "csv",
+        delimiter,
+        encoding,
+        decimal,
+        len(skipped),
+        notes,
+        thousands=thousands,
+        missing=markers,
+        markers_found=markers_found(rows, markers),
+        left_as_text=left_as_text,
+    )
+
+
+_PY_CODEC = {"latin-1": "latin-1", "cp1252": "cp1252", "utf-16": "utf-16"}
+_ARROW_CODEC = {"latin-1": "latin1", "cp1252": "cp1252"}  # others are read as UTF-8
+
+
+def _read_utf16(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
+    """UTF-16 (Excel's "Unicode text"): decoded to UTF-8 in memory, then read as usual."""
+    raw = source if isinstance(source, bytes) else source.read_bytes()
+    codec = opts.encoding if opts.encoding in ("utf-16-le", "utf-16-be") else "utf-16"
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{name} is not valid UTF-16 ({exc.reason} at byte {exc.start})") from None
+    result = _read_csv(text.lstrip("\ufeff").encode("utf-8"), name, replace(opts, encoding="utf-8"))
+    result.encoding = "utf-16"
+    return result
 
 
 def _rows_are_lines(source: Path | bytes, head: bytes, delimiter: str, quote: str = '"') -> bool:

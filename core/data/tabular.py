@@ -69,14 +69,15 @@ def infer_task(target: pd.Series) -> str:
 
 def _numeric_with_junk(col: pd.Series) -> tuple[pd.Series, pd.Series] | None:
     """For a text column whose values are mostly numbers: (parsed, junk values); else None."""
+    from core.data.parsing import parse_numbers
+
     present = col.dropna()
-    if present.empty or pd.api.types.is_numeric_dtype(col):
+    if present.empty or pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         return None
-    parsed = pd.to_numeric(present, errors="coerce")
-    share = parsed.notna().mean()
-    if share < NUMERIC_SHARE:
+    parsed, junk = parse_numbers(present)
+    if parsed.notna().sum() < NUMERIC_SHARE * len(present):
         return None
-    return pd.to_numeric(col, errors="coerce"), present[parsed.isna()]
+    return parse_numbers(col)[0], junk
 
 
 def prepare_table(
@@ -118,8 +119,12 @@ def prepare_table(
         if found is None:
             continue
         parsed, junk = found
-        examples = ", ".join(repr(v) for v in junk.unique()[:3])
-        first_row = int(junk.index[0]) + 2  # +1 for the header, +1 for 1-based line numbers
+        if junk.empty:  # numbers held as text or objects (mixed types), all of them readable
+            frame[name] = parsed
+            continue
+        examples = ", ".join(repr(v) for v in pd.unique(junk.astype(str))[:3])
+        position = int((frame.index == junk.index[0]).argmax())
+        first_row = position + 2  # +1 for the header, +1 for 1-based line numbers
         if not coerce_numeric:
             raise BadInput(
                 f"column {name!r} is numeric but {len(junk)} value(s) are not numbers "

@@ -45,7 +45,11 @@ def resolve_task(spec: TrainSpec, loaded: LoadedData) -> str:
         return "image-classification"
     if kind == "text":
         return "text-classification"
-    if kind == "timeseries":
+    if asks_for_series(spec):
+        return "forecasting"  # a sequence model, a window or a horizon: the user means a series
+    if kind == "timeseries" and not (
+        loaded.auto_imported and spec.target in loaded.frame.columns
+    ):  # a file given by path with a target keeps the table reading it always had
         return "forecasting"
     if spec.target not in loaded.frame.columns:
         raise BadInput(
@@ -53,6 +57,21 @@ def resolve_task(spec: TrainSpec, loaded: LoadedData) -> str:
             f"{', '.join(map(str, loaded.frame.columns))}"
         )
     return infer_task(loaded.frame[spec.target])
+
+
+def asks_for_series(spec: TrainSpec) -> bool:
+    """Whether the spec asks for forecasting without naming it: a sequence model, or a window
+    or horizon other than the defaults (a time column alone may be a table's time split)."""
+    from core.models.catalog import get_entry
+
+    if spec.model:
+        try:
+            if get_entry(spec.model).input_kind == "sequence":
+                return True
+        except (BadInput, KeyError, LookupError):
+            pass
+    defaults = TrainSpec.__dataclass_fields__
+    return any(getattr(spec, f) != defaults[f].default for f in ("window", "horizon"))
 
 
 def plan(spec: TrainSpec, loaded: LoadedData) -> tuple[str, str]:
@@ -82,19 +101,20 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
             "a warm start takes a training run",
             needs=("network.keras",),
         )
-    warnings: list[str] = []
+    warnings: list[str] = list(loaded.notes)
     sizes: dict[str, int] = {}
     if task in ("classification", "regression"):
         types = {c["name"]: c["type"] for c in loaded.schema["columns"]} if loaded.schema else None
         info = prepare_table(loaded.frame, spec.target, task, spec.coerce_numeric, types=types)
-        warnings = info.warnings
+        warnings += info.warnings
         labels = class_labels(info.frame[info.target]) if task == "classification" else None
         parts = table_split(info.frame, spec, labels, loaded.schema)
         sizes = {k: len(v) for k, v in parts.items()}
     elif task == "forecasting":
         from core.training.families.forecasting import series_frame, window_counts
 
-        frame, window, warnings = series_frame(spec, loaded)
+        frame, window, series_warnings = series_frame(spec, loaded)
+        warnings += series_warnings
         sizes = window_counts(len(frame), window, spec)
     elif task == "text-classification":
         from core.training.families.text import text_column

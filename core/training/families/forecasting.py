@@ -14,26 +14,37 @@ from core.training.families.common import Prepared
 from core.training.features import FeatureSpec, ModelContract
 
 
-def find_time_column(spec: TrainSpec, loaded: LoadedData) -> str:
+def find_time_column(spec: TrainSpec, loaded: LoadedData) -> str | None:
+    """The time column: the spec's, the schema's, the one date column or a numeric index named
+    like one (year, t, step); None means the rows' own order (said in the run's warnings)."""
     if spec.time_column:
         return spec.time_column
     if loaded.schema and loaded.schema.get("time_column"):
         return loaded.schema["time_column"]
     from core.data.profile import infer_type
+    from core.data.timeindex import guess_numeric_time_column
 
     stamped = [c for c in loaded.frame.columns if infer_type(loaded.frame[c])[0] == "timestamp"]
-    if len(stamped) != 1:
+    if len(stamped) > 1:
         raise BadInput(
-            "choose the time column (forecasting needs one; found "
-            f"{', '.join(stamped) or 'none that parses as dates'})"
+            f"choose the time column: {', '.join(map(str, stamped))} all hold dates/times"
         )
-    return stamped[0]
+    return stamped[0] if stamped else guess_numeric_time_column(loaded.frame)
 
 
 def series_frame(spec: TrainSpec, loaded: LoadedData) -> tuple[pd.DataFrame, WindowSpec, list[str]]:
     """The series sorted by time with gaps in its values filled; BadInput if unusable."""
+    from core.data.timeindex import ROW_ORDER, time_values
+
     time_col = find_time_column(spec, loaded)
-    check_time_column(loaded.frame, time_col)
+    warnings = []
+    if time_col is None:
+        time_col = ROW_ORDER
+        loaded = LoadedData(
+            loaded.frame.assign(**{ROW_ORDER: range(len(loaded.frame))}), loaded.label
+        )
+        warnings.append("no time column: the rows' order is taken as the time order")
+    time_kind = check_time_column(loaded.frame, time_col)
     targets = tuple(t.strip() for t in spec.target.split(",") if t.strip())
     window = WindowSpec(spec.window, spec.horizon, spec.stride, targets, tuple(spec.features))
     missing = [c for c in window.input_columns if c not in loaded.frame.columns]
@@ -43,13 +54,10 @@ def series_frame(spec: TrainSpec, loaded: LoadedData) -> tuple[pd.DataFrame, Win
             f"{', '.join(map(str, loaded.frame.columns))}"
         )
     frame = (
-        loaded.frame.assign(
-            **{time_col: pd.to_datetime(loaded.frame[time_col].astype("string"), format="mixed")}
-        )
+        loaded.frame.assign(**{time_col: time_values(loaded.frame[time_col], time_kind)})
         .sort_values(time_col, kind="stable")
         .reset_index(drop=True)
     )
-    warnings = []
     for col in window.input_columns:
         values = pd.to_numeric(frame[col], errors="coerce")
         if values.isna().all():
