@@ -39,6 +39,16 @@ def pipeline_files() -> list[Path]:
     return mine + examples
 
 
+def example_data(path: Path) -> Path | None:
+    """The data a bundled example starts from (`initial.csv` beside its YAML), if any."""
+    try:
+        path.resolve().relative_to(REPO / "examples")
+    except ValueError:
+        return None
+    seed = path.resolve().parent / "initial.csv"
+    return seed if seed.is_file() else None
+
+
 def load(path: str):
     try:
         return load_pipeline(path), None
@@ -121,11 +131,29 @@ with tab_run:
                 )
             except (BadInput, NotFound) as exc:
                 problem = str(exc)
-                st.error(problem)
-                if "no dataset" in problem:
+                seed = example_data(Path(path))
+                if "no dataset" in problem and seed is not None:
+                    st.info(
+                        f"This pipeline retrains on the dataset **{pipeline.dataset}**, which is "
+                        f"not in this workspace yet. The example ships it as `{seed.name}`."
+                    )
+                    if st.button(
+                        f"Add the example's data ({seed.name} as {pipeline.dataset})",
+                        type="primary",
+                        icon=":material/add:",
+                        key="pipe-seed",
+                    ):
+                        DatasetStore(ws).import_file(
+                            seed, seed.name, name=pipeline.dataset, target=pipeline.target or None
+                        )
+                        st.rerun()
+                elif "no dataset" in problem:
+                    st.error(problem.split("; import it first")[0] + ".")
                     st.page_link(
                         page_path("data"), label="Import it on Data →", icon=page_icon("data")
                     )
+                else:
+                    st.error(problem)
             if st.button(
                 "Run pipeline", type="primary", icon=":material/play_arrow:", disabled=bool(problem)
             ):
@@ -136,16 +164,21 @@ with tab_run:
                 else:
                     st.query_params["run"] = run.id
                     st.rerun()
-            st.caption(
-                "From a terminal: `tfstudio pipeline run FILE --json`; a watched folder: "
-                "`tfstudio pipeline watch FILE --folder DIR`; for Kubeflow: "
-                "`tfstudio pipeline compile FILE --target kubeflow --out pipeline.yaml`."
-            )
+            with st.expander("The same from a terminal (optional)"):
+                st.code(
+                    f"tfstudio pipeline run {path} --json\n"
+                    f"tfstudio pipeline watch {path} --folder DIR\n"
+                    f"tfstudio pipeline compile {path} --target kubeflow --out pipeline.yaml",
+                    language="bash",
+                )
 
     runs = store().list_runs(kind="pipeline", limit=50)
     st.subheader("Pipeline runs")
     if not runs:
-        st.info("No pipeline run yet: pick a file above and run it.")
+        st.info(
+            "No pipeline run yet. Pick the example above and press **Run pipeline**: it "
+            "validates new rows, retrains and pushes the model if it is better."
+        )
     for r in runs:
         cols = st.columns([3, 2, 3, 1])
         outcome = (r.result or {}).get("outcome", "") if r.result else ""

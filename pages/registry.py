@@ -42,10 +42,18 @@ def render_register_form() -> None:
             [r.id for r in trained],
             format_func=lambda i: f"{i} · {next(r.name for r in trained if r.id == i) or 'train'}",
         )
-        name = right.text_input("Model name", value=registry.names()[0] if registry.names() else "")
+        name = right.text_input(
+            "Model name",
+            value=registry.names()[0] if registry.names() else "",
+            placeholder="iris-classifier",
+            help="Versions of the same model share a name; letters, digits, - _ .",
+        )
         stage = left.selectbox("Stage", STAGES, index=0)
         description = right.text_input("Note (optional)")
         if st.form_submit_button("Register", type="primary"):
+            if not name.strip():
+                st.error("Give the model a name first (for example iris-classifier).")
+                return
             try:
                 version = registry.register(run_id, name.strip(), stage, description)
             except (BadInput, NotFound) as exc:
