@@ -17,11 +17,16 @@ IMPORT_KINDS = ("auto", "table", "timeseries", "text", "images")
 def _read_options(args):
     from core.data.sources import ReadOptions
 
+    missing = None
+    if args.missing is not None:  # "" = nothing but empty fields is missing
+        missing = ("", *(m.strip() for m in args.missing.split(",") if m.strip()))
     return ReadOptions(
         delimiter=args.delimiter,
         encoding=args.encoding,
         decimal=args.decimal,
         skip_bad_rows=args.skip_bad_rows,
+        thousands={"none": ""}.get(args.thousands, args.thousands),
+        missing=missing,
     )
 
 
@@ -32,6 +37,19 @@ def cmd_import(args) -> int:
     path = Path(args.file).expanduser()
     if not path.is_file():
         raise BadInput(f"no such file: {args.file}")
+    if args.dry_run:
+        from core.data.preview import preview_import
+
+        preview = preview_import(
+            path,
+            path.name,
+            kind=args.kind,
+            target=args.target,
+            time_column=args.time_column,
+            options=_read_options(args),
+        )
+        emit(args, {"dry_run": True, **preview.to_dict()}, "\n".join(preview.lines()))
+        return EXIT_OK
     store = DatasetStore(ws)
     version = store.import_file(
         path,
@@ -81,22 +99,57 @@ def cmd_profile(args) -> int:
                 f"{', '.join(map(str, loaded.frame.columns))}"
             )
         types = {c["name"]: c["type"] for c in loaded.schema["columns"]} if loaded.schema else None
-        prof = profile_table(loaded.frame, target=args.target, types=types)
+        read = loaded.dataset.read if loaded.dataset else None
+        prof = profile_table(loaded.frame, target=args.target, types=types, read=read)
     payload = {
         "source": loaded.label,
         "lineage": loaded.lineage,
         "schema": prof.schema,
         **prof.to_dict(),
     }
+    from core.data.profile import describe_range, describe_time
+
     text = "\n".join(
         [f"{loaded.label}: {prof.rows:,} rows"]
         + [
             f"  {c.name:<28} {c.type:<12} missing {c.missing:>7,}  distinct {c.distinct:>7,}"
+            f"{'  ' + describe_range(c) if describe_range(c) else ''}"
             for c in prof.columns
         ]
+        + ([describe_time(prof)] if prof.time_column else [])
         + [f"issue: {i}" for i in prof.issues]
     )
     emit(args, payload, text)
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from core.data.datasets import DatasetStore
+
+    store = DatasetStore(Workspace.resolve(args.home))
+    version = store.get(args.dataset)
+    if args.undo:
+        if args.type or args.target or args.time_column:
+            raise BadInput("--undo goes back one schema version: give it alone")
+        prof = store.undo_schema(version)
+    else:
+        types = {}
+        for item in args.type:
+            column, sep, kind = item.partition("=")
+            if not sep or not column.strip() or not kind.strip():
+                raise BadInput(f"--type takes COLUMN=TYPE, not {item!r}")
+            types[column.strip()] = kind.strip()
+        if not (types or args.target or args.time_column):
+            raise BadInput("give --type COLUMN=TYPE, --target, --time-column or --undo")
+        prof = store.update_schema(
+            version, types=types, target=args.target, time_column=args.time_column
+        )
+    schema = store.schema(version)
+    lines = [f"{version.id} schema v{schema.get('schema_version', 1)}"]
+    for c in prof.columns:
+        notes = f"  ({'; '.join(c.notes)})" if c.notes else ""
+        lines.append(f"  {c.name:<28} {c.type:<12} missing {c.missing:>7,}{notes}")
+    emit(args, {"dataset": version.id, "schema": schema, **prof.to_dict()}, "\n".join(lines))
     return EXIT_OK
 
 
@@ -125,8 +178,20 @@ def cmd_validate(args) -> int:
 def register(sub, common) -> None:
     reading = argparse.ArgumentParser(add_help=False)
     reading.add_argument("--delimiter", help="field separator (default: detected)")
-    reading.add_argument("--encoding", choices=["utf-8", "utf-8-sig", "latin-1"])
+    reading.add_argument(
+        "--encoding", choices=["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]
+    )
     reading.add_argument("--decimal", choices=[".", ","], help="decimal mark (default: detected)")
+    reading.add_argument(
+        "--thousands",
+        choices=[",", ".", " ", "'", "none"],
+        help="thousands separator (default: detected)",
+    )
+    reading.add_argument(
+        "--missing",
+        help="comma-separated values that mean missing (default: '', ?, NA, N/A, -, null, "
+        "None, NaN, ...); empty fields are always missing",
+    )
     reading.add_argument(
         "--skip-bad-rows",
         action="store_true",
@@ -145,7 +210,29 @@ def register(sub, common) -> None:
     p.add_argument("--kind", default="auto", choices=list(IMPORT_KINDS))
     p.add_argument("--target")
     p.add_argument("--time-column")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show how the file will be read (options, first rows, column types); write nothing",
+    )
     p.set_defaults(func=cmd_import)
+    p = data_sub.add_parser(
+        "schema",
+        parents=[common],
+        help="correct column types, target or time column (a new schema version), or undo",
+    )
+    p.add_argument("dataset", help="dataset id (name@vN)")
+    p.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        metavar="COLUMN=TYPE",
+        help="e.g. --type price=numeric (repeatable); text is re-parsed with the file's options",
+    )
+    p.add_argument("--target")
+    p.add_argument("--time-column")
+    p.add_argument("--undo", action="store_true", help="go back to the schema before the last")
+    p.set_defaults(func=cmd_schema)
     p = data_sub.add_parser("list", parents=[common], help="list dataset versions")
     p.set_defaults(func=cmd_list)
     p = data_sub.add_parser(

@@ -22,6 +22,7 @@ import re
 import shutil
 import time
 import uuid
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from core.data.profile import COLUMN_TYPES, TableProfile, profile_table
-from core.data.sources import ReadOptions, detect_format, read_table
+from core.data.sources import ReadOptions, check_table_size, detect_format, read_table
 from core.errors import BadInput, NotFound
 from core.workspace import Workspace
 
@@ -146,6 +147,8 @@ class DatasetStore:
     ) -> DatasetVersion:
         """Import a table file or an image zip as a new version (or return the identical one)."""
         name = dataset_name(name or filename)
+        if not isinstance(source, bytes) and not zipfile.is_zipfile(source):
+            check_table_size(Path(source))  # before hashing gigabytes
         digest = file_sha256(source)
         for existing in self.list_versions(name) if (self.root / name).is_dir() else []:
             if existing.sha256 == digest:
@@ -173,23 +176,8 @@ class DatasetStore:
                 shutil.rmtree(tmp, ignore_errors=True)
 
     def _write_table(self, source, filename, tmp: Path, kind, target, time_column, options):
-        result = read_table(source, filename, options)
+        result, prof, kind = read_for_import(source, filename, kind, target, time_column, options)
         frame = result.frame
-        if target is not None and target not in frame.columns:
-            raise BadInput(
-                f"there is no column {target!r}; columns are: {', '.join(map(str, frame.columns))}"
-            )
-        if time_column is not None:
-            check_time_column(frame, time_column)
-        prof = profile_table(frame, target=target, time_column=time_column, read=result.describe())
-        kind = infer_kind(prof) if kind == "auto" else kind
-        if kind == "timeseries" and not prof.time_column:
-            raise BadInput(
-                "a time series needs a time column: none was found that parses as "
-                "dates/times; name it with --time-column"
-            )
-        if kind == "text" and not any(c.type == "text" for c in prof.columns):
-            raise BadInput("a text dataset needs a column of free text; none was found")
         frame.to_parquet(tmp / "data.parquet", index=False)
         self._write_schema(tmp, prof, kind)
         return {
@@ -326,6 +314,29 @@ class DatasetStore:
 
     def _profile_text(self, version: DatasetVersion) -> str:
         return (version.folder / "profile.json").read_text()
+
+
+def read_for_import(source, filename, kind="auto", target=None, time_column=None, options=None):
+    """(read result, profile, kind) of a table file, as an import would store it (the import
+    preview shows exactly this); BadInput for what cannot become a dataset."""
+    result = read_table(source, filename, options)
+    frame = result.frame
+    if target is not None and target not in frame.columns:
+        raise BadInput(
+            f"there is no column {target!r}; columns are: {', '.join(map(str, frame.columns))}"
+        )
+    if time_column is not None:
+        check_time_column(frame, time_column)
+    prof = profile_table(frame, target=target, time_column=time_column, read=result.describe())
+    kind = infer_kind(prof) if kind == "auto" else kind
+    if kind == "timeseries" and not prof.time_column:
+        raise BadInput(
+            "a time series needs a time column: none was found that parses as "
+            "dates/times or is a numeric index; name it with --time-column"
+        )
+    if kind == "text" and not any(c.type == "text" for c in prof.columns):
+        raise BadInput("a text dataset needs a column of free text; none was found")
+    return result, prof, kind
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -8,3 +8,25 @@ UPLOAD_LIMIT_MB = 200
 # A table wider than this is refused: it would not train well here, and its profile would not
 # fit on a page. Genuinely wide data (pixels, genomics) belongs in an image or array format.
 MAX_COLUMNS = 2_000
+
+
+def max_table_bytes() -> int:
+    """Largest table file read into memory: TFSTUDIO_MAX_TABLE_MB, else a third of the memory
+    available now (reading a CSV peaks at about 2.5x its size). Larger files are refused with a
+    message instead of being read until the machine runs out of memory."""
+    import os
+
+    env = os.environ.get("TFSTUDIO_MAX_TABLE_MB")
+    if env:
+        try:
+            return int(float(env) * 2**20)
+        except ValueError:
+            pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 3
+    except OSError:
+        pass
+    return 4 << 30

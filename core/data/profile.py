@@ -281,6 +281,9 @@ def _profile_column(
     A text column profiled as a number (a user's type correction) is re-parsed with the file's
     number format; values that do not convert count as missing and are named in a note.
     """
+    duration = pd.api.types.is_timedelta64_dtype(col)
+    if duration:  # profiled as seconds, shown as durations (describe_range)
+        col = col.dt.total_seconds()
     numbers = _present_numbers(col)
     if numbers is not None:  # plain int/float column: one pass gives type, missing and values
         values, missing = numbers
@@ -310,6 +313,9 @@ def _profile_column(
                     prof.notes = [n for n in prof.notes if not n.startswith("mixed")]
                     prof.notes.append(describe_failures(failed))
         _numeric_stats(prof, values, kind)
+        if duration and prof.stats:
+            prof.stats["unit"] = "seconds"
+            prof.notes.append("a duration, in seconds")
         unparsed = count - int(values.size)
         if values.size and unparsed:
             prof.notes.append(f"{unparsed} value(s) do not parse as {kind}")
@@ -592,6 +598,34 @@ def _to_numeric(col: pd.Series) -> pd.Series:
     if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
         return col
     return pd.to_numeric(col, errors="coerce")
+
+
+def describe_range(c: ColumnProfile) -> str:
+    """A column's range as a person reads it: dates as dates, durations as durations."""
+    if not c.stats or "min" not in c.stats:
+        return ""
+    if c.type == "timestamp":
+        return f"{c.stats.get('first', '')[:19]} .. {c.stats.get('last', '')[:19]}"
+    if c.stats.get("unit") == "seconds":  # a duration column, stored as seconds
+        return f"{_human_seconds(c.stats['min'])} .. {_human_seconds(c.stats['max'])}"
+    return f"{c.stats['min']:g} .. {c.stats['max']:g}"
+
+
+def _human_seconds(seconds: float) -> str:
+    return str(pd.Timedelta(seconds=seconds)).replace("0 days ", "")
+
+
+def describe_time(prof: TableProfile) -> str:
+    """'time column YEAR (years): step 1 year, 0 gaps, 0% irregular'."""
+    t = prof.time or {}
+    index = t.get("index")
+    kind = f" ({index.replace('-', ' ')})" if index else ""
+    if not t.get("step"):
+        return f"time column {prof.time_column}{kind}: no regular step"
+    return (
+        f"time column {prof.time_column}{kind}: step {t['step']}, {t.get('gap_count', 0)} "
+        f"gap(s), {t.get('irregular_fraction', 0):.0%} irregular steps"
+    )
 
 
 def find_issues(prof: TableProfile) -> list[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from core.data.limits import MAX_COLUMNS
+from core.data.limits import MAX_COLUMNS, max_table_bytes
 from core.data.parsing import (
     MISSING_MARKERS,
     NumberFormat,
@@ -451,6 +451,17 @@ def _head(path: Path) -> bytes:
         return f.read(SNIFF_BYTES)
 
 
+def check_table_size(path: Path) -> None:
+    """BadInput for a table file larger than can be read into memory here."""
+    size, limit = path.stat().st_size, max_table_bytes()
+    if size > limit:
+        raise BadInput(
+            f"{path.name} is {size / 2**30:.1f} GB, more than this machine can read into "
+            f"memory now ({limit / 2**30:.1f} GB; TFSTUDIO_MAX_TABLE_MB sets it): give a "
+            "sample of the rows, or fewer columns"
+        )
+
+
 def read_table(
     source: str | Path | bytes, name: str | None = None, options: ReadOptions | None = None
 ) -> ReadResult:
@@ -462,6 +473,7 @@ def read_table(
             raise BadInput(f"no such file: {source}")
         if source.stat().st_size == 0:
             raise BadInput(f"{source.name} is empty: give a file with a header row and data rows")
+        check_table_size(source)
     name = name or (source.name if isinstance(source, Path) else "the file")
     head = source[:SNIFF_BYTES] if isinstance(source, bytes) else _head(source)
     fmt = detect_format(head, name)

@@ -1,0 +1,134 @@
+"""An import preview: what a file will become, before any version is written.
+
+The Data page shows it under the upload and `tfstudio data import --dry-run` prints it: the
+options detected (or chosen), the first rows as they will be read, and each column's type,
+missing count and notes. It runs the very reading code an import runs (`read_for_import`).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.data.datasets import read_for_import
+from core.data.sources import ReadOptions, detect_format
+from core.errors import BadInput
+
+PREVIEW_ROWS = 10
+
+
+@dataclass
+class ImportPreview:
+    filename: str
+    kind: str
+    rows: int
+    options: dict[str, Any]  # format, delimiter, encoding, decimal, thousands, missing, ...
+    columns: list[dict[str, Any]]  # name, type, missing, notes
+    head: list[dict[str, Any]] = field(default_factory=list)  # first rows, as they will be read
+    issues: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    time_column: str | None = None
+    classes: dict[str, int] = field(default_factory=dict)  # image zips: images per class
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        """The preview as text, for the CLI."""
+        o = self.options
+        out = [f"{self.filename}: {self.kind}, {self.rows:,} rows (dry run: nothing written)"]
+        if o.get("format") == "csv":
+            found = ", ".join(f"{k!r} x{v}" for k, v in o.get("markers_found", {}).items())
+            out.append(
+                f"read as: delimiter {o['delimiter']!r} · encoding {o['encoding']} · decimal "
+                f"{o['decimal']!r} · thousands {o.get('thousands') or 'none'} · missing markers "
+                f"found: {found or 'none'}"
+            )
+        elif o.get("format"):
+            out.append(f"read as: {o['format']}")
+        for c in self.columns:
+            extra = f"  ({'; '.join(c['notes'])})" if c["notes"] else ""
+            out.append(f"  {c['name']:<28} {c['type']:<12} missing {c['missing']:>7,}{extra}")
+        for label, n in self.classes.items():
+            out.append(f"  class {label!r}: {n} image file(s)")
+        if self.time_column:
+            out.append(f"time column: {self.time_column}")
+        out += [f"issue: {i}" for i in self.issues] + [f"note: {n}" for n in self.notes]
+        return out
+
+
+def preview_import(
+    source: Path | bytes,
+    filename: str,
+    kind: str = "auto",
+    target: str | None = None,
+    time_column: str | None = None,
+    options: ReadOptions | None = None,
+) -> ImportPreview:
+    """What importing `source` would give; nothing is written anywhere."""
+    head = source[:8] if isinstance(source, bytes) else Path(source).open("rb").read(8)
+    if detect_format(head, filename) == "zip":
+        return _preview_zip(source, filename)
+    result, prof, kind = read_for_import(source, filename, kind, target, time_column, options)
+    first = result.frame.head(PREVIEW_ROWS)
+    rows = [
+        {str(k): (None if _missing(v) else _plain(v)) for k, v in row.items()}
+        for row in first.to_dict("records")
+    ]
+    return ImportPreview(
+        filename=filename,
+        kind=kind,
+        rows=len(result.frame),
+        options=result.describe(),
+        columns=[
+            {"name": c.name, "type": c.type, "missing": c.missing, "notes": list(c.notes)}
+            for c in prof.columns
+        ],
+        head=rows,
+        issues=list(prof.issues),
+        notes=list(result.notes),
+        time_column=prof.time_column,
+    )
+
+
+def _preview_zip(source: Path | bytes, filename: str) -> ImportPreview:
+    import io
+
+    from core.data.images import _classify
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
+            candidates, ignored = _classify(zf.infolist())
+    except zipfile.BadZipFile:
+        raise BadInput(f"{filename} is not a readable zip archive") from None
+    classes: dict[str, int] = {}
+    for _, parts in candidates:
+        label = parts[-2] if len(parts) >= 2 else "(top level)"
+        classes[label] = classes.get(label, 0) + 1
+    return ImportPreview(
+        filename=filename,
+        kind="images",
+        rows=sum(classes.values()),
+        options={"format": "zip", "ignored": ignored},
+        columns=[],
+        classes=dict(sorted(classes.items())),
+        issues=[] if len(classes) >= 2 else ["an image dataset needs at least two class folders"],
+        notes=[f"{ignored} non-image or system file(s) will be ignored"] if ignored else [],
+    )
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(value != value)  # NaN and NaT
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
