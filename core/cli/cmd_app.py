@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-from core.cli.common import EXIT_OK
+from core.runs import supervisor
 from core.workspace import Workspace
 
 
@@ -50,10 +49,8 @@ def cmd_app(args) -> int:
         "Ctrl+C stops the app, running jobs carry on",
         file=sys.stderr,
     )
-    try:
-        return subprocess.call(cmd, env=env, cwd=root)
-    except KeyboardInterrupt:
-        return EXIT_OK
+    # SIGTERM/SIGINT to this process reach Streamlit too, and this process exits with it.
+    return supervisor.run_foreground(cmd, env=env, cwd=root)
 
 
 def register(sub, common) -> None:

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from core.runs import launcher
+from core.runs.liveness import live_workers
 from core.runs.status import RunStatus
 from core.runs.store import Run, RunStore
 from core.workspace import Workspace
@@ -66,6 +67,12 @@ def run_payload(store: RunStore, run: Run) -> dict[str, Any]:
         "artifacts": {n: a.path for n, a in store.get_artifacts(run.id).items()},
         "created_at": run.created_at,
         "finished_at": run.finished_at,
+        # where the worker runs, and every live process of the run (empty once it ended)
+        "pid": run.pid,
+        "host": run.host,
+        "workers": live_workers(run.pid, run.pid_started_at, run.host),
+        "parent_id": run.parent_id,
+        "role": run.role,
     }
 
 

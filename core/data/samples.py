@@ -13,10 +13,12 @@ import gzip
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from core.errors import BadInput
+
+if TYPE_CHECKING:  # pandas is imported where a frame is read: listing samples stays light
+    import pandas as pd
 
 SAMPLE_PREFIX = "sample:"
 
@@ -76,6 +78,8 @@ SAMPLES: dict[str, SampleDataset] = {
 
 
 def _frame(name: str) -> pd.DataFrame:
+    import pandas as pd
+
     if name == "stocks":
         import plotly
 

@@ -28,6 +28,9 @@ class Run:
     error: str | None
     cancel_requested_at: float | None
     result: dict[str, Any] | None
+    host: str | None = None  # the machine the worker runs on (with `pid`, to find or stop it)
+    parent_id: str | None = None  # lineage: the run that started this one (a pipeline, a search)
+    role: str = ""  # lineage: what this run is to its parent (a stage name, "trial", ...)
 
     @property
     def fraction(self) -> float:

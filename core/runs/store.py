@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import socket
 import sqlite3
 import sys
 import time
@@ -97,6 +98,7 @@ class RunStore:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+            _migrate(conn)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -173,17 +175,34 @@ class RunStore:
             print(f"warning: could not update a run folder's copy: {exc}", file=sys.stderr)
 
     # -- runs -----------------------------------------------------------------------------
-    def create_run(self, kind: str, spec: dict[str, Any], name: str = "") -> Run:
+    def create_run(
+        self,
+        kind: str,
+        spec: dict[str, Any],
+        name: str = "",
+        parent_id: str | None = None,
+        role: str = "",
+    ) -> Run:
         """Record a PENDING run and its folder (with run.json) together: if either cannot be
-        written (disk full, read-only), neither is kept."""
+        written (disk full, read-only), neither is kept. `parent_id` and `role` record lineage
+        (a pipeline's stage, a search's trial)."""
         run_id = new_run_id()
         run_dir = self.run_dir(run_id)
         try:
             with self._tx() as conn:
                 conn.execute(
-                    "INSERT INTO runs (id, kind, name, status, spec, created_at) "
-                    "VALUES (?,?,?,?,?,?)",
-                    (run_id, kind, name, RunStatus.PENDING.value, json.dumps(spec), time.time()),
+                    "INSERT INTO runs (id, kind, name, status, spec, created_at, parent_id, role)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        run_id,
+                        kind,
+                        name,
+                        RunStatus.PENDING.value,
+                        json.dumps(spec),
+                        time.time(),
+                        parent_id,
+                        role,
+                    ),
                 )
                 row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
                 run_dir.mkdir(parents=True)
@@ -320,8 +339,8 @@ class RunStore:
     def set_pid(self, run_id: str, pid: int, pid_started_at: float | None) -> None:
         with self._tx() as conn:
             conn.execute(
-                "UPDATE runs SET pid = ?, pid_started_at = ? WHERE id = ?",
-                (pid, pid_started_at, run_id),
+                "UPDATE runs SET pid = ?, pid_started_at = ?, host = ? WHERE id = ?",
+                (pid, pid_started_at, socket.gethostname(), run_id),
             )
         self._mirror(run_id)
 
@@ -453,6 +472,9 @@ _RESTORED = (
     "heartbeat_at",
     "error",
     "result",
+    "host",
+    "parent_id",
+    "role",
 )
 
 
@@ -467,3 +489,30 @@ def _size(p: Path) -> int:
     if p.is_dir():
         return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
     return p.stat().st_size
+
+
+# Columns added after the first release: (name, declaration). Older stores gain them on open.
+_ADDED_COLUMNS = (
+    ("host", "TEXT"),
+    ("parent_id", "TEXT"),
+    ("role", "TEXT NOT NULL DEFAULT ''"),
+)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add missing columns to an older store, in one write transaction (so two processes
+    opening it at once do not both add them)."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+    if all(name in have for name, _ in _ADDED_COLUMNS):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+        for name, decl in _ADDED_COLUMNS:
+            if name not in have:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {decl}")
+        conn.execute("CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_id)")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

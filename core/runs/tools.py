@@ -13,11 +13,8 @@ import contextlib
 import fcntl
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,17 +23,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from core.errors import TFStudioError
-from core.runs.liveness import is_alive, process_started_at
+from core.runs import supervisor
+from core.runs.liveness import is_alive
 from core.workspace import Workspace
 
 HOST = "127.0.0.1"
 REGISTRY = "tools.json"
 LOG_DIR = "tools"
 START_TIMEOUT_S = 30.0
-STOP_GRACE_S = 5.0
+STOP_GRACE_S = supervisor.STOP_GRACE_S
 
 # `{logdir}`, `{host}` and `{port}` are filled in; another tool passes its own command.
 TENSORBOARD_COMMAND = (
@@ -175,23 +171,10 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def _kill_group(pid: int, grace_s: float = STOP_GRACE_S) -> None:
-    """SIGTERM the server's process group (it leads its own session), SIGKILL after a grace."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            try:
-                os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                return
-        try:
-            psutil.Process(pid).wait(grace_s)
-            return
-        except psutil.NoSuchProcess:
-            return
-        except psutil.TimeoutExpired:
-            continue
+def _kill_group(pid: int, started_at: float | None = None, grace_s: float = STOP_GRACE_S) -> None:
+    """Stop the server's whole process group (the supervisor: SIGTERM, SIGKILL after a grace;
+    never a reused pid)."""
+    supervisor.stop(supervisor.Supervised(pid, started_at), grace_s)
 
 
 def _launch(
@@ -201,21 +184,10 @@ def _launch(
     url = f"http://{HOST}:{port}/"
     argv = [a.format(logdir=str(logdir), host=HOST, port=port) for a in template]
     log_path = ws.root / LOG_DIR / f"{name}-{port}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # outlives the app's server; stopped by process group
-            env=env,
-            cwd=ws.root,
-        )
-    # Reap the child when it exits so a long-lived parent keeps no zombies.
-    threading.Thread(target=proc.wait, daemon=True).start()
+    # its own session: it outlives the app's server and is stopped as a process group
+    proc, supervised = supervisor.spawn(argv, log_path, env=env, cwd=ws.root)
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -229,12 +201,12 @@ def _launch(
                 port,
                 url,
                 logdir,
-                process_started_at(proc.pid),
+                supervised.started_at,
                 tuple(argv),
                 str(log_path),
             )
         time.sleep(0.25)
-    _kill_group(proc.pid)
+    _kill_group(proc.pid, supervised.started_at)
     raise ToolError(f"{name} did not answer on {url} within {timeout_s:.0f} s:\n{_tail(log_path)}")
 
 
@@ -279,6 +251,6 @@ def stop_tool(ws: Workspace, name_or_pid: str | int) -> list[ToolServer]:
         else:
             chosen = [t for t in tools if t.name == name_or_pid]
         for t in chosen:
-            _kill_group(t.pid)
+            _kill_group(t.pid, t.started_at)
         _write(ws, [t for t in tools if t not in chosen])
         return chosen

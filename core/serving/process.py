@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -18,6 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from core.runs import supervisor
 from core.training.features import ModelContract
 from core.workspace import Workspace
 
@@ -28,17 +27,10 @@ def _state_path(ws: Workspace) -> Path:
     return ws.root / "serving.json"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    try:
-        import psutil
-
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except Exception:  # noqa: BLE001
-        return True
+def _process(state: dict[str, Any]) -> supervisor.Supervised:
+    # `started_at` (the process's creation time) guards against a reused pid; a state file
+    # from before it was recorded is checked by pid alone.
+    return supervisor.Supervised(int(state["pid"]), state.get("started_at"))
 
 
 def current(ws: Workspace) -> dict[str, Any] | None:
@@ -47,7 +39,7 @@ def current(ws: Workspace) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     state = json.loads(path.read_text())
-    if not _alive(int(state["pid"])):
+    if not _process(state).alive:
         path.unlink(missing_ok=True)
         return None
     state["url"] = f"http://127.0.0.1:{state['port']}/v1/models/{state['name']}"
@@ -83,7 +75,8 @@ def start(
         name = serving_name(ModelContract.load(features)) if features.is_file() else "model"
     if not port_free(port):
         raise RuntimeError(f"port {port} is in use: choose another")
-    log = open(ws.root / "serving.log", "w")  # noqa: SIM115  (the child owns it)
+    log_path = ws.root / "serving.log"
+    log_path.write_text("")  # this server's log only
     cmd = [sys.executable, "-m", "core.cli.main", "serve", model, "--port", str(port),
            "--home", str(ws.root)]  # fmt: skip
     cmd += ["--name", name, "--max-body-mb", str(max_body_mb)]
@@ -91,11 +84,10 @@ def start(
     env.pop("TFSTUDIO_SERVE_TOKEN", None)
     if token:
         env["TFSTUDIO_SERVE_TOKEN"] = token
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
-    )
+    _, proc = supervisor.spawn(cmd, log_path, env=env, cwd=REPO)
     state = {
         "pid": proc.pid,
+        "started_at": proc.started_at,
         "port": port,
         "model": model,
         "name": name,
@@ -137,13 +129,11 @@ def ready(state: dict[str, Any]) -> bool:
 
 
 def stop(ws: Workspace) -> bool:
+    """Stop the server and every process of its group (SIGTERM, then SIGKILL after a grace)."""
     state = current(ws)
     if not state:
         return False
-    try:
-        os.killpg(int(state["pid"]), signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+    supervisor.stop(_process(state))
     _state_path(ws).unlink(missing_ok=True)
     return True
 
