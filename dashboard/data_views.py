@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.data.profile import ColumnProfile, TableProfile
+from core.data.timeindex import time_values
 from core.data.windows import WindowSpec, window_starts
 
 ORANGE, BLUE, GREY = "#E8710A", "#1967D2", "#9AA0A6"
@@ -49,15 +50,26 @@ def columns_frame(prof: TableProfile) -> pd.DataFrame:
                 "missing": c.missing,
                 "missing %": round(100 * c.missing_fraction, 1),
                 "distinct": c.distinct,
-                "min": s.get("min"),
-                "mean": s.get("mean"),
-                "std": s.get("std"),
-                "max": s.get("max"),
+                "min": _shown(c, s.get("min")),
+                "mean": _shown(c, s.get("mean")),
+                "std": _shown(c, s.get("std"), spread=True),
+                "max": _shown(c, s.get("max")),
                 "top": ", ".join(f"{v} ({n})" for v, n in c.top[:3]),
                 "becomes": BECOMES.get(c.type, ""),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _shown(c: ColumnProfile, value, spread: bool = False) -> str:
+    """A statistic as a person reads it: dates as dates, durations as durations (not seconds)."""
+    if value is None:
+        return ""
+    if c.type == "timestamp" or c.stats.get("unit") == "seconds":
+        if spread or c.type != "timestamp":
+            return str(pd.Timedelta(seconds=float(value))).replace("0 days ", "")
+        return str(pd.Timestamp(float(value), unit="s"))[:19]
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def render_issues(prof: TableProfile) -> None:
@@ -95,7 +107,9 @@ def render_column(col: ColumnProfile, key: str) -> None:
     stats = {"type": col.type, "count": col.count, "missing": col.missing, "distinct": col.distinct}
     for k, v in col.stats.items():
         if isinstance(v, dict):
-            stats.update({f"q{q}": round(x, 4) for q, x in v.items()})
+            stats.update({f"q{q}": _shown(col, x) for q, x in v.items()})
+        elif k in ("min", "max", "mean", "std"):
+            stats[k] = _shown(col, v, spread=k == "std")
         else:
             stats[k] = round(v, 4) if isinstance(v, float) else v
     right.dataframe(
@@ -135,18 +149,15 @@ def render_correlations(prof: TableProfile, key: str) -> None:
 
 def render_series(frame: pd.DataFrame, prof: TableProfile, key: str) -> None:
     time_col = prof.time_column
-    numeric = [c.name for c in prof.columns if c.type in ("numeric", "integer")]
+    numeric = [
+        c.name for c in prof.columns if c.type in ("numeric", "integer") and c.name != time_col
+    ]
     if not time_col or not numeric:
         return
     shown = st.multiselect("Series to plot", numeric, default=numeric[:3], key=f"{key}-series")
-    data = frame.assign(
-        **{
-            time_col: pd.to_datetime(
-                frame[time_col].astype("string"), format="mixed", errors="coerce"
-            )
-        }
-    )
+    data = frame.assign(**{time_col: time_values(frame[time_col])})  # dates, or the index itself
     data = data.sort_values(time_col)
+    as_number = prof.time.get("index") in ("years", "steps")
     fig = go.Figure()
     for name in shown:
         fig.add_trace(
@@ -158,9 +169,15 @@ def render_series(frame: pd.DataFrame, prof: TableProfile, key: str) -> None:
             )
         )
     for gap in prof.time.get("gaps", [])[:50]:
-        fig.add_vrect(
-            x0=gap["after"], x1=gap["before"], fillcolor="red", opacity=0.15, line_width=0
+        x0, x1 = (
+            (float(gap["after"]), float(gap["before"]))
+            if as_number
+            else (
+                gap["after"],
+                gap["before"],
+            )
         )
+        fig.add_vrect(x0=x0, x1=x1, fillcolor="red", opacity=0.15, line_width=0)
     fig.update_layout(
         title=f"Series over {time_col} (gaps shaded red)",
         height=340,
@@ -177,7 +194,11 @@ def render_series(frame: pd.DataFrame, prof: TableProfile, key: str) -> None:
 
 def render_window_preview(frame: pd.DataFrame, prof: TableProfile, key: str) -> WindowSpec | None:
     """Pick a window shape and see three windows on the series: inputs shaded, labels marked."""
-    numeric = [c.name for c in prof.columns if c.type in ("numeric", "integer")]
+    numeric = [
+        c.name
+        for c in prof.columns
+        if c.type in ("numeric", "integer") and c.name != prof.time_column
+    ]
     if not prof.time_column or not numeric:
         return None
     a, b, c, d = st.columns(4)
@@ -194,13 +215,7 @@ def render_window_preview(frame: pd.DataFrame, prof: TableProfile, key: str) -> 
         st.warning(str(exc))
         return None
     data = (
-        frame.assign(
-            **{
-                prof.time_column: pd.to_datetime(
-                    frame[prof.time_column].astype("string"), format="mixed", errors="coerce"
-                )
-            }
-        )
+        frame.assign(**{prof.time_column: time_values(frame[prof.time_column])})
         .sort_values(prof.time_column)
         .reset_index(drop=True)
     )

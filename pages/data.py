@@ -7,6 +7,8 @@ import streamlit as st
 
 from core.data.datasets import KINDS, DatasetStore
 from core.data.limits import UPLOAD_LIMIT_MB
+from core.data.parsing import MISSING_MARKERS
+from core.data.preview import preview_import
 from core.data.profile import COLUMN_TYPES
 from core.data.samples import SAMPLES, sample_path
 from core.data.sources import ReadOptions, read_table
@@ -38,9 +40,19 @@ def read_options(key: str) -> tuple[ReadOptions, str, str]:
         a, b, c = st.columns(3)
         delimiter = a.selectbox("Delimiter", ["auto", ",", ";", "tab", "|"], key=f"{key}-delim")
         encoding = b.selectbox(
-            "Encoding", ["auto", "utf-8", "utf-8-sig", "latin-1"], key=f"{key}-enc"
+            "Encoding",
+            ["auto", "utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"],
+            key=f"{key}-enc",
         )
         decimal = c.selectbox("Decimal mark", ["auto", ".", ","], key=f"{key}-dec")
+        thousands = a.selectbox(
+            "Thousands separator", ["auto", "none", ",", ".", "space", "'"], key=f"{key}-thou"
+        )
+        missing = st.text_input(
+            "Values that mean missing (comma-separated; empty fields always are)",
+            value=", ".join(m for m in MISSING_MARKERS if m),
+            key=f"{key}-missing",
+        )
         kind = a.selectbox(
             "Kind",
             ["auto", *KINDS],
@@ -56,11 +68,59 @@ def read_options(key: str) -> tuple[ReadOptions, str, str]:
         encoding=auto(encoding),
         decimal=auto(decimal),
         skip_bad_rows=skip,
+        thousands={"auto": None, "none": "", "space": " "}.get(thousands, thousands),
+        missing=("", *(m.strip() for m in missing.split(",") if m.strip())),
     )
     return opts, kind, name
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def cached_preview(source, filename: str, kind: str, opts: ReadOptions, stamp=None) -> dict:
+    return preview_import(source, filename, kind=kind, options=opts).to_dict()
+
+
+def render_preview(source, filename: str, kind: str, opts: ReadOptions) -> bool:
+    """The import preview (nothing written yet); False when the file cannot be imported."""
+    try:
+        with st.spinner(f"Reading {filename}…"):
+            stamp = source.stat().st_mtime_ns if isinstance(source, Path) else None
+            p = cached_preview(source, filename, kind, opts, stamp)
+    except BadInput as exc:
+        st.error(f"**{filename}** cannot be imported: {exc}")
+        return False
+    o = p["options"]
+    st.markdown(f"**Preview** — {p['kind']}, {p['rows']:,} rows; nothing is written until Import")
+    if o.get("format") == "csv":
+        found = ", ".join(f"'{k}' ×{v}" for k, v in o.get("markers_found", {}).items())
+        st.caption(
+            f"read as: delimiter {o['delimiter']!r} · encoding {o['encoding']} · decimal "
+            f"{o['decimal']!r} · thousands {o.get('thousands') or 'none'} · missing markers "
+            f"found: {found or 'none'} — change any of these in Reading options"
+        )
+    if p["classes"]:
+        st.dataframe(
+            {"class": list(p["classes"]), "images": list(p["classes"].values())},
+            hide_index=True,
+        )
+    if p["columns"]:
+        st.dataframe(
+            {
+                "column": [c["name"] for c in p["columns"]],
+                "becomes": [c["type"] for c in p["columns"]],
+                "missing": [c["missing"] for c in p["columns"]],
+                "notes": ["; ".join(c["notes"]) for c in p["columns"]],
+            },
+            hide_index=True,
+            width="stretch",
+        )
+        st.dataframe(p["head"], width="stretch", height=200)
+    for issue in p["issues"]:
+        st.warning(issue, icon=":material/warning:")
+    return True
+
+
 def import_and_select(source, filename: str, **kwargs) -> None:
+    known = {v.id for v in datasets.list_versions()}
     try:
         with st.spinner(f"Importing {filename}…"):
             version = datasets.import_file(source, filename, **kwargs)
@@ -68,6 +128,12 @@ def import_and_select(source, filename: str, **kwargs) -> None:
         st.error(f"**{filename}** was not imported: {exc}")
         return
     st.query_params["dataset"] = version.id
+    st.session_state["data-pick"] = version.id  # the picker follows the import
+    st.session_state["data-imported"] = (
+        f"{filename} was already imported as **{version.id}**: showing it."
+        if version.id in known
+        else f"Imported **{filename}** as **{version.id}** ({version.kind}, {version.rows:,} rows)."
+    )
     st.rerun()
 
 
@@ -99,7 +165,8 @@ with st.expander("Add data", expanded=not versions, icon=":material/add:"):
             help=f"Up to {UPLOAD_LIMIT_MB} MB; larger data: use 'Path on disk'.",
         )
         opts, kind, name = read_options("data-up")
-        if upload is not None and st.button("Import", key="data-import", type="primary"):
+        readable = upload is not None and render_preview(upload.getvalue(), upload.name, kind, opts)
+        if readable and st.button("Import", key="data-import", type="primary"):
             import_and_select(
                 upload.getvalue(), upload.name, name=name or None, kind=kind, options=opts
             )
@@ -108,11 +175,11 @@ with st.expander("Add data", expanded=not versions, icon=":material/add:"):
             "Path to a file on this machine", key="data-path", placeholder="/data/sales.parquet"
         )
         opts, kind, name = read_options("data-path")
-        if path and st.button("Import", key="data-import-path", type="primary"):
-            if not Path(path).expanduser().is_file():
-                st.error(f"No file at {path}.")
-            else:
-                p = Path(path).expanduser()
+        p = Path(path).expanduser() if path else None
+        if p is not None and not p.is_file():
+            st.error(f"No file at {path}.")
+        elif p is not None and render_preview(p, p.name, kind, opts):
+            if st.button("Import", key="data-import-path", type="primary"):
                 import_and_select(p, p.name, name=name or None, kind=kind, options=opts)
 
 if not versions:
@@ -126,6 +193,8 @@ chosen = st.selectbox(
 if chosen != selected:
     st.query_params["dataset"] = chosen
 version = datasets.get(chosen)
+if message := st.session_state.pop("data-imported", None):
+    st.success(message, icon=":material/check_circle:")
 frame = datasets.read_frame(version)
 prof = datasets.profile(version)
 schema = datasets.schema(version)
@@ -177,9 +246,12 @@ with views["Overview"]:
         index=names.index(schema["target"]) + 1 if schema.get("target") in names else 0,
         key=f"target-{version.id}",
     )
-    time_options = ["(none)", *[c.name for c in prof.columns if c.type == "timestamp"]]
+    time_options = [
+        "(none)",
+        *[c.name for c in prof.columns if c.type in ("timestamp", "integer", "numeric")],
+    ]
     time_col = right.selectbox(
-        "Time column",
+        "Time column (dates, or a numeric index such as years)",
         time_options,
         index=time_options.index(schema["time_column"])
         if schema.get("time_column") in time_options
@@ -200,16 +272,27 @@ with views["Overview"]:
         and time_col == (schema.get("time_column") or "(none)"),
     ):
         try:
-            datasets.update_schema(
+            new = datasets.update_schema(
                 version,
                 types=changed,
                 target="" if target == "(none)" else target,
                 time_column="" if time_col == "(none)" else time_col,
             )
-            st.toast("Schema saved; statistics recomputed.")
+            failures = [
+                f"{c}: {n}" for c in changed for n in new.column(c).notes if "could not be" in n
+            ]
+            st.session_state["data-imported"] = "Schema saved (undo below); statistics " + (
+                "recomputed. " + " · ".join(failures) if failures else "recomputed."
+            )
             st.rerun()
         except BadInput as exc:
             st.error(str(exc))
+    if datasets.schema_history(version) and st.button(
+        "Undo the last schema change", key=f"undo-{version.id}", icon=":material/undo:"
+    ):
+        datasets.undo_schema(version)
+        st.session_state["data-imported"] = "Went back to the schema before the last change."
+        st.rerun()
     render_class_balance(prof, version.id)
     st.dataframe(frame.head(100), width="stretch", height=240)
     st.page_link(

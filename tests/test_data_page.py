@@ -1,0 +1,47 @@
+"""The Data page follows the user: a preview before import, the new dataset shown with a
+confirmation after it, corrections with their failures named and an undo (AppTest, no TF)."""
+
+from __future__ import annotations
+
+from core.data.datasets import DatasetStore
+from tests.test_pages import open_page
+from tests.test_reading import PENGUINS
+
+
+def import_path(at, path):
+    at.radio(key="data-how").set_value("Path on disk").run()
+    at.text_input(key="data-path").set_value(str(path)).run()
+    return at
+
+
+def test_preview_then_import_then_a_second_import_is_shown_with_a_confirmation(ws, tmp_path):
+    first = tmp_path / "penguins.csv"
+    first.write_bytes(PENGUINS)
+    second = tmp_path / "sunspots.csv"
+    second.write_text("YEAR,SUNACTIVITY\n" + "\n".join(f"{1700 + i}.0,{i % 11}" for i in range(40)))
+    at = import_path(open_page("data"), first)
+    assert not at.exception, at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "decimal ','" in captions and "'?' ×4" in captions
+    assert DatasetStore(ws).list_versions() == []  # a preview writes nothing
+    at.button(key="data-import-path").click().run()
+    assert at.selectbox(key="data-pick").value == "penguins@v1"
+    assert any("Imported **penguins.csv** as **penguins@v1**" in s.value for s in at.success)
+    at = import_path(at, second)
+    at.button(key="data-import-path").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="data-pick").value == "sunspots@v1"
+    assert any("as **sunspots@v1** (timeseries" in s.value for s in at.success)
+    assert at.metric[0].value == "timeseries"
+
+
+def test_a_numeric_looking_text_column_is_an_issue_not_no_problems(ws, tmp_path):
+    path = tmp_path / "words.csv"
+    values = [str(i) for i in range(100)] + ["three"] * 20
+    path.write_text("n,label\n" + "\n".join(f"{v},{i % 2}" for i, v in enumerate(values)) + "\n")
+    version = DatasetStore(ws).import_file(path, path.name)
+    at = open_page("data", {"dataset": version.id})
+    assert not at.exception, at.exception
+    assert not any("No problems found" in s.value for s in at.success)
+    text = " ".join(m.value for m in at.markdown)
+    assert "looks numeric but 20 values could not be read as numbers, e.g. 'three'" in text
