@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import core.serving.model
+from core.serving.model import Predict
 from core.serving.server import make_server
 from core.serving.versions import ModelSlot, chosen_version, open_slot, point_to
 
@@ -33,9 +34,9 @@ class FakeModel:
         return {"model_spec": {"name": self.name, "version": str(self.version)}}
 
     def parse(self, body):
-        return {"x": np.asarray(body["instances"], dtype="float32")}, "row"
+        return Predict("serving_default", {"x": np.asarray(body["instances"], "float32")}, "row")
 
-    def run(self, arrays):
+    def run(self, arrays, signature="serving_default"):
         time.sleep(self.delay)
         return {"version": np.full(len(arrays["x"]), self.version)}
 

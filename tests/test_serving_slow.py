@@ -11,6 +11,7 @@ import threading
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,36 +104,52 @@ def test_row_and_columnar_predictions_match_keras(server):
     status, body = call(url + ":predict", {"instances": instances})
     assert status == 200, body
     assert np.max(np.abs(np.asarray(body["predictions"]) - expected)) < 1e-5
-    # scalars per instance, and the columnar format (TF Serving answers it with "outputs")
-    columns = {f: rows[f].astype(float).tolist() for f in FEATURES}
+    # the columnar format (TF Serving answers it with "outputs")
+    columns = {f: [[float(v)] for v in rows[f]] for f in FEATURES}
     status, body = call(url + "/versions/1:predict", {"inputs": columns})
     assert status == 200, body
     assert np.max(np.abs(np.asarray(body["outputs"]) - expected)) < 1e-5
-    scalar = [{f: float(r[f]) for f in FEATURES} for _, r in rows.iterrows()]
-    status, body = call(url + ":predict", {"instances": scalar})
-    assert status == 200 and np.asarray(body["predictions"]).shape == (len(rows), 3)
+    # the app's own example request (test_inputs.npz) is one the server takes
+    from core.serving.process import example_request
+
+    run_dir = payload["artifacts"]["model.keras"].rsplit("/", 1)[0]
+    status, body = call(url + ":predict", example_request(Path(run_dir), rows=2))
+    assert status == 200 and np.asarray(body["predictions"]).shape == (2, 3), body
 
 
-def test_a_missing_value_is_accepted_as_null(server):
+def test_scalars_for_a_column_input_and_null_are_refused(server):
+    """Strict as TF Serving: a (-1, 1) input takes [x] per example, and null is no float."""
     url, _ = server
-    instance = {"sepal_length_cm": None, "sepal_width_cm": 3.0, "petal_length_cm": 1.4,
-                "petal_width_cm": 0.2}  # fmt: skip
-    status, body = call(url + ":predict", {"instances": [instance]})
-    assert status == 200 and np.isfinite(body["predictions"]).all()
+    scalar = {"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4,
+              "petal_width_cm": 0.2}  # fmt: skip
+    status, body = call(url + ":predict", {"instances": [scalar]})
+    assert status == 400 and "takes [-1,1]" in body["error"], body
+    missing = {**{f: [v] for f, v in scalar.items()}, "sepal_length_cm": [None]}
+    status, body = call(url + ":predict", {"instances": [missing]})
+    assert status == 400 and "Type: Null is not of expected type: float" in body["error"], body
 
 
 @pytest.mark.parametrize(
     "body, status, message",
     [
-        (b"{not json", 400, "malformed JSON"),
-        ({"instances": []}, 400, "empty"),
-        ({"instances": [{"sepal_length_cm": 1.0}]}, 400, "missing input"),
-        ({"instances": [{**{f: 1.0 for f in FEATURES}, "colour": "red"}]}, 400, "unknown input"),
-        ({"instances": [{**{f: 1.0 for f in FEATURES}, "sepal_length_cm": "x"}]}, 400, "numbers"),
-        ({"instances": [[1.0, 2.0, 3.0, 4.0]]}, 400, "named inputs"),
-        ({"inputs": {f: [1.0, 2.0] for f in FEATURES[:3]}}, 400, "missing input"),
-        ({"instances": [{f: [[1.0, 2.0]] for f in FEATURES}]}, 400, "shape"),
-        ({"rows": []}, 400, "instances"),
+        (b"{not json", 400, "JSON Parse error: Missing a name for object member."),
+        (b'{"instances": [1e400]}', 400, "Number too big to be stored in double"),
+        ({"instances": []}, 400, "No values in 'instances' array"),
+        ({"instances": [{"sepal_length_cm": [1.0]}]}, 400, "keys must be equal to"),
+        (
+            {"instances": [{**{f: [1.0] for f in FEATURES}, "colour": ["red"]}]},
+            400,
+            "does not have named input: colour",
+        ),
+        (
+            {"instances": [{**{f: [1.0] for f in FEATURES}, "sepal_length_cm": ["x"]}]},
+            400,
+            "is not of expected type: float",
+        ),
+        ({"instances": [[1.0, 2.0, 3.0, 4.0]]}, 400, "instances is a plain list"),
+        ({"inputs": {f: [[1.0], [2.0]] for f in FEATURES[:3]}}, 400, "Missing named input"),
+        ({"instances": [{f: [[1.0, 2.0]] for f in FEATURES}]}, 400, "takes [-1,1]"),
+        ({"rows": []}, 400, "Missing 'inputs' or 'instances' key"),
     ],
 )
 def test_bad_requests_get_tf_serving_errors(server, body, status, message):

@@ -1,31 +1,39 @@
-"""A SavedModel's `serving_default` signature behind TF Serving's request formats.
+"""A SavedModel's signatures behind TF Serving's REST calls (imports TensorFlow when loaded).
 
-`ServedModel.predict(body)` takes the parsed JSON of a `:predict` request (row format
-`{"instances": [...]}` or columnar `{"inputs": ...}`) and returns TF Serving's response
-(`{"predictions": ...}` or `{"outputs": ...}`); bad requests raise `RequestError` with the message
-TF Serving's `{"error": "..."}` body carries. Imports TensorFlow when a model is loaded.
+Every SignatureDef of the SavedModel's `serve` meta graph is read from `saved_model.pb` itself
+(tensorflow's `saved_model_pb2`): metadata is that proto in protobuf JSON, as TF Serving's
+`GetModelMetadata` answers, and the request rules use its input names, dtypes and shapes. Calls
+run through the loaded object's signature functions. `:classify` and `:regress` build
+`tf.Example` protos from the body (TF Serving's `FillClassifyRegressRequestFromJson`) and check
+the signature as its `PreProcessClassification` / `PreProcessRegression` do.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from core.serving.json_tensor import (
+    TF_NAME,
+    RequestError,
+    TensorInfo,
+    check_shapes,
+    examples_from_json,
+    predict_tensors,
+    tensors_to_json,
+)
 
-class RequestError(ValueError):
-    """A client error: the HTTP status and the message for `{"error": ...}`."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+__all__ = ["RequestError", "ServedModel", "Predict", "format_outputs", "jsonable"]
+DEFAULT_SIGNATURE = "serving_default"
 
 
 def jsonable(value: Any) -> Any:
-    """numpy values as JSON: lists, floats (NaN as null), strings for bytes."""
+    """numpy values as JSON: lists, floats (NaN as null), strings for bytes (example bodies)."""
     if isinstance(value, np.ndarray):
         return [jsonable(v) for v in value] if value.ndim else jsonable(value[()])
     if isinstance(value, np.float32):  # its shortest repr: 4.4, not 4.400000095367432
@@ -41,14 +49,40 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-_DT = {
-    "float32": "DT_FLOAT",
-    "float64": "DT_DOUBLE",
-    "int32": "DT_INT32",
-    "int64": "DT_INT64",
-    "string": "DT_STRING",
-    "bool": "DT_BOOL",
-}
+@dataclass
+class Predict:
+    """A parsed `:predict` body: the signature, its input arrays, "row" or "columnar"."""
+
+    signature: str
+    arrays: dict[str, np.ndarray]
+    form: str
+
+
+def format_outputs(outputs: dict[str, np.ndarray], form: str) -> dict[str, Any]:
+    """TF Serving's response: `predictions` for row requests, `outputs` for columnar ones."""
+    return tensors_to_json(outputs, form)
+
+
+def read_signature_defs(path: Path) -> dict[str, Any]:
+    """The SignatureDef protos of the `serve` meta graph in `path/saved_model.pb`."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((Path(path) / "saved_model.pb").read_bytes())
+    graphs = [g for g in proto.meta_graphs if "serve" in g.meta_info_def.tags]
+    if not graphs:
+        raise ValueError(f"{path} has no meta graph tagged 'serve' (TF Serving loads that one)")
+    return dict(graphs[0].signature_def)
+
+
+def _info(tensor_info) -> TensorInfo:
+    import tensorflow as tf
+
+    dtype = tf.dtypes.as_dtype(tensor_info.dtype)
+    name = "string" if dtype == tf.string else dtype.as_numpy_dtype.__name__
+    shape = tensor_info.tensor_shape
+    dims = None if shape.unknown_rank else tuple(None if d.size < 0 else d.size for d in shape.dim)
+    return TensorInfo(name, dims)
 
 
 class ServedModel:
@@ -59,13 +93,29 @@ class ServedModel:
 
         self.tf = tf
         self.path, self.name, self.version = Path(path), name, int(version)
-        self._loaded = tf.saved_model.load(str(path))
-        self.fn = self._loaded.signatures["serving_default"]
-        self.inputs = dict(self.fn.structured_input_signature[1])  # name -> TensorSpec
-        self.outputs = dict(self.fn.structured_outputs)
+        self.signature_defs = read_signature_defs(self.path)
+        self._loaded = tf.saved_model.load(str(path), tags=["serve"])
+        self.functions = dict(self._loaded.signatures)
+        self.inputs = {
+            k: {n: _info(t) for n, t in s.inputs.items()} for k, s in self.signature_defs.items()
+        }
         self._lock = threading.Lock()
 
-    # -- metadata --------------------------------------------------------------------------------
+    def batches(self, signature: str) -> bool:
+        """Whether requests for `signature` may be joined into one call: every input and output
+        has a known rank with a free first (batch) dimension."""
+        sig = self.signature_defs.get(signature)
+        if sig is None or not sig.inputs:
+            return False
+        infos = [*sig.inputs.values(), *sig.outputs.values()]
+        return all(
+            not t.tensor_shape.unknown_rank
+            and len(t.tensor_shape.dim) >= 1
+            and t.tensor_shape.dim[0].size < 0
+            for t in infos
+        )
+
+    # -- status and metadata -------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         return {
             "model_version_status": [
@@ -78,151 +128,179 @@ class ServedModel:
         }
 
     def metadata(self) -> dict[str, Any]:
-        def tensor(spec, prefix: str, key: str) -> dict[str, Any]:
-            dims = [{"size": str(-1 if d is None else d)} for d in spec.shape.as_list()]
-            return {
-                "dtype": _DT.get(spec.dtype.name, spec.dtype.name),
-                "tensor_shape": {"dim": dims, "unknown_rank": False},
-                "name": f"{prefix}{key}:0",
-            }
+        """GetModelMetadataResponse as TF Serving prints it (proto field names, defaults shown)."""
+        from google.protobuf import json_format
 
-        signature = {
-            "inputs": {k: tensor(s, "serving_default_", k) for k, s in self.inputs.items()},
-            "outputs": {
-                k: tensor(s, "StatefulPartitionedCall:", str(i))
-                for i, (k, s) in enumerate(self.outputs.items())
-            },
-            "method_name": "tensorflow/serving/predict",
+        signatures = {
+            k: json_format.MessageToDict(
+                s, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+            )
+            for k, s in self.signature_defs.items()
         }
         return {
             "model_spec": {"name": self.name, "signature_name": "", "version": str(self.version)},
-            "metadata": {"signature_def": {"signature_def": {"serving_default": signature}}},
+            "metadata": {"signature_def": {"signature_def": signatures}},
         }
 
     # -- predict ---------------------------------------------------------------------------------
-    def parse(self, body: Any) -> tuple[dict[str, np.ndarray], str]:
-        """A request body -> named input arrays, and `row` or `columnar`."""
-        if not isinstance(body, dict):
-            raise RequestError("the request body must be a JSON object")
-        sig = body.get("signature_name", "serving_default") or "serving_default"
-        if sig != "serving_default":
-            raise RequestError(f"signature {sig!r} not found; this model has serving_default")
-        if ("instances" in body) == ("inputs" in body):
-            raise RequestError('give exactly one of "instances" (row) or "inputs" (columnar)')
-        names = list(self.inputs)
-        if "instances" in body:
-            instances = body["instances"]
-            if not isinstance(instances, list):
-                raise RequestError('"instances" must be a list')
-            if not instances:
-                raise RequestError('"instances" is empty: send at least one example')
-            if all(isinstance(i, dict) for i in instances):
-                columns: dict[str, list] = {}
-                for n, instance in enumerate(instances):
-                    self._check_names(set(instance), f"instance {n}")
-                    for k in names:
-                        columns.setdefault(k, []).append(instance[k])
-            elif any(isinstance(i, dict) for i in instances):
-                raise RequestError("mix of named (object) and bare instances")
-            elif len(names) == 1:
-                columns = {names[0]: instances}
-            else:
-                raise RequestError(
-                    f"this model has {len(names)} named inputs ({', '.join(names)}): "
-                    "each instance must be an object of input name -> value"
-                )
-            return {k: self._array(k, v) for k, v in columns.items()}, "row"
-        inputs = body["inputs"]
-        if isinstance(inputs, dict):
-            self._check_names(set(inputs), '"inputs"')
-            arrays = {k: self._array(k, inputs[k]) for k in names}
-        elif len(names) == 1:
-            arrays = {names[0]: self._array(names[0], inputs)}
-        else:
-            raise RequestError(
-                f'"inputs" must be an object of input name -> values ({", ".join(names)})'
-            )
-        sizes = {len(a) for a in arrays.values()}
-        if len(sizes) != 1:
-            raise RequestError("inputs have different batch sizes")
-        if 0 in sizes:
-            raise RequestError('"inputs" is empty: send at least one example')
-        return arrays, "columnar"
+    def inputs_for(self, signature: str) -> dict[str, TensorInfo]:
+        """GetInfoMap: the signature's inputs, or TF Serving's error for an unknown one."""
+        name = signature or DEFAULT_SIGNATURE
+        if name not in self.inputs:
+            raise RequestError(f'Serving signature name: "{name}" not found in signature def')
+        return self.inputs[name]
 
-    def _check_names(self, got: set[str], where: str) -> None:
-        missing = [n for n in self.inputs if n not in got]
-        extra = sorted(got - set(self.inputs))
-        if missing:
-            raise RequestError(f"{where}: missing input(s) {', '.join(missing)}")
-        if extra:
-            raise RequestError(
-                f"{where}: unknown input(s) {', '.join(extra)}; the model takes "
-                f"{', '.join(self.inputs)}"
-            )
+    def parse(self, doc: dict[str, Any]) -> Predict:
+        """A `:predict` body -> the signature's input arrays (TF Serving's rules)."""
+        signature, arrays, form = predict_tensors(doc, self.inputs_for)
+        signature = signature or DEFAULT_SIGNATURE
+        check_shapes(arrays, self.inputs[signature], signature)
+        return Predict(signature, arrays, form)
 
-    def _array(self, name: str, values: Any) -> np.ndarray:
-        spec = self.inputs[name]
-        if not isinstance(values, list):
-            values = [values]
-        is_string = spec.dtype.name == "string"
-        try:
-            if is_string:
-                array = np.array(values, dtype=object)
-                flat = array.reshape(-1)
-                if not all(isinstance(v, str) for v in flat):
-                    raise TypeError("expected strings")
-            else:
-                filled = _nulls_to_nan(values)
-                array = np.array(filled, dtype=spec.dtype.as_numpy_dtype)
-                if array.dtype.kind == "O":
-                    raise TypeError("ragged")
-        except (TypeError, ValueError) as exc:
-            kind = "strings" if is_string else f"numbers ({spec.dtype.name})"
-            raise RequestError(f"input {name}: expected {kind}; {exc}") from None
-        want = spec.shape.as_list()[1:]
-        per_example = int(np.prod([d for d in want if d is not None] or [1]))
-        if array.ndim == 1 and want == [1]:
-            array = array.reshape(-1, 1)
-        if array.ndim != len(want) + 1 or any(
-            w is not None and w != g for w, g in zip(want, array.shape[1:], strict=False)
-        ):
-            raise RequestError(
-                f"input {name}: shape {list(array.shape)} does not match the model's "
-                f"{[-1, *[-1 if d is None else d for d in want]]} (values per example: "
-                f"{per_example})"
-            )
-        return array
-
-    def run(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def run(
+        self, arrays: dict[str, np.ndarray], signature: str = DEFAULT_SIGNATURE
+    ) -> dict[str, np.ndarray]:
+        fn = self.functions.get(signature)
+        if fn is None:  # in the proto (e.g. __saved_model_init_op) but not callable
+            raise RequestError(f'Serving signature name: "{signature}" not found in signature def')
         tf = self.tf
         feed = {
-            k: tf.constant(v.astype(str) if v.dtype == object else v) for k, v in arrays.items()
+            k: tf.constant(v, dtype=tf.string) if v.dtype == object else tf.constant(v)
+            for k, v in arrays.items()
         }
-        with self._lock:
-            out = self.fn(**feed)
+        try:
+            with self._lock:
+                out = fn(**feed)
+        except tf.errors.OpError as exc:
+            raise RequestError(exc.message, status=_http_status(exc)) from None
+        except (TypeError, ValueError) as exc:  # the function refused the feed
+            raise RequestError(f"{type(exc).__name__}: {exc}"[:2000]) from None
         return {k: v.numpy() for k, v in out.items()}
 
-    def predict(self, body: Any) -> dict[str, Any]:
-        arrays, form = self.parse(body)
-        return format_outputs(self.run(arrays), form)
+    def predict(self, doc: dict[str, Any]) -> dict[str, Any]:
+        call = self.parse(doc)
+        return tensors_to_json(self.run(call.arrays, call.signature), call.form)
+
+    # -- classify / regress --------------------------------------------------------------------
+    def _example_signature(self, doc: dict[str, Any], kind: str):
+        from core.serving.json_tensor import signature_name
+
+        name = signature_name(doc) or DEFAULT_SIGNATURE
+        sig = self.signature_defs.get(name)
+        if sig is None:
+            raise RequestError(f"No signature was found with the name: {name}")
+        outputs = ("classes", "scores") if kind == "classify" else ("outputs",)
+        if len(sig.inputs) != 1:
+            raise RequestError("Expected one input Tensor.")
+        if kind == "classify" and len(sig.outputs) not in (1, 2):
+            raise RequestError(f"Expected one or two output Tensors, found {len(sig.outputs)}")
+        if kind == "regress" and len(sig.outputs) != 1:
+            raise RequestError("Expected one output Tensor.")
+        what = "classification" if kind == "classify" else "regression"
+        if "inputs" not in sig.inputs:
+            raise RequestError(f"No {what} inputs found in SignatureDef: {sig}")
+        if not any(o in sig.outputs for o in outputs):
+            if kind == "classify":
+                raise RequestError(
+                    "Expected classification signature outputs to contain at least one of "
+                    f'"classes" or "scores". Signature was: {sig}'
+                )
+            raise RequestError(f"No regression outputs found in SignatureDef: {sig}")
+        return name
+
+    def _run_examples(self, doc: dict[str, Any], kind: str) -> tuple[dict[str, np.ndarray], int]:
+        name = self._example_signature(doc, kind)
+        context, examples = examples_from_json(doc)
+        serialized = _serialize(context, examples)
+        info = self.inputs[name]["inputs"]
+        if info.dtype != "string":
+            raise RequestError(
+                f"Expects arg[0] to be {TF_NAME.get(info.dtype, info.dtype)} but string is "
+                f"provided (signature {name} does not take serialized tf.Example protos)"
+            )
+        array = np.empty(len(serialized), dtype=object)
+        array[:] = serialized
+        return self.run({"inputs": array}, name), len(serialized)
+
+    def classify(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """`:classify`: `{"results": [[[label, score], ...], ...]}`."""
+        out, n = self._run_examples(doc, "classify")
+        classes, scores = out.get("classes"), out.get("scores")
+        for tensor, what, dtype in ((classes, "classes", "O"), (scores, "scores", "f")):
+            if tensor is None:
+                continue
+            if tensor.ndim != 2:
+                raise RequestError(
+                    f"Expected Tensor shape: [batch_size num_classes] but got {list(tensor.shape)}"
+                )
+            if tensor.dtype.kind not in (("O", "S") if dtype == "O" else ("f",)):
+                raise RequestError(
+                    f"Expected {what} Tensor of DT_{'STRING' if dtype == 'O' else 'FLOAT'}."
+                )
+            if tensor.shape[0] != n:
+                raise RequestError(
+                    f"Expected {what} output batch size of {n}. Got: {tensor.shape[0]}"
+                )
+        if classes is not None and scores is not None and classes.shape[1] != scores.shape[1]:
+            raise RequestError(
+                "Tensors class and score should match in dim_size(1). Got "
+                f"{classes.shape[1]} vs. {scores.shape[1]}"
+            )
+        width = (classes if classes is not None else scores).shape[1]
+        results = []
+        for i in range(n):
+            row = []
+            for c in range(width):
+                label = classes[i, c] if classes is not None else b""
+                label = label.decode("utf-8", "replace") if isinstance(label, bytes) else label
+                score = float(str(np.float32(scores[i, c]))) if scores is not None else 0.0
+                row.append([label, score])
+            results.append(row)
+        return {"results": results}
+
+    def regress(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """`:regress`: `{"results": [value, ...]}`."""
+        out, n = self._run_examples(doc, "regress")
+        tensor = out["outputs"]
+        if not (tensor.ndim == 1 or (tensor.ndim == 2 and tensor.shape[1] == 1)):
+            raise RequestError(
+                "Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but "
+                f"got {list(tensor.shape)}"
+            )
+        if tensor.shape[0] != n:
+            raise RequestError(
+                f"Input batch size did not match output batch size: {n} vs. {tensor.shape[0]}"
+            )
+        if tensor.dtype != np.float32:
+            raise RequestError("Expected output Tensor of DT_FLOAT.")
+        return {"results": tensor.reshape(-1).astype(str).astype(np.float64).tolist()}
 
 
-def format_outputs(outputs: dict[str, np.ndarray], form: str) -> dict[str, Any]:
-    """TF Serving's response: `predictions` for row requests, `outputs` for columnar ones."""
-    if len(outputs) == 1:
-        only = jsonable(next(iter(outputs.values())))
-        return {"predictions": only} if form == "row" else {"outputs": only}
-    if form == "columnar":
-        return {"outputs": {k: jsonable(v) for k, v in outputs.items()}}
-    n = len(next(iter(outputs.values())))
-    return {"predictions": [{k: jsonable(v[i]) for k, v in outputs.items()} for i in range(n)]}
+def _serialize(context, examples) -> list[bytes]:
+    """tf.Example bytes; with a context, context + example bytes (a proto merge: the example's
+    features win), exactly as TF Serving's InputToSerializedExampleTensor."""
+    from tensorflow.core.example import example_pb2
+
+    def proto(features) -> bytes:
+        example = example_pb2.Example()
+        for name, (kind, values) in features.items():
+            feature = example.features.feature[name]
+            if kind == "float":
+                feature.float_list.value.extend(values)
+            elif kind == "int64":
+                feature.int64_list.value.extend(values)
+            elif kind == "bytes":
+                feature.bytes_list.value.extend(values)
+        return example.SerializeToString()
+
+    head = proto(context) if context is not None else b""
+    return [head + proto(e) for e in examples]
 
 
-def _nulls_to_nan(values: Any) -> Any:
-    if isinstance(values, list):
-        return [_nulls_to_nan(v) for v in values]
-    if values is None:
-        return float("nan")
-    if isinstance(values, (bool, str)):  # JSON true/"3" are not numbers
-        raise TypeError(f"{values!r} is not a number")
-    return values
+# tf.errors codes -> HTTP, as TF Serving's ToHTTPStatusCode
+_CODES = {3: 400, 9: 400, 11: 400, 5: 404, 6: 409, 10: 409, 7: 403, 8: 429, 12: 501, 14: 503,
+          16: 401, 4: 504, 1: 499}  # fmt: skip
+
+
+def _http_status(exc) -> int:
+    return _CODES.get(int(getattr(exc, "error_code", 2)), 500)

@@ -1,35 +1,59 @@
-"""`tfstudio serve`: TF Serving's REST API on a threaded stdlib HTTP server.
+"""`tfstudio serve`: TF Serving's REST API (every documented call) on a hardened stdlib server.
 
-Routes (NAME is the model name, N its version: 1 for one SavedModel folder; for a model base
-path `BASE/N/`, the version served now, switched without dropping requests by serving/versions.py):
+Routes, as TF Serving's http_rest_api_handler.cc parses them (case-insensitive literals; N a
+number, L a version label from the base path's `serving.json`):
 
-- `GET /v1/models/NAME[/versions/N]`: the version status;
-- `GET /v1/models/NAME[/versions/N]/metadata`: the `serving_default` signature;
-- `POST /v1/models/NAME[/versions/N]:predict`: row (`instances`) or columnar (`inputs`) format.
+- `GET /v1/models/NAME[/versions/N|/labels/L]`: version status;
+- `GET /v1/models/NAME[/versions/N|/labels/L]/metadata`: every SignatureDef, as protobuf JSON;
+- `POST /v1/models/NAME[/versions/N|/labels/L]:predict`: row (`instances`) or columnar
+  (`inputs`), any signature by `signature_name`;
+- `POST ...:classify` and `...:regress`: `{"examples": [...], "context": {...}}` for a signature
+  with one `inputs` tensor of serialized tf.Example (TF Serving's error for any other).
 
-Errors are `{"error": "..."}` with a 4xx code, and the server keeps serving. Concurrent predict
-requests are batched: a batcher thread runs the rows of the requests waiting together in one call.
+Anything else under /v1/ is TF Serving's 400 "Malformed request: METHOD PATH"; outside /v1/ 404.
+Errors are `{"error": "..."}`: 4xx for the request, 5xx for the server's own failures. NAME's
+version is 1 for one SavedModel folder; for a model base path `BASE/N/`, the version served now,
+switched without dropping requests (serving/versions.py). Concurrent predict requests for a
+batch-major signature are batched (serving/batcher.py); the HTTP limits are serving/transport.py.
 """
 
 from __future__ import annotations
 
 import json
-import queue
 import re
 import sys
-import threading
-from concurrent.futures import Future
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-
-import numpy as np
+from urllib.parse import unquote
 
 from core.errors import BadInput
+from core.serving.batcher import Batcher, batchable
+from core.serving.json_tensor import examples_from_json, parse_json, signature_name
 from core.serving.model import RequestError, ServedModel, format_outputs
+from core.serving.transport import (
+    BODY_TIMEOUT_S,
+    HEADER_TIMEOUT_S,
+    MAX_BODY_BYTES,
+    MAX_CONNECTIONS,
+    BodyError,
+    BoundedServer,
+    JsonHandler,
+)
 from core.serving.versions import ModelSlot, is_base_path, open_slot
 
-ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<rest>.*)$")
+__all__ = ["Batcher", "make_server", "resolve_model", "serve"]
+
+# kPredictionApiGegex and kModelStatusApiRegex of http_rest_api_util.cc
+PREDICT_PATH = re.compile(
+    r"/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|regress|predict)",
+    re.IGNORECASE,
+)
+STATUS_PATH = re.compile(
+    r"/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?",
+    re.IGNORECASE,
+)
+V1_PATH = re.compile(r"/v1/.*", re.IGNORECASE | re.DOTALL)
+INT64_MAX = 2**63 - 1
 
 
 def resolve_model(model: str, ws, store, name: str = "") -> tuple[Path, str]:
@@ -72,60 +96,23 @@ def serving_name_from_path(folder: Path) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "_", parent).strip("_").lower() or "model"
 
 
-class Batcher:
-    """Runs predict calls from many threads in shared batches (up to `max_rows` rows)."""
-
-    def __init__(self, model: ServedModel, max_rows: int = 256, wait_s: float = 0.0):
-        self.model, self.max_rows, self.wait_s = model, max_rows, wait_s
-        self.queue: queue.Queue = queue.Queue()
-        threading.Thread(target=self._loop, daemon=True, name="batcher").start()
-
-    def run(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        future: Future = Future()
-        self.queue.put((arrays, future))
-        return future.result()
-
-    def _loop(self) -> None:
-        while True:
-            batch = [self.queue.get()]
-            rows = len(next(iter(batch[0][0].values())))
-            while rows < self.max_rows:
-                # what queued while the last batch ran (natural batching), or wait_s more
-                try:
-                    if self.wait_s:
-                        item = self.queue.get(timeout=self.wait_s)
-                    else:
-                        item = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                batch.append(item)
-                rows += len(next(iter(item[0].values())))
-            for group in self._groups(batch):
-                self._run_group(group)
-
-    @staticmethod
-    def _groups(batch):
-        """Requests whose inputs have the same per-example shapes run together."""
-        groups: dict[Any, list] = {}
-        for arrays, future in batch:
-            key = tuple((k, v.shape[1:], v.dtype.kind) for k, v in sorted(arrays.items()))
-            groups.setdefault(key, []).append((arrays, future))
-        return groups.values()
-
-    def _run_group(self, group) -> None:
-        try:
-            names = list(group[0][0])
-            joined = {k: np.concatenate([a[k] for a, _ in group]) for k in names}
-            out = self.model.run(joined)
-        except Exception as exc:  # noqa: BLE001  (every waiting request hears of it)
-            for _, future in group:
-                future.set_exception(exc)
-            return
-        start = 0
-        for arrays, future in group:
-            n = len(next(iter(arrays.values())))
-            future.set_result({k: v[start : start + n] for k, v in out.items()})
-            start += n
+def parse_path(method: str, path: str) -> tuple[str, int | None, str | None, str, bool]:
+    """ParseModelInfo: (name, version, label, method or subresource, matched)."""
+    match = PREDICT_PATH.fullmatch(path) if method == "POST" else None
+    if method == "GET":
+        match = STATUS_PATH.fullmatch(path)
+    if not match:
+        return "", None, None, "", False
+    name, version, label, what = match.groups()
+    if version is not None and int(version) > INT64_MAX:
+        raise RequestError(f"Failed to convert version: {version} to numeric.")
+    return (
+        unquote(name or ""),
+        None if version is None else int(version),
+        None if label is None else unquote(label),
+        what or "",
+        True,
+    )
 
 
 def make_server(
@@ -133,97 +120,120 @@ def make_server(
     host: str = "127.0.0.1",
     port: int = 8501,
     token: str = "",
-    max_body_bytes: int = 10 * 1024 * 1024,
+    max_body_bytes: int = MAX_BODY_BYTES,
     batching: bool = True,
-) -> ThreadingHTTPServer:
+    max_connections: int = MAX_CONNECTIONS,
+    header_timeout_s: float = HEADER_TIMEOUT_S,
+    body_timeout_s: float = BODY_TIMEOUT_S,
+) -> BoundedServer:
     # Each request reads the slot's (model, batcher) once: a version switch never changes the
     # model under a request in flight (see core/serving/versions.py).
     slot = model if isinstance(model, ModelSlot) else ModelSlot(model, batching)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "tfstudio-serving/1"
-        disable_nagle_algorithm = True  # else small responses wait ~40 ms on delayed ACKs
-
-        def log_message(self, format, *args):  # noqa: A002
-            pass
-
-        def _send(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _route(self, model: ServedModel) -> tuple[str, str] | None:
-            """(version, rest) when the path names this model; else answers 404 itself."""
+    class Handler(JsonHandler):
+        def _handle(self) -> None:
+            self.begin()
             if token and self.headers.get("Authorization", "") != f"Bearer {token}":
-                self._send(401, {"error": "missing or wrong bearer token"})
-                return None
-            m = ROUTE.match(self.path.split("?")[0])
-            if not m:
-                self._send(404, {"error": f"unknown path {self.path}; try /v1/models/{model.name}"})
-                return None
-            name, version = m["name"], m["version"]
-            if name != model.name:
-                self._send(404, {"error": f"Servable not found for request: Latest({name})"})
-                return None
-            if version is not None and version != str(model.version):
-                self._send(
-                    404,
-                    {"error": f"Servable not found for request: Specific({name}, {version})"},
-                )
-                return None
-            return version or str(model.version), m["rest"]
-
-        def do_GET(self) -> None:  # noqa: N802
-            model = slot.current[0]
-            route = self._route(model)
-            if route is None:
-                return
-            rest = route[1]
-            if rest == "":
-                self._send(200, model.status())
-            elif rest == "/metadata":
-                self._send(200, model.metadata())
-            else:
-                self._send(404, {"error": f"unknown path {self.path}"})
-
-        def do_POST(self) -> None:  # noqa: N802
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > max_body_bytes:
-                self.close_connection = True
-                self._send(413, {"error": f"request of {length} bytes is over {max_body_bytes}"})
-                return
-            body = self.rfile.read(length) if length else b""
-            model, batcher = slot.current
-            route = self._route(model)
-            if route is None:
-                return
-            if route[1] != ":predict":
-                self._send(404, {"error": f"unknown method {route[1] or '(none)'}; use :predict"})
+                announced = "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
+                self.refuse(401, "missing or wrong bearer token", drain=announced)
                 return
             try:
-                try:
-                    request = json.loads(body)
-                except (ValueError, UnicodeDecodeError) as exc:
-                    raise RequestError(f"malformed JSON: {exc}") from None
-                arrays, form = model.parse(request)
-                outputs = batcher.run(arrays) if batcher else model.run(arrays)
-                self._send(200, format_outputs(outputs, form))
+                body = self.read_body()
+            except BodyError as exc:
+                if exc.status:
+                    self.refuse(exc.status, str(exc), drain=exc.drain)
+                else:
+                    self.close_connection = True
+                return
+            try:
+                status, payload = self._answer(body)
             except RequestError as exc:
-                self._send(exc.status, {"error": str(exc)})
-            except Exception as exc:  # noqa: BLE001  (the model refused the input)
-                self._send(400, {"error": f"{type(exc).__name__}: {exc}"[:2000]})
+                status, payload = exc.status, {"error": str(exc)}
+            except Exception as exc:  # noqa: BLE001  (our failure, not the client's: a 5xx)
+                print(f"serving: {self.command} {self.path}: {type(exc).__name__}: {exc}",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                status, payload = 500, {"error": f"Internal: {type(exc).__name__}: {exc}"[:2000]}
+            self.send_json(status, payload)
 
-    server = _Server((host, port), Handler)
-    return server
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
+        def _answer(self, body: bytes) -> tuple[int, Any]:
+            """ProcessRequest of http_rest_api_handler.cc (and the dispatcher's OPTIONS)."""
+            path = self.path.split("?", 1)[0]
+            if not V1_PATH.fullmatch(path):
+                return 404, {"error": f"Not found: {path}; the API is under /v1/models/"}
+            method = self.command
+            if method == "OPTIONS":  # a CORS preflight
+                if re.search(r"https?://", self.headers.get("Origin", "")):
+                    return 200, {}
+                raise RequestError("Origin header is missing in CORS preflight")
+            name, version, label, what, matched = parse_path(method, path)
+            malformed = RequestError(f"Malformed request: {method} {path}")
+            if not matched:
+                raise malformed
+            if method == "GET":
+                if not name:
+                    raise RequestError("Missing model name in request.")
+                if what == "metadata":
+                    model = self._servable(name, version, label)
+                    return 200, model.metadata()
+                return 200, self._status(name, version, label)
+            if what not in ("predict", "classify", "regress"):
+                raise malformed  # ":PREDICT" matches the path but is no method
+            doc = parse_json(body)
+            signature_name(doc)
+            if what != "predict":
+                examples_from_json(doc)  # the body is checked before the model is looked up
+                model = self._servable(name, version, label)
+                return 200, getattr(model, what)(doc)
+            model, batcher = self._servable(name, version, label, with_batcher=True)
+            call = model.parse(doc)
+            if (
+                batcher is not None
+                and getattr(model, "batches", lambda s: True)(call.signature)
+                and (batchable(call.arrays))
+            ):
+                outputs = batcher.run(call.arrays, call.signature)
+            else:
+                outputs = model.run(call.arrays, call.signature)
+            return 200, format_outputs(outputs, call.form)
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # the default 5 resets connections under concurrent clients
+        def _servable(self, name, version, label, with_batcher=False):
+            """GetServableHandle for Latest(name) or Specific(name, version | label)."""
+            model, batcher = slot.current
+            if label is not None:
+                if label not in slot.labels:
+                    raise RequestError(f"Unrecognized servable version label: {label}")
+                version = slot.labels[label]
+            wanted = f"Latest({name})" if version is None else f"Specific({name}, {version})"
+            if name != model.name or (version is not None and version != model.version):
+                raise RequestError(f"Servable not found for request: {wanted}", status=404)
+            return (model, batcher) if with_batcher else model
+
+        def _status(self, name, version, label) -> dict[str, Any]:
+            if label is not None:
+                if label not in slot.labels:
+                    raise RequestError(f"Unrecognized servable version label: {label}")
+                version = slot.labels[label]
+            model = slot.current[0]
+            states = slot.version_status() if name == model.name else []
+            if version is None:
+                if not states:
+                    raise RequestError(f"Could not find any versions of model {name}", 404)
+                return {"model_version_status": states}
+            found = [s for s in states if s["version"] == str(version)]
+            if not found:
+                raise RequestError(f"Could not find version {version} of model {name}", 404)
+            return {"model_version_status": found}
+
+    return BoundedServer(
+        (host, port),
+        Handler,
+        max_connections=max_connections,
+        header_timeout_s=header_timeout_s,
+        body_timeout_s=body_timeout_s,
+        max_body_bytes=max_body_bytes,
+    )
 
 
 def serve(
@@ -232,7 +242,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8501,
     token: str = "",
-    max_body_bytes: int = 10 * 1024 * 1024,
+    max_body_bytes: int = MAX_BODY_BYTES,
     batching: bool = True,
 ) -> int:
     slot, watcher = open_slot(path, name, batching)

@@ -8,6 +8,10 @@ changes it loads the new SavedModel first and then swaps it in with one assignme
 takes the current (model, batcher) pair once when it starts, so a request in flight during a swap
 finishes on the version it started with; the next one gets the new version. Nothing is unloaded
 until it has been out of service for `RETIRE_S`.
+
+Version labels (TF Serving's `/labels/L` URLs) are `serving.json`'s optional `"labels"` map,
+`{"stable": 2, "canary": 3}`; a label names a version, and a request for a version that is not
+the one served gets TF Serving's "Servable not found" (404).
 """
 
 from __future__ import annotations
@@ -54,29 +58,56 @@ def chosen_version(base: Path) -> int | None:
     return have[-1] if have else None
 
 
-def point_to(base: Path, version: int) -> None:
-    """Name the version a watching server should serve (written to a temp file, then renamed)."""
+def labels_in(base: Path) -> dict[str, int]:
+    """The version labels `serving.json` names (label -> version); {} without any."""
+    try:
+        labels = json.loads((Path(base) / POINTER).read_text()).get("labels") or {}
+        return {str(k): int(v) for k, v in labels.items()}
+    except (ValueError, TypeError, AttributeError, OSError):
+        return {}
+
+
+def point_to(base: Path, version: int, labels: dict[str, int] | None = None) -> None:
+    """Name the version a watching server should serve (written to a temp file, then renamed);
+    `labels` replaces the version labels (None keeps those already there)."""
     base.mkdir(parents=True, exist_ok=True)
+    keep = labels_in(base) if labels is None else {k: int(v) for k, v in labels.items()}
     tmp = base / f".{POINTER}.{os.getpid()}.{threading.get_ident()}"
-    tmp.write_text(json.dumps({"version": int(version), "at": time.time()}))
+    record: dict[str, Any] = {"version": int(version), "at": time.time()}
+    if keep:
+        record["labels"] = keep
+    tmp.write_text(json.dumps(record))
     os.replace(tmp, base / POINTER)
 
 
 class ModelSlot:
     """The served (model, batcher) pair; `current` is read once per request."""
 
-    def __init__(self, model, batching: bool = True) -> None:
+    def __init__(self, model, batching: bool = True, labels: dict[str, int] | None = None):
         self.batching = batching
         self._lock = threading.Lock()
         self.current = (model, self._batcher(model))
         self.switches: list[dict[str, Any]] = []
+        self.labels: dict[str, int] = dict(labels or {})
 
     def _batcher(self, model):
         if not self.batching:
             return None
-        from core.serving.server import Batcher
+        from core.serving.batcher import Batcher
 
         return Batcher(model)
+
+    def version_status(self) -> list[dict[str, Any]]:
+        """TF Serving's model_version_status: the served version AVAILABLE, versions served
+        before it END (unloaded), highest version first."""
+        current = self.current[0].version
+        states = {s["from"]: "END" for s in self.switches if s["from"] != current}
+        states[current] = "AVAILABLE"
+        ok = {"error_code": "OK", "error_message": ""}
+        return [
+            {"version": str(v), "state": states[v], "status": ok}
+            for v in sorted(states, reverse=True)
+        ]
 
     @property
     def model(self):
@@ -120,6 +151,7 @@ class VersionWatcher:
         """One poll; True when it switched."""
         from core.serving.model import ServedModel
 
+        self.slot.labels = labels_in(self.base)
         wanted = chosen_version(self.base)
         if wanted is None or wanted == self.slot.model.version:
             return False
@@ -163,5 +195,6 @@ def open_slot(path: Path, name: str, batching: bool = True) -> tuple[ModelSlot, 
     version = chosen_version(path) if is_base_path(path) else None
     if version is None:
         return ModelSlot(ServedModel(path, name), batching), None
-    slot = ModelSlot(ServedModel(path / str(version), name, version=version), batching)
+    model = ServedModel(path / str(version), name, version=version)
+    slot = ModelSlot(model, batching, labels_in(path))
     return slot, VersionWatcher(slot, path, name).start()

@@ -1,0 +1,500 @@
+"""TF Serving's JSON <-> tensor rules, ported from tensorflow_serving/util/json_tensor.cc.
+
+Pure Python and numpy (no TensorFlow), so the request rules are tested without a model. The
+error texts are TF Serving's, so a client that matches on them works against either server:
+
+- `parse_json(body)`: rapidjson's parse with kParseNanAndInfFlag and kParseStopWhenDoneFlag
+  (NaN/Infinity tokens accepted, trailing bytes after the document ignored), and its refusal of
+  numbers a double cannot hold (`1e400`: "Number too big to be stored in double").
+- `predict_tensors(doc, inputs_for)`: the row (`instances`) and columnar (`inputs`) formats,
+  types checked per value as `AddValueToTensor` does (no `null`, no `true` for a float, no
+  `1.5` for an int), `{"b64": ...}` for strings.
+- `tensors_to_json(outputs, form)`: `predictions` / `outputs`, `_bytes` outputs as b64.
+- `examples_from_json(doc)`: the `:classify` / `:regress` body as feature dicts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+class RequestError(ValueError):
+    """A refused request: the HTTP status and the message for `{"error": ...}`."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A signature input: numpy dtype name (`float32`, `string`, ...) and shape (None: any rank;
+    None in a dim: any size)."""
+
+    dtype: str
+    shape: tuple[int | None, ...] | None
+
+
+# DataTypeString() of the dtypes AddValueToTensor converts
+TF_NAME = {
+    "float32": "float", "float64": "double", "int32": "int32", "int16": "int16", "int8": "int8",
+    "uint8": "uint8", "string": "string", "int64": "int64", "bool": "bool", "uint32": "uint32",
+    "uint64": "uint64",
+}  # fmt: skip
+_INT_RANGE = {
+    "int32": (-(2**31), 2**31 - 1), "int16": (-(2**31), 2**31 - 1),
+    "int8": (-(2**31), 2**31 - 1), "uint8": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1), "uint32": (0, 2**32 - 1), "uint64": (0, 2**64 - 1),
+}  # fmt: skip
+
+
+# -- parsing -----------------------------------------------------------------------------------
+_RAPIDJSON_WORDS = [  # Python's json message -> rapidjson's GetParseError_En text
+    ("Expecting value", "Invalid value."),
+    ("Expecting property name", "Missing a name for object member."),
+    ("Expecting ':' delimiter", "Missing a colon after a name of object member."),
+    ("Unterminated string", "Missing a closing quotation mark in string."),
+    ("Invalid control character", "Invalid encoding in string."),
+    ("Invalid \\escape", "Invalid escape character in string."),
+]
+_MAY_OVERFLOW = re.compile(rb"[0-9.][eE][+-]?[0-9]{3,}|[0-9]{300,}")
+
+
+class _TooBig(ValueError):
+    pass
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _TooBig(text)
+    return value
+
+
+def _int(text: str) -> int | float:
+    value = int(text)
+    if -(2**63) <= value < 2**64:
+        return value
+    return _float(text)  # rapidjson keeps a larger integer as a double
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """The request document, or TF Serving's `JSON Parse error: ...`."""
+    if not body.strip():
+        raise RequestError("JSON Parse error: The document is empty")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError(
+            f"JSON Parse error: Invalid encoding in string. at offset: {exc.start}"
+        ) from None
+    hooks = {"parse_float": _float, "parse_int": _int} if _MAY_OVERFLOW.search(body) else {}
+    start = len(text) - len(text.lstrip())
+    try:
+        doc, _ = json.JSONDecoder(**hooks).raw_decode(text, start)  # stop when done
+    except _TooBig as exc:
+        offset = text.find(str(exc))
+        raise RequestError(
+            f"JSON Parse error: Number too big to be stored in double. at offset: {offset}"
+        ) from None
+    except RecursionError:  # rapidjson parses iteratively; Python's parser has a depth limit
+        raise RequestError("JSON Parse error: the document is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        words = next((r for p, r in _RAPIDJSON_WORDS if exc.msg.startswith(p)), exc.msg)
+        raise RequestError(f"JSON Parse error: {words} at offset: {exc.pos}") from None
+    if not isinstance(doc, dict):
+        raise RequestError(f"JSON Value: {debug(doc)} Is not object")
+    return doc
+
+
+def debug(value: Any) -> str:
+    """JsonValueToDebugString: the value, cut at 256 characters."""
+    return json.dumps(value, separators=(", ", ": "), ensure_ascii=False)[:256]
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "Null"
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if isinstance(value, dict):
+        return "Object"
+    if isinstance(value, list):
+        return "Array"
+    if isinstance(value, str):
+        return "String"
+    return "Number"
+
+
+def is_b64(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("b64"), str)
+
+
+def signature_name(doc: dict[str, Any]) -> str:
+    """The request's `signature_name` ("" when absent), which must be a string."""
+    name = doc.get("signature_name", "")
+    if not isinstance(name, str):
+        raise RequestError(
+            f"JSON Value: {debug(doc)} not formatted correctly. 'signature_name' key must be "
+            "a string value."
+        )
+    return name
+
+
+# -- one tensor --------------------------------------------------------------------------------
+def _shape_of(value: Any) -> list[int]:
+    """GetDenseTensorShape: sizes along the first element of each level."""
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        if not value:
+            break
+        value = value[0]
+    return shape
+
+
+def _type_error(value: Any, dtype: str) -> RequestError:
+    return RequestError(
+        f"JSON Value: {debug(value)} Type: {json_type(value)} is not of expected type: "
+        f"{TF_NAME.get(dtype, dtype)}"
+    )
+
+
+def _convert(value: Any, dtype: str) -> Any:
+    """AddValueToTensor for one leaf value."""
+    kind = type(value)
+    if dtype == "string":
+        if kind is str:
+            return value.encode("utf-8")
+        if is_b64(value):
+            return _b64(value["b64"])
+        if kind is dict:
+            raise RequestError(
+                f"JSON Value: {debug(value)} not formatted correctly for base64 data"
+            )
+        raise _type_error(value, dtype)
+    if dtype in ("float32", "float64"):
+        if kind is int or kind is float:
+            return value
+        raise _type_error(value, dtype)
+    if dtype == "bool":
+        if kind is bool:
+            return value
+        raise _type_error(value, dtype)
+    if dtype in _INT_RANGE:
+        lo, hi = _INT_RANGE[dtype]
+        if kind is int and lo <= value <= hi:
+            return value
+        raise _type_error(value, dtype)
+    raise RequestError(f"Conversion of JSON Value: {debug(value)} to type: {dtype}", status=501)
+
+
+def _b64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError("Unable to base64 decode") from None
+
+
+def _fill(value: Any, level: int, shape: list[int], dtype: str, out: list) -> None:
+    """FillTensorProto: every leaf at depth len(shape), every list of its level's size."""
+    rank = len(shape)
+    if not isinstance(value, list):
+        if level != rank:
+            raise RequestError(
+                f"JSON Value: {debug(value)} found at incorrect level: {level + 1} in the JSON "
+                f"DOM. Expected at level: {rank}"
+            )
+        out.append(_convert(value, dtype))
+        return
+    if level >= rank:
+        raise RequestError(f"Encountered list at unexpected level: {level} expected < {rank}")
+    if len(value) != shape[level]:
+        raise RequestError(
+            f"Encountered list at unexpected size: {len(value)} at level: {level} expected "
+            f"size: {shape[level]}"
+        )
+    for v in value:
+        _fill(v, level + 1, shape, dtype, out)
+
+
+def to_array(value: Any, dtype: str) -> np.ndarray:
+    """One JSON value as a dense array of `dtype` (TF Serving's shape and type rules)."""
+    shape = _shape_of(value)
+    if dtype in ("float32", "float64") and shape:  # fast path for plain numbers
+        try:
+            flat = np.asarray(value, dtype=object).reshape(-1)
+            if all(t is float or t is int for t in map(type, flat)):
+                with np.errstate(over="ignore"):
+                    array = np.asarray(value, dtype=dtype)
+                if list(array.shape) == shape:
+                    return array
+        except (ValueError, TypeError):
+            pass  # ragged or mixed: the exact walk below names the problem
+    out: list = []
+    _fill(value, 0, shape, dtype, out)
+    if dtype == "string":
+        array = np.empty(len(out), dtype=object)
+        array[:] = out
+        return array.reshape(shape)
+    with np.errstate(over="ignore"):  # 1e39 as a float32 is inf, as in TF Serving
+        return np.asarray(out, dtype=dtype).reshape(shape)
+
+
+# -- predict -----------------------------------------------------------------------------------
+def predict_tensors(
+    doc: dict[str, Any], inputs_for: Callable[[str], dict[str, TensorInfo]]
+) -> tuple[str, dict[str, np.ndarray], str]:
+    """FillPredictRequestFromJson: (signature name, input arrays, "row" or "columnar").
+
+    `inputs_for(signature_name)` gives the signature's inputs (raising RequestError for an
+    unknown signature); it is called after the body's own checks, as TF Serving does."""
+    name = signature_name(doc)
+    infos = inputs_for(name)
+    if not infos:
+        raise RequestError(f"Failed to get input map for signature: {name or 'DEFAULT'}")
+    if "instances" in doc:
+        if "inputs" in doc:
+            raise RequestError(
+                f"JSON Value: {debug(doc)} Not formatted correctly expecting only one of "
+                "'inputs' or 'instances' keys to exist "
+            )
+        instances = doc["instances"]
+        if not isinstance(instances, list):
+            raise RequestError(
+                f"JSON Value: {debug(doc)} Expecting 'instances' to be an list/array"
+            )
+        if not instances:
+            raise RequestError(f"JSON Value: {debug(doc)} No values in 'instances' array")
+        return name, _from_instances(instances, infos), "row"
+    if "inputs" in doc:
+        return name, _from_inputs(doc["inputs"], infos), "columnar"
+    raise RequestError("Missing 'inputs' or 'instances' key")
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict) and not is_b64(value)
+
+
+def _from_instances(instances: list, infos: dict[str, TensorInfo]) -> dict[str, np.ndarray]:
+    if not isinstance(instances[0], dict) and len(infos) > 1:
+        raise RequestError(
+            "instances is a plain list, but expecting list of objects as multiple input "
+            "tensors required as per tensorinfo_map"
+        )
+    objects = _is_object(instances[0])
+    names = sorted(infos)
+    columns: dict[str, list] = {n: [] for n in names} if objects else {names[0]: []}
+    shapes: dict[str, list[int]] = {}
+    for i, item in enumerate(instances):
+        if objects:
+            if not _is_object(item):
+                raise RequestError(f"Expecting object but got list at item {i} of input list")
+            for key, value in item.items():
+                try:
+                    _add_item(key, value, infos, shapes, columns)
+                except RequestError as exc:
+                    raise RequestError(
+                        f"Failed to process element: {i} key: {key} of 'instances' list. "
+                        f"Error: INVALID_ARGUMENT: {exc}"
+                    ) from None
+            if set(item) != set(names):
+                raise RequestError(
+                    f"Failed to process element: {i} of 'instances' list. JSON object: "
+                    f"{debug(item)} keys must be equal to: {','.join(names)}"
+                )
+        else:
+            if _is_object(item):
+                raise RequestError(f"Expecting value/list but got object at item {i} of input list")
+            try:
+                _add_item(names[0], item, infos, shapes, columns)
+            except RequestError as exc:
+                raise RequestError(
+                    f"Failed to process element: {i} of 'instances' list. Error: "
+                    f"INVALID_ARGUMENT: {exc}"
+                ) from None
+    return {k: _stack(v, infos[k].dtype, len(instances), shapes[k]) for k, v in columns.items()}
+
+
+def _add_item(key, value, infos, shapes, columns) -> None:
+    """AddInstanceItem: each instance's tensor has the shape of the first one."""
+    if key not in infos:
+        raise RequestError(f"JSON object: does not have named input: {key}")
+    array = to_array(value, infos[key].dtype)
+    shape = list(array.shape)
+    if key not in shapes:
+        shapes[key] = shape
+    elif int(np.prod(shapes[key])) != array.size:
+        raise RequestError(f"Expecting tensor size: {int(np.prod(shapes[key]))} but got: "
+                           f"{array.size}")  # fmt: skip
+    elif shapes[key] != shape:
+        raise RequestError(
+            f"Expecting shape [{','.join(map(str, shapes[key]))}] but got: "
+            f"[{','.join(map(str, shape))}]"
+        )
+    columns[key].append(array)
+
+
+def _stack(arrays: list[np.ndarray], dtype: str, n: int, shape: list[int]) -> np.ndarray:
+    if dtype == "string":
+        out = np.empty([n, *shape], dtype=object)
+        for i, a in enumerate(arrays):
+            out[i] = a
+        return out
+    return np.stack(arrays).astype(dtype, copy=False)
+
+
+def _from_inputs(value: Any, infos: dict[str, TensorInfo]) -> dict[str, np.ndarray]:
+    if not isinstance(value, dict) or is_b64(value):
+        if len(infos) > 1:
+            raise RequestError(
+                "inputs is a plain value/list, but expecting an object as multiple input "
+                "tensors required as per tensorinfo_map"
+            )
+        name = next(iter(infos))
+        return {name: to_array(value, infos[name].dtype)}
+    out = {}
+    for name in sorted(infos):  # keys the signature does not have are ignored, as there
+        if name not in value:
+            raise RequestError(f"Missing named input: {name} in 'inputs' object.")
+        out[name] = to_array(value[name], infos[name].dtype)
+    return out
+
+
+def check_shapes(arrays: dict[str, np.ndarray], infos: dict[str, TensorInfo], sig: str) -> None:
+    """Each input against its signature's shape. TF Serving hands a mis-shaped tensor to the
+    graph, which fails in some kernel (or, for a TF1 graph, may compute something else); we
+    refuse it up front with the shapes in the message."""
+    for name, array in arrays.items():
+        want = infos[name].shape
+        if want is None:
+            continue
+        got = array.shape
+        if len(got) != len(want) or any(
+            w is not None and w != g for w, g in zip(want, got, strict=False)
+        ):
+            spec = ",".join("-1" if w is None else str(w) for w in want)
+            raise RequestError(
+                f"input {name}: got shape [{','.join(map(str, got))}] but signature {sig} "
+                f"takes [{spec}]"
+            )
+
+
+# -- responses ---------------------------------------------------------------------------------
+def tensor_json(array: np.ndarray, as_bytes: bool) -> Any:
+    """A tensor as nested lists: float32 in its shortest form (0.2, not 0.2000000029),
+    NaN/Infinity as rapidjson writes them, strings as text or `{"b64": ...}`."""
+    array = np.asarray(array)
+    if array.dtype == np.float32:
+        return array.astype(str).astype(np.float64).tolist()
+    if array.dtype.kind in "OSU":
+        flat = [_string_json(v, as_bytes) for v in array.reshape(-1)]
+        out = np.empty(len(flat), dtype=object)
+        out[:] = flat
+        return out.reshape(array.shape).tolist()
+    return array.tolist()
+
+
+def _string_json(value: Any, as_bytes: bool) -> Any:
+    raw = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    if as_bytes:
+        return {"b64": base64.b64encode(raw).decode("ascii")}
+    return raw.decode("utf-8", "replace")
+
+
+def tensors_to_json(outputs: dict[str, np.ndarray], form: str) -> dict[str, Any]:
+    """MakeJsonFromTensors: `{"predictions": [...]}` (row) or `{"outputs": ...}` (columnar);
+    an output whose name ends in `_bytes` is written as `{"b64": ...}`."""
+    if not outputs:
+        raise RequestError("Cannot convert empty tensor map to JSON")
+    names = sorted(outputs)
+
+    def as_bytes(name: str) -> bool:
+        return np.asarray(outputs[name]).dtype.kind in "OS" and name.endswith("_bytes")
+
+    if form == "columnar":
+        if len(names) == 1:
+            return {"outputs": tensor_json(outputs[names[0]], as_bytes(names[0]))}
+        return {"outputs": {k: tensor_json(outputs[k], as_bytes(k)) for k in names}}
+    batch = -1
+    for k in names:
+        shape = np.shape(outputs[k])
+        if not shape:
+            raise RequestError(f"Tensor name: {k} has no shape information ")
+        if batch >= 0 and shape[0] != batch:
+            raise RequestError(
+                f"Tensor name: {k} has inconsistent batch size: {shape[0]} expecting: {batch}"
+            )
+        batch = shape[0]
+    if len(names) == 1:
+        return {"predictions": tensor_json(outputs[names[0]], as_bytes(names[0]))}
+    columns = {k: tensor_json(outputs[k], as_bytes(k)) for k in names}
+    return {"predictions": [{k: columns[k][i] for k in names} for i in range(batch)]}
+
+
+# -- classify / regress ------------------------------------------------------------------------
+def examples_from_json(doc: dict[str, Any]) -> tuple[dict | None, list[dict]]:
+    """FillClassifyRegressRequestFromJson: (context, examples), each a dict of feature name ->
+    ("float" | "int64" | "bytes" | None, values)."""
+    context = _example(doc["context"]) if "context" in doc else None
+    if "examples" not in doc:
+        raise RequestError(
+            f"JSON Value: {debug(doc)} When method is classify, key 'examples' is expected and "
+            "was not found"
+        )
+    examples = doc["examples"]
+    if not isinstance(examples, list):
+        raise RequestError(
+            f"JSON Value: {debug(doc)} Expecting 'examples' value to be an list/array"
+        )
+    if not examples:
+        raise RequestError(f"JSON Value: {debug(doc)} 'examples' value is an empty array")
+    return context, [_example(e) for e in examples]
+
+
+def _example(value: Any) -> dict[str, tuple[str | None, list]]:
+    if not isinstance(value, dict):
+        raise RequestError(f"Example must be JSON object but got JSON {json_type(value)}")
+    features: dict[str, tuple[str | None, list]] = {}
+    for name, content in value.items():
+        kind: str | None = None
+        values: list = []
+        for v in content if isinstance(content, list) else [content]:
+            kind = _feature_value(name, v, kind, values)
+        features[name] = (kind, values)
+    return features
+
+
+def _feature_value(name: str, value: Any, kind: str | None, values: list) -> str:
+    """AddValueToFeature: the feature's kind after adding `value` (all values of one kind)."""
+    t = type(value)
+    if t is bool:
+        new, item = "int64", int(value)
+    elif t is str:
+        new, item = "bytes", value.encode("utf-8")
+    elif t is float:
+        new, item = "float", value
+    elif t is int:
+        if value >= 2**63:
+            raise RequestError(f"Feature: {name} has uint64_t element. Only int64_t is supported.")
+        new, item = "int64", value
+    elif is_b64(value):
+        new, item = "bytes", _b64(value["b64"])
+    else:
+        raise RequestError(
+            f"Feature: {name} has element with unexpected JSON type: {json_type(value)}"
+        )
+    if kind is not None and kind != new:
+        raise RequestError(f"Unexpected element type in feature: {name} expecting type: {kind}")
+    values.append(item)
+    return new
