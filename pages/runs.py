@@ -4,6 +4,7 @@ model, open its TensorBoard, or compare finished training runs side by side."""
 import pandas as pd
 import streamlit as st
 
+from core.errors import NotFound
 from core.report.model import relative_paths
 from core.runs.recovery import reconcile
 from core.runs.status import RunStatus
@@ -47,8 +48,11 @@ def render_store_banner() -> None:
 
 render_store_banner()
 reconcile(store())
-runs = store().list_runs(limit=500)
-if not runs:
+# The list is paged (newest first, PAGE_SIZE a page) so a workspace with thousands of runs opens
+# as fast as one with ten: one indexed query for the page, one count.
+PAGE_SIZE = 50
+total = store().count_runs()
+if not total:
     st.info("No runs yet. Start one on the Train page.")
     st.page_link(page_path("train"), label="Go to Train →", icon=page_icon("train"))
     st.stop()
@@ -59,6 +63,21 @@ with compare_tab:
     compare_panel(key="compare")
 
 with one_tab:
+    pages = -(-total // PAGE_SIZE)
+    page_no = (
+        int(
+            st.number_input(
+                f"Page (of {pages}; {total} runs, newest first)",
+                min_value=1,
+                max_value=pages,
+                value=1,
+                key="runs-page",
+            )
+        )
+        if pages > 1
+        else 1
+    )
+    runs = store().list_runs(limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
     table = pd.DataFrame(
         [
             {
@@ -84,15 +103,21 @@ with one_tab:
         },
     )
 
-    ids = [r.id for r in runs]
+    names = {r.id: r.name for r in runs}
     wanted = st.query_params.get("run")
+    if wanted and wanted not in names:  # a link to a run on another page still opens it
+        try:
+            names = {wanted: store().get_run(wanted).name, **names}
+        except NotFound:
+            pass
+    ids = list(names)
     index = ids.index(wanted) if wanted in ids else 0
     chosen = st.selectbox(
         "Run",
         ids,
         index=index,
         key="runs-pick",
-        format_func=lambda i: f"{i} · {next(r.name for r in runs if r.id == i)}",
+        format_func=lambda i: f"{i} · {names[i]}",
     )
     if chosen != wanted:
         st.query_params["run"] = chosen

@@ -20,10 +20,12 @@ from core.runs.recovery import reconcile
 def cmd_list(args) -> int:
     _, store = open_workspace(args)
     reconcile(store)
-    runs = store.list_runs(kind=args.kind, limit=args.limit)
+    runs = store.list_runs(kind=args.kind, limit=args.limit, offset=args.offset)
     emit(
         args,
         {
+            "total": store.count_runs(kind=args.kind),
+            "offset": args.offset,
             "runs": [
                 {
                     "run_id": r.id,
@@ -33,6 +35,8 @@ def cmd_list(args) -> int:
                     "created_at": r.created_at,
                     "progress": r.fraction,
                     "error": r.error,
+                    "parent_id": r.parent_id,
+                    "role": r.role,
                 }
                 for r in runs
             ]
@@ -81,7 +85,8 @@ def register(sub, common) -> None:
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, parser_class=CliParser)
     p = runs_sub.add_parser("list", parents=[common])
     p.add_argument("--kind")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="runs per page, newest first")
+    p.add_argument("--offset", type=int, default=0, help="skip this many (the next page)")
     p.set_defaults(func=cmd_list)
     p = runs_sub.add_parser("show", parents=[common])
     p.add_argument("run_id")
