@@ -14,6 +14,9 @@ from core.runs.store import RunStore
 from core.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
+# No warm worker pool (an idle TensorFlow process) unless a test asks for one: the CLI turns
+# it on by default for people, and tests run the CLI.
+os.environ["TFSTUDIO_WARM_WORKERS"] = "0"
 FAKE_HANDLERS = ",".join(
     f"{kind}=tests.fake_jobs:{kind}"
     for kind in ("succeed", "fail", "bad_input", "slow", "stubborn", "counter")

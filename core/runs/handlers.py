@@ -23,6 +23,17 @@ BUILTIN: dict[str, str] = {
     "automl": "core.tuning.automl:run_automl_job",
 }
 
+# Kinds whose jobs import TensorFlow: their worker imports it first under its own phase
+# ("starting TensorFlow"), and a warm worker (core.runs.warm), which has it imported, serves them.
+# A pipeline only orchestrates other runs, so it takes a plain cold worker.
+USES_TENSORFLOW: frozenset[str] = frozenset(BUILTIN) - {"pipeline"}
+
+
+def warm_kinds() -> frozenset[str]:
+    """Kinds a warm worker takes; extra ones (tests) from `TFSTUDIO_WARM_KINDS="kind,kind"`."""
+    extra = {k.strip() for k in os.environ.get("TFSTUDIO_WARM_KINDS", "").split(",") if k.strip()}
+    return USES_TENSORFLOW | extra
+
 # Kinds whose jobs keep their own progress in the run folder and continue from it when a lost,
 # failed or canceled run is resumed (`launcher.resume`); other kinds start over as new runs.
 # Extra kinds (tests, plug-ins) come from `TFSTUDIO_RESUMABLE="kind,kind"`.

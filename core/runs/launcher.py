@@ -2,7 +2,9 @@
 
 `submit` writes a PENDING row and starts `python -m core.runs.worker RUN_ID` in a new session:
 never a thread of the caller and never a fork (TensorFlow and fork() do not mix), and detached so
-that stopping the Streamlit server or the CLI does not stop the job.
+that stopping the Streamlit server or the CLI does not stop the job. When a warm worker (a
+process of the same kind with TensorFlow already imported, core.runs.warm) is ready, a job that
+uses TensorFlow goes to it instead of a new process: same pid bookkeeping, log and reconcile.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import core
+from core.runs import warm
+from core.runs.handlers import warm_kinds
 from core.runs.liveness import process_started_at
 from core.runs.store import Run, RunStore
 from core.specs import Spec
@@ -78,6 +82,14 @@ def _start_worker(ws: Workspace, store: RunStore, run_id: str) -> Run:
     run_dir = ws.run_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / LOG_NAME
+    env = worker_env(ws)
+    if store.get_run(run_id).kind in warm_kinds():
+        taken = warm.claim(ws.root, run_id, env)
+        if taken is not None:  # a warm worker has TensorFlow imported already
+            store.set_pid(run_id, taken["pid"], taken["started_at"])
+            store.add_artifact(run_id, "log", _touch(log_path))
+            store.add_event(run_id, f"started in warm worker {taken['pid']}")
+            return store.get_run(run_id)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "core.runs.worker", run_id, "--home", str(ws.root)],
@@ -85,7 +97,7 @@ def _start_worker(ws: Workspace, store: RunStore, run_id: str) -> Run:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=worker_env(ws),
+            env=env,
             cwd=run_dir,
         )
     store.set_pid(run_id, proc.pid, process_started_at(proc.pid))
@@ -93,6 +105,11 @@ def _start_worker(ws: Workspace, store: RunStore, run_id: str) -> Run:
     # Reap the child when it exits so a long-lived parent (the Streamlit server) keeps no zombies.
     threading.Thread(target=proc.wait, daemon=True).start()
     return store.get_run(run_id)
+
+
+def _touch(path: Path) -> Path:
+    path.touch()
+    return path
 
 
 def wait(

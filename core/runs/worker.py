@@ -3,6 +3,10 @@
 Claims the run, heartbeats, runs the handler for the run's kind with a StoreReporter, and maps
 the outcome to a final status in one place. A watchdog enforces cancellation: a job that has not
 stopped within the grace period after a cancel request is marked CANCELED and the process exits.
+
+The worker log gets a time stamp for each phase, counted from the submit (the click) and from
+this process's start, so a slow start shows where it went (interpreter, TensorFlow import, data,
+model, first epoch). The same code runs in a cold worker and in a warm one (core.runs.warm).
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ import time
 import traceback
 
 from core.errors import BadInput, JobCanceled
-from core.runs.handlers import resolve_handler
+from core.runs.handlers import USES_TENSORFLOW, resolve_handler
 from core.runs.liveness import process_started_at
-from core.runs.reporter import StoreReporter
+from core.runs.reporter import Reporter, StoreReporter
 from core.runs.status import InvalidTransition, RunStatus
 from core.runs.store import RunStore
 from core.specs import SPEC_TYPES, spec_from_dict
@@ -67,34 +71,99 @@ def describe_failure(exc: BaseException) -> str:
     return f"{name}: {first}"[:2000]
 
 
-def job_resources() -> dict[str, float]:
-    """What this worker process has cost so far: CPU seconds (user + system, this process and
-    the children it waited for) and peak resident memory in MiB, from the kernel's accounting."""
+# CPU seconds a warm worker spent before it was given its job (importing TensorFlow while
+# nobody waited); set by core.runs.warm, reported apart from the job's own CPU time.
+PRELOAD_CPU_S = 0.0
+
+
+def cpu_seconds() -> float:
     own, kids = (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
-    return {
-        "cpu_s": round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 3),
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def job_resources() -> dict[str, float]:
+    """What this worker process has cost so far: CPU seconds (user + system, this process and
+    the children it waited for) and peak resident memory in MiB, from the kernel's accounting.
+    A warm worker's import before the job is left out of `cpu_s` and given as `preload_cpu_s`."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    out = {
+        "cpu_s": round(cpu_seconds() - PRELOAD_CPU_S, 3),
         "peak_rss_mib": round(max(own.ru_maxrss, kids.ru_maxrss) / 1024, 1),
     }
+    if PRELOAD_CPU_S:
+        out["preload_cpu_s"] = round(PRELOAD_CPU_S, 3)
+    return out
+
+
+class Clock:
+    """Prints time-stamped lines to the worker log: seconds since the submit and since this
+    process started (which includes the interpreter's own start-up)."""
+
+    def __init__(self, submitted_at: float) -> None:
+        self.submitted_at = submitted_at
+        self.process_at = process_started_at(os.getpid()) or time.time()
+
+    def stamp(self, text: str) -> None:
+        now = time.time()
+        print(
+            f"[{now - self.submitted_at:7.2f} s since submit | {now - self.process_at:6.2f} s "
+            f"in process] {text}",
+            flush=True,
+        )
+
+
+class LoggedReporter(StoreReporter):
+    """A StoreReporter that also stamps each new phase or message into the worker log."""
+
+    def __init__(self, store: RunStore, run_id: str, clock: Clock) -> None:
+        super().__init__(store, run_id)
+        self.clock = clock
+        self._last: tuple[str, str] | None = None
+
+    def progress(self, phase: str, done: float, total: float, message: str = "") -> None:
+        super().progress(phase, done, total, message)
+        if (phase, message) != self._last:
+            self._last = (phase, message)
+            self.clock.stamp(f"{phase}: {message}" if message else phase)
+
+
+def import_tensorflow(reporter: Reporter, clock: Clock) -> None:
+    """Import TensorFlow under its own phase, so the page says what the first seconds are."""
+    if "tensorflow" in sys.modules:
+        clock.stamp("TensorFlow already imported (warm worker)")
+        return
+    reporter.progress("starting TensorFlow", 0, 0, "importing TensorFlow")
+    import tensorflow  # noqa: F401  (the job's own imports then find it loaded)
+
+    clock.stamp("TensorFlow imported")
 
 
 def run_job(ws: Workspace, run_id: str) -> RunStatus:
     store = RunStore(ws.db_path)
     run = store.get_run(run_id)
+    clock = Clock(run.created_at)
+    clock.stamp(f"worker {os.getpid()} claims run {run_id} ({run.kind})")
     store.set_pid(run_id, os.getpid(), process_started_at(os.getpid()))
     store.set_status(run_id, RunStatus.RUNNING)
     print(f"worker {os.getpid()} running {run.kind} run {run_id}", flush=True)
     done = threading.Event()
     threading.Thread(target=_watchdog, args=(store, run_id, done), daemon=True).start()
-    reporter = StoreReporter(store, run_id)
+    reporter = LoggedReporter(store, run_id, clock)
     try:
+        if run.kind in USES_TENSORFLOW:
+            import_tensorflow(reporter, clock)
         handler = resolve_handler(run.kind)
         spec = spec_from_dict(run.kind, run.spec) if run.kind in SPEC_TYPES else run.spec
         result = handler(spec, reporter, ws.run_dir(run_id))
         done.set()
         store.finish_run(run_id, {**(result or {}), "resources": job_resources()})
+        clock.stamp("finished")
         return RunStatus.SUCCEEDED
     except JobCanceled as exc:
         done.set()
@@ -117,13 +186,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home")
     args = parser.parse_args(argv)
     ws = Workspace.resolve(args.home)
+    env = dict(os.environ)  # before the job: a job may set variables (TF_CONFIG, tfmot's)
     try:
         status = run_job(ws, args.run_id)
     except InvalidTransition as exc:  # e.g. canceled before the worker started
         print(f"worker: {exc}", file=sys.stderr)
         return 1
+    finally:
+        _replenish(ws, env)
     print(f"worker finished: {status.value}", flush=True)
     return 0 if status is RunStatus.SUCCEEDED else 1
+
+
+def _replenish(ws: Workspace, env: dict[str, str]) -> None:
+    """After a job, start the next warm worker (when the pool is on and nothing else runs)."""
+    from core.runs import warm
+
+    if not warm.wanted(env):
+        return
+    try:
+        started = warm.ensure(ws.root, env, RunStore(ws.db_path))
+    except Exception as exc:  # the job's outcome is recorded; a missing warm worker is not fatal
+        print(f"worker: could not start a warm worker: {exc}", file=sys.stderr)
+        return
+    if started:
+        print(f"worker: started {started} warm worker(s) for the next job", flush=True)
 
 
 if __name__ == "__main__":
