@@ -8,7 +8,7 @@ import streamlit as st
 from core.errors import BadInput
 from core.report.collect import build_report
 from core.report.html import render_html
-from core.report.model import Report, relative_paths
+from core.report.model import Report, Section, relative_paths
 from core.runs.store import Run
 from dashboard.services import store, workspace
 
@@ -20,32 +20,46 @@ def _sentence(note: str) -> str:
     return note[:1].upper() + note[1:]
 
 
+def _render_section(section: Section, visuals: bool) -> None:
+    st.markdown(f"##### {section.title.split(' · ')[-1]}")
+    if section.intro:
+        st.caption(section.intro)
+    for note in section.notes:
+        st.markdown(f"- {_sentence(note)}")
+    if section.facts:
+        cols = st.columns(3)
+        per = -(-len(section.facts) // 3)
+        for i, col in enumerate(cols):
+            chunk = section.facts[i * per : (i + 1) * per]
+            if chunk:
+                col.markdown("  \n".join(f"**{k}**: {v}" for k, v in chunk))
+    if not visuals:
+        return
+    for table in section.tables:
+        if table.rows:
+            st.dataframe(
+                {c: [str(r[i]) for r in table.rows] for i, c in enumerate(table.columns)},
+                hide_index=True,
+            )
+            if table.caption:
+                st.caption(table.caption)
+    if section.charts:
+        cols = st.columns(2)
+        for i, chart in enumerate(section.charts):
+            cols[i % 2].image(chart, width="stretch")
+
+
 def render_report_sections(report: Report, skip_visuals: tuple[str, ...] = ()) -> None:
-    """Every section; those named in `skip_visuals` show only their words (the page draws
-    their charts and tables interactively elsewhere)."""
-    for section in report.sections:
-        st.markdown(f"##### {section.title}")
-        if section.intro:
-            st.caption(section.intro)
-        for note in section.notes:
-            st.markdown(f"- {_sentence(note)}")
-        if section.facts:
-            st.markdown(
-                "  \n".join(f"**{k}**: {v}" for k, v in section.facts),
-            )
-        if any(section.title.endswith(s) for s in skip_visuals):
-            continue
-        for table in section.tables:
-            if table.rows:
-                st.table({c: [r[i] for r in table.rows] for i, c in enumerate(table.columns)})
-                if table.caption:
-                    st.caption(table.caption)
-        if section.charts:
-            st.html(
-                '<div style="display:flex;flex-wrap:wrap;gap:12px">'
-                + "".join(section.charts)
-                + "</div>"
-            )
+    """The run's own sections, then its source model's behind an expander. Sections named in
+    `skip_visuals` show only their words (the page draws them interactively elsewhere)."""
+    own = [s for s in report.sections if s.primary]
+    parents = [s for s in report.sections if not s.primary]
+    for section in own:
+        _render_section(section, not any(section.title.endswith(k) for k in skip_visuals))
+    if parents:
+        with st.expander(f"{parents[0].title.split(' · ')[0]}: data, settings, curves, test"):
+            for section in parents:
+                _render_section(section, True)
 
 
 def render_run_summary(run: Run, key: str) -> None:

@@ -166,6 +166,10 @@ def model_section(run: Run, prefix: str = "") -> Section:
         value = result.get("model") if key == "model" else spec.get(key)
         if key == "early_stopping" and not value:
             value = "off"
+        elif key in ("learning_rate", "hidden_units") and not value:
+            value = "the model's default"
+        elif key == "dropout" and not value:
+            value = "off"
         facts.append((label, fmt_value(value)))
     if result.get("parameters"):
         facts.append(("parameters", f"{result['parameters']:,}"))

@@ -67,6 +67,8 @@ def render_html(report: Report, generated_at: float | None = None) -> str:
     """The whole document; charts are the sections' inline SVG (already escaped when built)."""
     when = dt.datetime.fromtimestamp(generated_at or dt.datetime.now().timestamp())
     summary = report.headline[:6]
+    if sum(1 for s in report.sections if s.notes) < 2:
+        summary = []  # one section of explanations: it is its own summary
     summary_html = (
         '<div class="summary"><strong>In short</strong><ul>'
         + "".join(f"<li>{_sentence(n)}</li>" for n in summary)

@@ -10,6 +10,7 @@ from html import escape
 
 PALETTE = ("#1967D2", "#E8710A", "#188038", "#A142F4", "#D93025", "#12B5CB")
 W, H = 460, 250
+FONT = "Helvetica, Arial, sans-serif"
 PAD_L, PAD_R, PAD_T, PAD_B = 56, 16, 28, 40
 
 
@@ -34,7 +35,8 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 def _frame(title: str, x_label: str, y_label: str, body: list[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" '
-        f'height="{H}" role="img" aria-label="{escape(title)}" class="chart">'
+        f'height="{H}" font-family="{FONT}" role="img" '
+        f'aria-label="{escape(title)}" class="chart">'
         f'<text x="{W / 2}" y="16" text-anchor="middle" font-size="13" '
         f'font-weight="600">{escape(title)}</text>'
         + "".join(body)
@@ -45,7 +47,9 @@ def _frame(title: str, x_label: str, y_label: str, body: list[str]) -> str:
     )
 
 
-def _axes(x0: float, x1: float, y0: float, y1: float) -> tuple[list[str], object, object]:
+def _axes(
+    x0: float, x1: float, y0: float, y1: float, integer_x: bool = False
+) -> tuple[list[str], object, object]:
     """Grid, tick labels and the data-to-pixel mappings for a plot area."""
     if y1 <= y0:
         y0, y1 = y0 - 0.5, y1 + 0.5
@@ -67,6 +71,8 @@ def _axes(x0: float, x1: float, y0: float, y1: float) -> tuple[list[str], object
             f"{_fmt(t)}</text>"
         )
     for t in _ticks(x0, x1, 6):
+        if integer_x and t != int(t):
+            continue  # epochs and trials are whole numbers
         x = sx(t)
         body.append(
             f'<text x="{x:.1f}" y="{H - PAD_B + 14}" text-anchor="middle" font-size="10">'
@@ -94,7 +100,7 @@ def line_chart(
         return ""
     lo, hi = min(values), max(values)
     margin = (hi - lo) * 0.05 or abs(hi) * 0.05 or 0.5
-    body, sx, sy = _axes(1, max(n, 2), lo - margin, hi + margin)
+    body, sx, sy = _axes(1, max(n, 2), lo - margin, hi + margin, integer_x=True)
     for i, (name, ys) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
         points = [
@@ -204,7 +210,8 @@ def heatmap(title: str, matrix: list[list[int]], labels: list[str]) -> str:
         )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total_w} {total_h}" '
-        f'width="{total_w}" height="{total_h}" role="img" aria-label="{escape(title)}" '
+        f'width="{total_w}" height="{total_h}" font-family="{FONT}" role="img" '
+        f'aria-label="{escape(title)}" '
         f'class="chart"><text x="{total_w / 2}" y="16" text-anchor="middle" font-size="13" '
         f'font-weight="600">{escape(title)}</text>'
         f'<text x="{left + size * k / 2}" y="32" text-anchor="middle" font-size="10">'
