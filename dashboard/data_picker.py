@@ -10,6 +10,7 @@ import streamlit as st
 from core.data.datasets import DatasetStore
 from core.data.limits import UPLOAD_LIMIT_MB
 from core.data.samples import SAMPLES
+from core.data.suggest import can_train, suggest_target
 from core.errors import BadInput
 from dashboard.services import workspace
 
@@ -21,6 +22,19 @@ class PickedData:
     ref: str  # what a spec stores: sample:NAME or a dataset id (name@vN)
     label: str
     default_target: str = ""
+
+
+def _trainable_index(datasets: DatasetStore, versions) -> int:
+    """The newest version the Train page's defaults can train; else the newest."""
+    newest_first = sorted(range(len(versions)), key=lambda i: -versions[i].created_at)
+    for i in newest_first:
+        v = versions[i]
+        try:
+            if can_train(v.kind, datasets.schema(v), datasets.profile(v)):
+                return i
+        except (OSError, ValueError, KeyError, TypeError):  # an unreadable version: skip it
+            continue
+    return newest_first[0]
 
 
 def render_data_picker(key: str, preselect: str | None = None) -> PickedData | None:
@@ -35,7 +49,7 @@ def render_data_picker(key: str, preselect: str | None = None) -> PickedData | N
         if not ids:
             st.info("No datasets yet: pick a bundled sample, upload a file, or use the Data page.")
             return None
-        index = ids.index(preselect) if preselect in ids else len(ids) - 1
+        index = ids.index(preselect) if preselect in ids else _trainable_index(datasets, versions)
         chosen = st.selectbox(
             "Dataset",
             ids,
@@ -43,7 +57,9 @@ def render_data_picker(key: str, preselect: str | None = None) -> PickedData | N
             key=f"{key}-dataset",
             format_func=lambda i: f"{i} · {datasets.get(i).kind} · {datasets.get(i).rows:,} rows",
         )
-        return PickedData(chosen, chosen, datasets.schema(datasets.get(chosen)).get("target") or "")
+        version = datasets.get(chosen)
+        target = suggest_target(version.kind, datasets.schema(version), datasets.profile(version))
+        return PickedData(chosen, chosen, target)
     if source == "Bundled sample":
         names = list(SAMPLES)
         wanted = (
@@ -74,4 +90,5 @@ def render_data_picker(key: str, preselect: str | None = None) -> PickedData | N
     except BadInput as exc:
         st.error(f"**{upload.name}** cannot be used: {exc}")
         return None
-    return PickedData(version.id, f"{upload.name} ({version.id})", "")
+    target = suggest_target(version.kind, datasets.schema(version), datasets.profile(version))
+    return PickedData(version.id, f"{upload.name} ({version.id})", target)

@@ -45,3 +45,22 @@ def test_a_numeric_looking_text_column_is_an_issue_not_no_problems(ws, tmp_path)
     assert not any("No problems found" in s.value for s in at.success)
     text = " ".join(m.value for m in at.markdown)
     assert "looks numeric but 20 values could not be read as numbers, e.g. 'three'" in text
+
+
+def test_train_defaults_to_a_dataset_and_task_it_can_train(ws, tmp_path):
+    store = DatasetStore(ws)
+    sun = tmp_path / "sunspots.csv"
+    sun.write_text(
+        "YEAR,SUNACTIVITY\n" + "\n".join(f"{1700 + i}.0,{(i * 7) % 11}" for i in range(120)) + "\n"
+    )
+    store.import_file(sun, sun.name)
+    lonely = tmp_path / "lonely.csv"
+    lonely.write_text("only\n" + "\n".join(str(i) for i in range(30)) + "\n")
+    store.import_file(lonely, lonely.name)  # newest, but nothing to predict from
+    at = open_page("train")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="train-dataset").value == "sunspots@v1"
+    assert at.selectbox(key="train-target").value == "SUNACTIVITY"
+    assert "**forecasting**" in " ".join(m.value for m in at.markdown)
+    assert not any("Cannot train" in w.value for w in at.warning)
+    assert not at.button(key="train-start").disabled
