@@ -78,6 +78,8 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def send_error(self, code, message=None, explain=None) -> None:  # the stdlib's errors
+        if getattr(self, "request_version", "") in ("", "HTTP/0.9"):
+            self.request_version = "HTTP/1.1"  # a garbled request line still gets a status line
         try:
             text = message or self.responses.get(code, ("error",))[0]
             self.send_json(int(code), {"error": text}, close=True)
