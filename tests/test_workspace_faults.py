@@ -193,6 +193,11 @@ def test_a_read_only_workspace_lists_and_shows_and_refuses_writes(read_only_copy
     line = _one_error_line(tfstudio("runs", "cancel", run_id))
     assert "already ended" in line  # reads first: the refusal names the real reason
     assert "read-only" in _one_error_line(tfstudio("doctor", "--repair"))
+    models = tfstudio("registry", "list", "--json")
+    assert models.returncode == 0 and json.loads(models.stdout) == {"models": []}, models.stderr
+    table = target.parent / "t.csv"
+    table.write_text("a,b\n1,2\n3,4\n")
+    assert "read-only" in _one_error_line(tfstudio("data", "import", str(table)))
 
 
 @pytest.fixture
@@ -270,3 +275,22 @@ def test_every_page_names_a_damaged_store_instead_of_a_traceback(ws, store):
     at = open_page("home")
     assert not at.exception, at.exception
     assert any("damaged" in e.value and "Runs page" in e.value for e in at.error)
+
+
+def test_an_export_copied_out_to_a_full_disk_leaves_no_half_bundle(tiny_disk, tmp_path):
+    from core.cli.cmd_export import copy_whole
+
+    big = tmp_path / "model.tflite"
+    big.write_bytes(os.urandom(3 << 20))  # larger than the whole 2 MB disk
+    folder = tmp_path / "savedmodel"
+    (folder / "variables").mkdir(parents=True)
+    (folder / "variables" / "data").write_bytes(os.urandom(3 << 20))
+    for src in (big, folder):
+        with pytest.raises(OSError) as caught:
+            copy_whole(src, tiny_disk / src.name)
+        assert caught.value.errno == 28 or "No space" in str(caught.value)
+    assert list(tiny_disk.iterdir()) == [], "no partial copy and no target left behind"
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"ok")
+    copy_whole(small, tiny_disk / "small.bin")
+    assert (tiny_disk / "small.bin").read_bytes() == b"ok"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -25,6 +26,26 @@ def spec_from_args(args) -> ExportSpec:
     )
 
 
+def copy_whole(src: Path, target: Path) -> None:
+    """Copy a file or folder aside, then rename it into place: a full disk or a crash leaves
+    the old target or none, never half a bundle (the partial copy is removed)."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        if src.is_dir():
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(src, partial)
+            if target.exists():
+                shutil.rmtree(target)
+        else:
+            shutil.copy2(src, partial)
+        os.replace(partial, target)
+    finally:
+        if partial.is_dir():
+            shutil.rmtree(partial, ignore_errors=True)
+        else:
+            partial.unlink(missing_ok=True)
+
+
 def _copy_out(result: dict, artifacts: dict, out_dir: Path) -> dict:
     """Each format's zip bundle and its bare file or folder (as before bundles) into `out_dir`."""
     from core.export.job import BUNDLE_NAME, OUTPUT_NAME
@@ -33,17 +54,12 @@ def _copy_out(result: dict, artifacts: dict, out_dir: Path) -> dict:
     for name, entry in result.get("bundles", {}).items():
         if BUNDLE_NAME[name] in artifacts:
             zipped = out_dir / BUNDLE_NAME[name]
-            shutil.copy2(artifacts[BUNDLE_NAME[name]].path, zipped)
+            copy_whole(Path(artifacts[BUNDLE_NAME[name]].path), zipped)
             entry = {**entry, "bundle": str(zipped)}
         if OUTPUT_NAME[name] in artifacts:
             produced = Path(artifacts[OUTPUT_NAME[name]].path)
             target = out_dir / produced.name
-            if produced.is_dir():
-                if target.exists():
-                    shutil.rmtree(target)
-                shutil.copytree(produced, target)
-            else:
-                shutil.copy2(produced, target)
+            copy_whole(produced, target)
             entry = {**entry, "path": str(target)}
         bundles[name] = entry
     return bundles

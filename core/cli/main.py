@@ -8,10 +8,12 @@ stderr; `--home DIR` or TFSTUDIO_HOME selects the workspace.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 from core.cli.common import EXIT_BAD_INPUT, CliParser
 from core.errors import BadInput, NotFound, storage_fault
+from core.runs.dbfile import sqlite_fault
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     except (BadInput, NotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OSError as exc:  # a read-only or full disk is named in one line, not a traceback
-        fault = storage_fault(exc)
+    except (OSError, sqlite3.DatabaseError) as exc:  # a read-only or full disk: one line
+        fault = storage_fault(exc) if isinstance(exc, OSError) else sqlite_fault(exc)
         if fault is None:
             raise
         print(f"error: {fault}", file=sys.stderr)

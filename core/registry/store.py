@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput, NotFound
+from core.runs import dbfile
 from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from core.workspace import Workspace
@@ -95,15 +96,21 @@ class Registry:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.db_path = ws.root / "registry.sqlite"
+        # a read-only workspace still lists its models (opened read-only, see core.runs.dbfile)
+        self.read_only = dbfile.is_read_only(self.db_path)
+        if self.read_only:
+            return
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        empty = self.read_only and not self.db_path.exists()
+        conn = dbfile.connect(self.db_path, self.read_only, empty, SCHEMA)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout=30000")
+        if not self.read_only:
+            conn.execute("PRAGMA busy_timeout=30000")
         try:
             yield conn
         finally:
@@ -111,6 +118,8 @@ class Registry:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise dbfile.read_only_error(self.db_path)
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:

@@ -80,3 +80,19 @@ def named_error(exc: sqlite3.DatabaseError, db_path: Path, read_only: bool) -> E
             "try again"
         )
     return exc
+
+
+def sqlite_fault(exc: sqlite3.DatabaseError) -> Exception | None:
+    """The named fault behind any store's sqlite3 error (a full disk, a read-only workspace),
+    for a caller that does not know which file it was; None when it names none."""
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code == _FULL or (code == _IOERR and "disk" in str(exc)):
+        return DiskFull(
+            f"the disk is full ({exc}): nothing was recorded — free some space and try again"
+        )
+    if code == _READONLY:
+        return WorkspaceReadOnly(
+            f"the workspace is read-only ({exc}): it can be listed and shown, not changed — "
+            "make it writable or choose another with --home"
+        )
+    return None
