@@ -3,7 +3,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PORT ?= 8501
 
-.PHONY: setup uv demo app test test-fast lint browser-deps
+.PHONY: setup uv demo demo-ready app test test-fast lint browser-deps
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -17,6 +17,11 @@ setup: uv
 
 demo: setup
 	$(UV) run --frozen tfstudio app --demo --port $(PORT)
+
+# Before a meeting: build the demo story (a model, a search, an int8 variant, an export with a
+# TF.js bundle) in .demo-home and wait until it has finished, so `make demo` opens it complete.
+demo-ready: setup
+	$(UV) run --frozen python -m core.demo --prepare .demo-home
 
 app: setup
 	$(UV) run --frozen tfstudio app --port $(PORT)

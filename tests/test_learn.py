@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from core import learn
 from core.runs import launcher
-from core.runs.status import RunStatus
-from tests.conftest import FAKE_HANDLERS, wait_until
-from tests.report_fixtures import make_compress_run, make_train_run
+from tests.report_fixtures import instant_submit, make_compress_run, make_train_run
 from tests.test_pages import open_page
 
 
@@ -57,7 +55,9 @@ def test_toggle_in_the_sidebar_is_saved_in_the_workspace(ws, store):
 
 
 def test_walk_data_then_train_on_the_pages(ws, store, monkeypatch):
-    monkeypatch.setenv("TFSTUDIO_HANDLERS", FAKE_HANDLERS + ",train=tests.fake_jobs:succeed")
+    # The page's submission is recorded and finished in-process (no worker, no TensorFlow);
+    # tests/test_learn_browser.py walks the same steps with a real training run.
+    monkeypatch.setattr(launcher, "submit", instant_submit(store))
     at = open_page("data")
     assert any("Learn · step 1 of 8: Data" in m.value for m in at.markdown)
     next(b for b in at.button if b.label == "Add the iris sample").click().run()
@@ -67,8 +67,7 @@ def test_walk_data_then_train_on_the_pages(ws, store, monkeypatch):
     next(b for b in at.button if b.label == "Run it with the default").click().run()
     run = store.list_runs(kind="train")[0]
     assert run.spec["data"] == "iris@v1" and run.spec["early_stopping"] == 5
-    launcher.wait(store, run.id, timeout_s=60)
-    wait_until(lambda: store.get_run(run.id).status is RunStatus.SUCCEEDED)
+    assert run.name == "learn · train · iris"
     at = open_page("train")
     assert any("Learn · step 2 of 8: Train" in m.value and "done" in m.value for m in at.markdown)
     assert any(link.label == "Next: Tune →" for link in at.get("page_link"))

@@ -83,11 +83,16 @@ def explain_history(
     if rose and train_change <= RISE:
         trend = "kept falling" if train_change < -FLAT else "stayed flat"
         low = min(range(n), key=lambda i: val[i])  # the raw minimum, as the chart marks it
+        remedy = (
+            f"early stopping kept the weights of epoch {low + 1}, the best on validation."
+            if patience and planned_epochs and n < planned_epochs
+            else "early stopping, fewer epochs or more dropout would keep the epoch-"
+            f"{low + 1} model."
+        )
         out.append(
             f"validation loss rose after epoch {low + 1} (from {_num(val[low])} to "
             f"{_num(val[-1])}) while training loss {trend} ({_num(loss[low])} → "
-            f"{_num(loss[-1])}): the model began to overfit. Early stopping, fewer epochs or "
-            f"more dropout would keep the epoch-{low + 1} model."
+            f"{_num(loss[-1])}): the model began to overfit; {remedy}"
         )
     elif rose:
         out.append(
@@ -344,7 +349,9 @@ def explain_parity(name: str, parity: dict[str, Any]) -> str:
         return ""
     agree = parity.get("agreement")
     same = f" and chose the same class on {agree:.0%} of them" if agree is not None else ""
-    return (
-        f"{name} was run on {rows} test rows by its own runtime: its outputs differed from the "
-        f"Keras model's by at most {diff:.2g}{same}."
+    differed = (
+        "matched the Keras model's exactly"
+        if diff == 0
+        else f"differed from the Keras model's by at most {diff:.2g}"
     )
+    return f"{name} was run on {rows} test rows by its own runtime: its outputs {differed}{same}."
