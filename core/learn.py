@@ -9,12 +9,12 @@ runs cannot show (a server was started) live in `<workspace>/learn.json`.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from core.runs.status import RunStatus
 from core.runs.store import Run, RunStore
+from core.util import write_json_atomic
 from core.workspace import Workspace
 
 STATE_FILE = "learn.json"
@@ -147,9 +147,7 @@ def read_state(ws: Workspace, store: RunStore | None = None) -> dict[str, Any]:
 
 def write_state(ws: Workspace, state: dict[str, Any]) -> None:
     path = _state_path(ws)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    os.replace(tmp, path)
+    write_json_atomic(path, state, indent=2)
 
 
 def set_enabled(ws: Workspace, enabled: bool, store: RunStore | None = None) -> None:

@@ -23,7 +23,7 @@ from core.specs import (
     TrainSpec,
     field_default,
 )
-from core.training.job import learning_rate_for
+from core.training.build import learning_rate_for
 
 
 def _parse(*argv: str):

@@ -75,8 +75,8 @@ def test_export_page_checks_bundles_and_the_tfjs_download_runs_offline(tmp_path,
     assert "predictions with @tensorflow/tfjs" in status
 
     from core.models.io import load_run_model
+    from core.training.build import to_tensors as _to_tensors
     from core.training.families.common import load_test_inputs
-    from core.training.job import _to_tensors
 
     run_dir = home / "runs" / train_id
     got = np.asarray(result["predictions"], "float64")

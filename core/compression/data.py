@@ -57,13 +57,13 @@ def rebuild_prepared(
     import keras
 
     from core.data.resolve import load_data
-    from core.training.job import FAMILY
+    from core.training.build import FAMILY
 
     spec = TrainSpec.from_dict(run_spec)
     if spec.task != contract.task:
-        from core.training.job import _with_task
+        from core.training.build import with_task
 
-        spec = _with_task(spec, contract.task)
+        spec = with_task(spec, contract.task)
     loaded = load_data(spec.data)
     notes = []
     trained_sha = (run_result.get("data") or {}).get("sha256")

@@ -49,13 +49,13 @@ class _Context:
     def features(self, part: str) -> np.ndarray:
         """Preprocessed feature vectors (what network.keras takes) of the train or test rows."""
         if part not in self._features:
-            from core.training.job import _to_tensors
+            from core.training.build import to_tensors
 
             if part == "train" and self.data.train_features is not None:
                 self._features[part] = self.data.train_features
             else:
                 raw = self.data.train_x if part == "train" else self.data.test_x
-                out = np.asarray(self.preprocess.predict(_to_tensors(raw), verbose=0))
+                out = np.asarray(self.preprocess.predict(to_tensors(raw), verbose=0))
                 self._features[part] = out if out.dtype.kind in "iu" else out.astype("float32")
         return self._features[part]
 

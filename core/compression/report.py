@@ -101,7 +101,7 @@ def keras_latency(model, inputs) -> dict[str, float | int]:
     """
     import tensorflow as tf
 
-    from core.training.job import _to_tensors
+    from core.training.build import to_tensors as _to_tensors
 
     n = len(next(iter(inputs.values())) if isinstance(inputs, dict) else inputs)
     batch_rows = min(BATCH_ROWS, n)

@@ -146,7 +146,7 @@ class _Context:
     """What every format needs: the model, its contract, test inputs and Keras predictions."""
 
     def __init__(self, spec: ExportSpec, src: ExportSource, run_dir: Path, reporter: Reporter):
-        from core.training.job import _to_tensors
+        from core.training.build import to_tensors as _to_tensors
 
         self.spec, self.src, self.run_dir, self.reporter = spec, src, run_dir, reporter
         self.source = src.folder

@@ -8,7 +8,6 @@ training run uses. The production model's class columns are reordered to the cha
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,21 +27,18 @@ def compare_on_test_split(
     from core.models.io import load_run_model
     from core.runs.store import RunStore
     from core.specs import TrainSpec
+    from core.training.build import prepare, to_tensors
     from core.training.evaluation import evaluate
     from core.training.features import ModelContract
-    from core.training.job import FAMILY, _to_tensors, _with_task
-    from core.training.precheck import INPUT_KIND, plan
+    from core.training.precheck import plan
 
     store = RunStore(ws.db_path)
     spec = TrainSpec.from_dict(store.get_run(challenger_run).spec)
     loaded = load_data(spec.data, ws)
     task, _ = plan(spec, loaded)
     keras.utils.set_random_seed(spec.seed)
-    family = importlib.import_module(f"core.training.families.{FAMILY[INPUT_KIND[task]]}")
     with tempfile.TemporaryDirectory() as tmp:
-        prepared = family.prepare(
-            spec if spec.task == task else _with_task(spec, task), loaded, Path(tmp), NullReporter()
-        )
+        prepared = prepare(spec, task, loaded, Path(tmp), NullReporter())
     rows = len(prepared.test_y)
     out: dict[str, Any] = {"rows": rows, "data": spec.data, "task": task}
 
@@ -56,7 +52,7 @@ def compare_on_test_split(
             if missing:
                 raise ValueError(f"the new data has no input(s) {', '.join(missing)}")
             inputs = {n: inputs[n] for n in names}
-        predictions = np.asarray(model.predict(_to_tensors(inputs), verbose=0))
+        predictions = np.asarray(model.predict(to_tensors(inputs), verbose=0))
         if prepared.is_classification:
             theirs = ModelContract.load(run_dir / "features.json").classes
             ours = prepared.contract.classes

@@ -41,6 +41,7 @@ from core.runs.reporter import NullReporter, Reporter
 from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from core.specs import PipelineSpec
+from core.util import write_json_atomic
 from core.workspace import Workspace
 
 STATE = "state.json"
@@ -57,10 +58,8 @@ class StageStop(Exception):
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write to a temporary file beside `path`, then rename over it (readers never see half)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    """Pipeline state and ledgers, written atomically (readers never see half)."""
+    write_json_atomic(path, data, indent=2)
 
 
 def read_state(run_dir: Path) -> dict[str, Any] | None:
@@ -276,24 +275,20 @@ class Runner:
         return None
 
     def _await(self, stage, run_id: str):
-        from core.runs.recovery import reconcile
+        from core.runs import launcher
 
-        last = None
-        while True:
-            run = self.store.get_run(run_id)
-            if run.status.is_finalized:
-                break
-            key = (run.phase, run.done, run.message)
-            if key != last:
+        def progress(run) -> None:
+            if not run.status.is_finalized:
                 self.reporter.progress(
                     stage.name, run.done, run.total or 1, f"{run.kind} {run.id}: {run.message}"
                 )
-                last = key
-            if self.reporter.should_stop():
-                self.store.request_cancel(run_id)
-                raise JobCanceled(f"canceled by the user (child run {run_id} asked to stop)")
-            reconcile(self.store)
-            time.sleep(0.5)
+
+        run = launcher.wait(
+            self.store, run_id, on_update=progress, should_stop=self.reporter.should_stop
+        )
+        if not run.status.is_finalized:  # this pipeline was asked to stop: so is its child
+            self.store.request_cancel(run_id)
+            raise JobCanceled(f"canceled by the user (child run {run_id} asked to stop)")
         if run.status is not RunStatus.SUCCEEDED:
             raise RuntimeError(
                 f"stage {stage.name}: {run.kind} run {run.id} {run.status.value}: {run.error}"

@@ -81,25 +81,18 @@ def table_pipeline(spec: ProfileSpec, run, folder: Path, preprocess) -> ProfileP
 def family_pipeline(spec: ProfileSpec, run, scratch: Path, reporter) -> ProfilePipeline:
     """Images, text and series: the family's own training pipeline, rebuilt from the spec."""
     import dataclasses
-    import importlib
 
     from core.data.resolve import load_data
-    from core.training.job import FAMILY, _with_task
-    from core.training.precheck import INPUT_KIND, plan
+    from core.training.build import prepare
+    from core.training.precheck import plan
 
     train_spec = TrainSpec.from_dict(run.spec)
     if spec.batch_size:
         train_spec = dataclasses.replace(train_spec, batch_size=spec.batch_size)
     loaded = load_data(train_spec.data)
     task, _ = plan(train_spec, loaded)
-    family = importlib.import_module(f"core.training.families.{FAMILY[INPUT_KIND[task]]}")
     scratch.mkdir(parents=True, exist_ok=True)
-    prepared = family.prepare(
-        train_spec if train_spec.task == task else _with_task(train_spec, task),
-        loaded,
-        scratch,
-        reporter,
-    )
+    prepared = prepare(train_spec, task, loaded, scratch, reporter)
     rows = int(prepared.rows.get("train", 0))
     notes = [
         f"the {prepared.input_kind} pipeline is the one training used: parallel map calls do "

@@ -14,12 +14,12 @@ is on disk (history.json curves, artifacts) and marks such a run LOST, saying it
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-import uuid
 from pathlib import Path
 from typing import Any
+
+from core import util
 
 RECORD = "run.json"
 METRICS = "metrics.jsonl"
@@ -38,14 +38,8 @@ def is_run_id(name: str) -> bool:
     return bool(_ID.match(name))
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write aside, then rename over: a reader sees the old file or the new one, never half."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, default=str))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+# Run records are written aside and renamed over (the one helper in core/util.py).
+write_json_atomic = util.write_json_atomic
 
 
 def append_lines(path: Path, rows: list[dict[str, Any]]) -> None:

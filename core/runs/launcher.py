@@ -23,12 +23,13 @@ from core.runs.handlers import warm_kinds
 from core.runs.liveness import process_started_at
 from core.runs.store import Run, RunStore
 from core.specs import Spec
+from core.util import KERASTUNER_ENV
 from core.workspace import Workspace
 
 LOG_NAME = "worker.log"
 # Variables a worker must never inherit: KerasTuner's distributed mode (which would also switch
 # AutoKeras into it) is opted into per job, not leaked from the parent's environment.
-SCRUBBED_ENV = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
+SCRUBBED_ENV = KERASTUNER_ENV
 
 
 def worker_env(ws: Workspace) -> dict[str, str]:
@@ -118,8 +119,13 @@ def wait(
     poll_s: float = 0.5,
     on_update: Callable[[Run], None] | None = None,
     timeout_s: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Run:
-    """Block until the run is finalized, calling `on_update` on each progress change."""
+    """Block until the run is finalized, calling `on_update` on each progress change.
+
+    `should_stop` (checked on every poll) returns the run early, not yet finalized: a parent
+    job that was asked to stop stops waiting for its child.
+    """
     from core.runs.recovery import reconcile
 
     start, last = time.time(), None
@@ -129,7 +135,7 @@ def wait(
         if on_update and key != last:
             on_update(run)
             last = key
-        if run.status.is_finalized:
+        if run.status.is_finalized or (should_stop is not None and should_stop()):
             return run
         if timeout_s is not None and time.time() - start > timeout_s:
             raise TimeoutError(f"run {run_id} still {run.status.value} after {timeout_s:.0f} s")

@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import json
 import os
-import socket
 import sys
 import time
 import urllib.error
@@ -23,9 +22,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import util
 from core.errors import TFStudioError
 from core.runs import supervisor
 from core.runs.liveness import is_alive
+from core.util import write_json_atomic
 from core.workspace import Workspace
 
 HOST = "127.0.0.1"
@@ -119,9 +120,8 @@ def _read(ws: Workspace) -> list[ToolServer]:
 
 def _write(ws: Workspace, tools: list[ToolServer]) -> None:
     path = ws.root / REGISTRY
-    tmp = path.with_name(f".{REGISTRY}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps([t.to_dict() for t in tools], indent=2))
-    os.replace(tmp, path)  # atomic: readers see the old list or the new one
+    # atomic: readers see the old list or the new one
+    write_json_atomic(path, [t.to_dict() for t in tools], indent=2)
 
 
 def _live(ws: Workspace) -> list[ToolServer]:
@@ -149,9 +149,7 @@ def find_tool(ws: Workspace, name: str, logdir: str | Path) -> ToolServer | None
 
 
 def free_port(host: str = HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    return util.free_port(host)
 
 
 def answers_http(url: str, timeout_s: float = 1.0) -> bool:

@@ -15,25 +15,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from core import util
 from core.errors import BadInput
 from core.specs import STRATEGIES
 
 
 def free_ports(n: int) -> list[int]:
-    sockets, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        sockets.append(s)
-        ports.append(s.getsockname()[1])
-    for s in sockets:
-        s.close()
-    return ports
+    return util.free_ports(n)
 
 
 def tf_config(ports: list[int], index: int) -> str:

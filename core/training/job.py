@@ -8,9 +8,7 @@ model; everything after that is the same for every task.
 
 from __future__ import annotations
 
-import importlib
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -18,206 +16,19 @@ from typing import Any
 import numpy as np
 
 from core.data.resolve import load_data
-from core.errors import BadInput, JobCanceled
 from core.runs.reporter import Reporter, raise_if_canceled
-from core.specs import OPTIMIZERS, SCHEDULES, TrainSpec
-from core.training.precheck import INPUT_KIND, plan
-
-FAMILY = {"table": "tabular", "image": "images", "text": "text", "sequence": "forecasting"}
-
-
-def _progress_callback(reporter: Reporter, epochs: int):
-    import keras
-
-    class ReportProgress(keras.callbacks.Callback):
-        """Per-epoch metrics and progress to the reporter; cooperative cancel between epochs."""
-
-        canceled = False
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            values = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v)}
-            reporter.metrics(epoch + 1, values)
-            summary = " · ".join(f"{k} {v:.4g}" for k, v in values.items() if k.startswith("val_"))
-            reporter.progress(
-                "training", epoch + 1, epochs, f"epoch {epoch + 1}/{epochs} · {summary}"
-            )
-            if not all(math.isfinite(v) for v in values.values()):
-                self.model.stop_training = True
-            if reporter.should_stop():
-                self.canceled = True
-                self.model.stop_training = True
-
-    return ReportProgress()
-
-
-def _loss(prepared) -> tuple[str, list[str]]:
-    if prepared.is_classification:
-        return "sparse_categorical_crossentropy", ["accuracy"]
-    return "mse", ["mae"]
-
-
-def _build_network(spec, prepared, model_name: str, task: str):
-    """The catalog network, wrapped to predict in target units (and from the last value)."""
-    import keras
-
-    from core.models.catalog import build
-
-    hp = {
-        **({"hidden_units": spec.hidden_units} if spec.hidden_units else {}),
-        **({"dropout": spec.dropout} if spec.dropout else {}),
-        **({"weights": spec.weights} if spec.weights else {}),
-        **spec.hyperparameters,
-        **prepared.hp,
-    }
-    network = build(model_name, hp, prepared.network_input_shape, task, prepared.outputs)
-    if prepared.target_scale is None:
-        return network
-    # Predict in target units while the layers work near unit scale.
-    mean, std = prepared.target_scale
-    out = keras.layers.Rescaling(std, offset=mean, name="to_target_units")(network.output)
-    if prepared.residual is not None:
-        from core.training.layers import LastValue
-
-        last = LastValue(**prepared.residual, name="last_value")(network.input)
-        out = keras.layers.Add(name="forecast_from_last")([out, last])
-    return keras.Model(network.input, out, name=network.name)
-
-
-def _last_good_checkpoint(path: Path):
-    """Save the weights after every epoch whose losses are finite, so a NaN later in the run
-    leaves the last good weights behind (Keras' ModelCheckpoint would save the NaN ones too)."""
-    import keras
-
-    class LastGoodCheckpoint(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            values = [float(v) for v in (logs or {}).values() if np.isscalar(v)]
-            if values and all(math.isfinite(v) for v in values):
-                self.model.save_weights(path)
-
-    return LastGoodCheckpoint()
-
-
-def _fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_epoch: int = 0):
-    """One `fit` with progress, cancel, TensorBoard, a last-good checkpoint and early stopping."""
-    import keras
-
-    total = spec.epochs + (spec.fine_tune_epochs if spec.fine_tune_layers else 0)
-    progress = _progress_callback(reporter, total)
-    callbacks = [
-        progress,
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")),
-        _last_good_checkpoint(run_dir / "checkpoint.weights.h5"),
-        keras.callbacks.TerminateOnNaN(),
-    ]
-    if spec.early_stopping > 0:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=spec.early_stopping, restore_best_weights=True
-            )
-        )
-    history = network.fit(
-        prepared.train,
-        validation_data=prepared.validation,
-        epochs=initial_epoch + epochs,
-        initial_epoch=initial_epoch,
-        verbose=2,
-        callbacks=callbacks,
-        class_weight=class_weight_for(spec, prepared, reporter) if initial_epoch == 0 else None,
-    )
-    if progress.canceled:
-        raise JobCanceled("canceled by the user")
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    if not all(math.isfinite(v) for vals in hist.values() for v in vals):
-        kept = (run_dir / "checkpoint.weights.h5").exists()
-        if kept:
-            reporter.artifact("checkpoint.weights.h5", run_dir / "checkpoint.weights.h5")
-        raise BadInput(
-            "the loss became NaN or infinite, so training stopped: lower the learning rate, or "
-            "check the data for extreme values"
-            + ("; the last good weights are kept as checkpoint.weights.h5" if kept else "")
-        )
-    if len(history.epoch) < epochs:
-        reporter.event(
-            f"early stopping after epoch {initial_epoch + len(history.epoch)}: kept "
-            "the weights with the best validation loss"
-        )
-    return hist
-
-
-def learning_rate_for(spec: TrainSpec, model_name: str) -> float:
-    """The spec's rate; 0 means a promoted trial's value, else the model's catalog default."""
-    from core.models.catalog import default_hp
-
-    return float(
-        spec.learning_rate
-        or spec.hyperparameters.get("learning_rate")
-        or default_hp(model_name).get("learning_rate", 0.001)
-    )
-
-
-def make_optimizer(spec, learning_rate: float, train_ds, epochs: int):
-    """The optimizer and learning-rate schedule a spec asks for."""
-    import keras
-    import tensorflow as tf
-
-    if spec.optimizer not in OPTIMIZERS:
-        raise BadInput(f"unknown optimizer {spec.optimizer!r}; choose {', '.join(OPTIMIZERS)}")
-    if spec.schedule not in SCHEDULES:
-        raise BadInput(f"unknown schedule {spec.schedule!r}; choose {', '.join(SCHEDULES)}")
-    steps = int(train_ds.cardinality().numpy())
-    steps = steps if steps > 0 else 100  # unknown cardinality: a sensible decay length
-    rate = learning_rate
-    if spec.schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps * max(epochs, 1))
-    elif spec.schedule == "exponential":
-        rate = keras.optimizers.schedules.ExponentialDecay(learning_rate, steps, 0.9)
-    del tf
-    return {
-        "adam": lambda: keras.optimizers.Adam(rate),
-        "adamw": lambda: keras.optimizers.AdamW(rate),
-        "sgd": lambda: keras.optimizers.SGD(rate, momentum=0.9),
-        "rmsprop": lambda: keras.optimizers.RMSprop(rate),
-    }[spec.optimizer]()
-
-
-def class_weight_for(spec, prepared, reporter) -> dict[int, float] | None:
-    """Balanced class weights (n / (k * count)) computed on the training split."""
-    if spec.class_weights == "none" or prepared.train_labels is None:
-        return None
-    if spec.class_weights != "balanced":
-        raise BadInput(f"unknown class weights {spec.class_weights!r}; choose none or balanced")
-    labels = prepared.train_labels
-    k = len(prepared.contract.classes)
-    counts = np.bincount(labels, minlength=k)
-    weights = {i: float(len(labels) / (k * c)) if c else 0.0 for i, c in enumerate(counts)}
-    reporter.event(
-        "class weights: "
-        + ", ".join(f"{prepared.contract.classes[i]} {w:.2f}" for i, w in weights.items())
-    )
-    return weights
-
-
-def _fine_tune(network, spec, learning_rate: float, reporter, loss, metrics) -> bool:
-    """Unfreeze the backbone's top layers (BatchNormalization stays frozen) and recompile."""
-    import keras
-
-    name = getattr(network, "backbone_name", None)
-    backbone = next((layer for layer in network.layers if layer.name == name), None)
-    if backbone is None or not getattr(backbone, "layers", None):
-        reporter.event("this backbone cannot be fine-tuned layer by layer; kept frozen", "warning")
-        return False
-    backbone.trainable = True
-    for layer in backbone.layers[: -spec.fine_tune_layers]:
-        layer.trainable = False
-    for layer in backbone.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-    network.compile(keras.optimizers.Adam(learning_rate / 10), loss=loss, metrics=metrics)
-    reporter.event(
-        f"fine-tuning the top {spec.fine_tune_layers} backbone layers at learning "
-        f"rate {learning_rate / 10:g}"
-    )
-    return True
+from core.specs import TrainSpec
+from core.training.build import (
+    build_network,
+    head_rows,
+    learning_rate_for,
+    loss_for,
+    make_optimizer,
+    prepare,
+    to_tensors,
+)
+from core.training.fit import fine_tune, fit
+from core.training.precheck import plan
 
 
 def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
@@ -266,9 +77,7 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
         f"({strategy.num_replicas_in_sync} replica(s))"
     )
     keras.utils.set_random_seed(spec.seed)
-    family = importlib.import_module(f"core.training.families.{FAMILY[INPUT_KIND[task]]}")
-    spec_for_family = spec if spec.task == task else _with_task(spec, task)
-    prepared = family.prepare(spec_for_family, loaded, run_dir, reporter)
+    prepared = prepare(spec, task, loaded, run_dir, reporter)
     for w in prepared.warnings:
         reporter.event(w, "warning")
     reporter.event(", ".join(f"{k} {v}" for k, v in prepared.rows.items()) + " examples")
@@ -287,9 +96,9 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
             reporter.event("mixed precision: float16 compute, float32 weights")
         else:
             reporter.event("mixed precision needs a GPU; training in float32 on the CPU", "warning")
-    loss, metrics = _loss(prepared)
+    loss, metrics = loss_for(prepared)
     with strategy.scope():  # the one line that changes between strategies
-        network = _build_network(spec, prepared, model_name, task)
+        network = build_network(spec, prepared, model_name, task)
         if spec.warm_start:
             _warm_start(network, spec.warm_start, run_dir, reporter)
         optimizer = make_optimizer(spec, learning_rate, prepared.train, spec.epochs)
@@ -300,10 +109,10 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
 
             hist = fit_distributed(network, prepared, strategy, optimizer, spec.epochs, reporter)
         else:
-            hist = _fit(network, prepared, spec, reporter, run_dir, spec.epochs)
+            hist = fit(network, prepared, spec, reporter, run_dir, spec.epochs)
         if spec.fine_tune_layers > 0 and spec.fine_tune_epochs > 0:
-            if _fine_tune(network, spec, learning_rate, reporter, loss, metrics):
-                more = _fit(
+            if fine_tune(network, spec, learning_rate, reporter, loss, metrics):
+                more = fit(
                     network,
                     prepared,
                     spec,
@@ -318,7 +127,7 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     if strategy.num_replicas_in_sync > 1 or spec.strategy != "default":
         # Copy the trained weights into a plain (undistributed) model for evaluation and saving.
         trained = network.get_weights()
-        network = _build_network(spec, prepared, model_name, task)
+        network = build_network(spec, prepared, model_name, task)
         network.set_weights(trained)
     (run_dir / "history.json").write_text(json.dumps(hist))
 
@@ -326,11 +135,11 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     preprocess = prepared.preprocess
     inputs = preprocess.input
     end_to_end = keras.Model(inputs, network(preprocess(inputs)), name="end_to_end")
-    test_inputs = _to_tensors(prepared.test_inputs)
+    test_inputs = to_tensors(prepared.test_inputs)
     predictions = np.asarray(end_to_end.predict(test_inputs, verbose=0))
     evaluation = evaluate(prepared, predictions)
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
-    sample = _head(prepared.test_inputs, 64)
+    sample = head_rows(prepared.test_inputs, 64)
     save_test_inputs(run_dir / "test_inputs.npz", sample)
     reporter.artifact("test_inputs.npz", run_dir / "test_inputs.npz")
 
@@ -410,25 +219,3 @@ def _warm_start(network, run_id: str, run_dir: Path, reporter) -> None:
         )
         return
     reporter.event(f"warm start: network weights from run {run_id}")
-
-
-def _with_task(spec: TrainSpec, task: str) -> TrainSpec:
-    import dataclasses
-
-    return dataclasses.replace(spec, task=task)
-
-
-def _head(inputs, n: int):
-    if isinstance(inputs, dict):
-        return {k: v[:n] for k, v in inputs.items()}
-    return inputs[:n]
-
-
-def _to_tensors(inputs):
-    """Keras 3 refuses numpy string arrays: strings go in as tf.constant."""
-    import tensorflow as tf
-
-    def one(v):
-        return tf.constant(v.astype(str)) if v.dtype.kind in "OUS" else tf.constant(v)
-
-    return {k: one(v) for k, v in inputs.items()} if isinstance(inputs, dict) else one(inputs)

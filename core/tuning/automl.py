@@ -37,9 +37,10 @@ from core.specs import AutoMLSpec
 from core.training.features import raw_arrays
 from core.tuning import trials as records
 from core.tuning.automl_plan import AutoMLSplit, prepare_split
+from core.util import KERASTUNER_ENV
 
 # KerasTuner's distributed mode switches on when these are set; AutoKeras must never join it.
-DISTRIBUTED_ENV = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
+DISTRIBUTED_ENV = KERASTUNER_ENV
 SEARCH_DIR = "search"
 PROJECT = "automl"
 SAMPLE_ROWS = 64  # raw test rows saved for exports and reload checks
@@ -569,9 +570,9 @@ def end_to_end_model(preprocess, network, mapping):
 
 
 def _predict(model, inputs) -> np.ndarray:
-    from core.training.job import _to_tensors
+    from core.training.build import to_tensors
 
-    return np.asarray(model.predict(_to_tensors(inputs), verbose=0))
+    return np.asarray(model.predict(to_tensors(inputs), verbose=0))
 
 
 def _head(inputs, n: int):

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib
 import json
 import os
 import shutil
@@ -52,10 +51,11 @@ from core.specs import TrainSpec, TuneSpec
 from core.tuning import trials as tr
 from core.tuning.promote import trial_train_spec
 from core.tuning.space import check_objective, declare, decode_values, user_values, validate_space
+from core.util import KERASTUNER_ENV, free_port, write_json_atomic
 
 PROJECT = "kt"
 SPEC_FILE = "tune_spec.json"
-ENV_KEYS = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
+ENV_KEYS = KERASTUNER_ENV
 NO_CONSECUTIVE_LIMIT = 10**9  # our own limit (total failed trials) replaces KerasTuner's
 
 
@@ -101,13 +101,7 @@ class Context:
 
 
 def _atomic_json(path: str | Path, payload: Any) -> str:
-    text = json.dumps(payload)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return text
+    return write_json_atomic(path, payload, default=None)  # KerasTuner's state: plain JSON
 
 
 def first_error_line(message: str | None) -> str | None:
@@ -406,17 +400,12 @@ def _hyperband_info(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_model(ctx: Context, values: dict[str, Any]):
-    from core.models.catalog import default_hp
-    from core.training.job import _build_network, _loss, make_optimizer
+    from core.training.build import build_network, learning_rate_for, loss_for, make_optimizer
 
     spec = trial_train_spec(ctx.base, ctx.model, decode_values(values, ctx.model))
-    network = _build_network(spec, ctx.prepared, ctx.model, ctx.task)
-    learning_rate = (
-        spec.learning_rate
-        or spec.hyperparameters.get("learning_rate")
-        or default_hp(ctx.model).get("learning_rate", 0.001)
-    )
-    loss, metrics = _loss(ctx.prepared)
+    network = build_network(spec, ctx.prepared, ctx.model, ctx.task)
+    learning_rate = learning_rate_for(spec, ctx.model)
+    loss, metrics = loss_for(ctx.prepared)
     network.compile(
         make_optimizer(spec, learning_rate, ctx.prepared.train, spec.epochs),
         loss=loss,
@@ -432,8 +421,8 @@ def build_model(ctx: Context, values: dict[str, Any]):
 def prepare_context(spec: TuneSpec, reporter, run_dir: Path, role: str, scratch: Path) -> Context:
     import keras
 
-    from core.training.job import FAMILY, _loss, _with_task
-    from core.training.precheck import INPUT_KIND, plan
+    from core.training.build import loss_for, prepare
+    from core.training.precheck import plan
 
     base = TrainSpec.from_dict(dict(spec.base))
     reporter.progress("loading data", 0, 1, f"reading {base.data}")
@@ -442,12 +431,9 @@ def prepare_context(spec: TuneSpec, reporter, run_dir: Path, role: str, scratch:
     space = validate_space(list(spec.space), model)
     check_objective(spec.objective, spec.direction, task)  # before any data work
     keras.utils.set_random_seed(base.seed)
-    family = importlib.import_module(f"core.training.families.{FAMILY[INPUT_KIND[task]]}")
     scratch.mkdir(parents=True, exist_ok=True)
-    prepared = family.prepare(
-        base if base.task == task else _with_task(base, task), loaded, scratch, reporter
-    )
-    loss, metrics = _loss(prepared)
+    prepared = prepare(base, task, loaded, scratch, reporter)
+    loss, metrics = loss_for(prepared)
     logged = ["loss", *metrics]
     logged += [f"val_{m}" for m in logged]
     if spec.objective not in logged:
@@ -717,7 +703,7 @@ def run_tune_job(spec: TuneSpec, reporter: Reporter, run_dir: Path) -> dict[str,
 
 
 def _search_args(ctx: Context) -> tuple[tuple, dict[str, Any]]:
-    from core.training.job import class_weight_for
+    from core.training.build import class_weight_for
 
     kwargs: dict[str, Any] = {
         "validation_data": ctx.prepared.validation,
@@ -783,12 +769,6 @@ def _run_single(ctx: Context) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------
 # Distributed: KerasTuner's chief/worker mode on this machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run_chief(ctx: Context) -> dict[str, Any]:

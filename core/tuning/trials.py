@@ -37,17 +37,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core import util
+
 TRIALS_DIR = "trials"
 SEARCH_FILE = "search.json"
 STATUSES = ("RUNNING", "COMPLETED", "FAILED", "INVALID", "STOPPED")
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write to a temporary file beside `path` and rename it over, so readers never see half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_finite(payload), indent=1, default=str))
-    os.replace(tmp, path)
+    """A trial or search record, written atomically (readers never see half); NaN -> null."""
+    util.write_json_atomic(path, _finite(payload), indent=1)
 
 
 def write_trial(run_dir: Path, record: dict[str, Any]) -> None:

@@ -1,0 +1,122 @@
+"""Fitting a compiled network: progress and cancel, TensorBoard, a last-good checkpoint, early
+stopping and fine-tuning a backbone's top layers. Used by the training job (inside a worker)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import BadInput, JobCanceled
+from core.runs.reporter import Reporter
+from core.training.build import class_weight_for
+
+
+def progress_callback(reporter: Reporter, epochs: int):
+    import keras
+
+    class ReportProgress(keras.callbacks.Callback):
+        """Per-epoch metrics and progress to the reporter; cooperative cancel between epochs."""
+
+        canceled = False
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            values = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v)}
+            reporter.metrics(epoch + 1, values)
+            summary = " · ".join(f"{k} {v:.4g}" for k, v in values.items() if k.startswith("val_"))
+            reporter.progress(
+                "training", epoch + 1, epochs, f"epoch {epoch + 1}/{epochs} · {summary}"
+            )
+            if not all(math.isfinite(v) for v in values.values()):
+                self.model.stop_training = True
+            if reporter.should_stop():
+                self.canceled = True
+                self.model.stop_training = True
+
+    return ReportProgress()
+
+
+def last_good_checkpoint(path: Path):
+    """Save the weights after every epoch whose losses are finite, so a NaN later in the run
+    leaves the last good weights behind (Keras' ModelCheckpoint would save the NaN ones too)."""
+    import keras
+
+    class LastGoodCheckpoint(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            values = [float(v) for v in (logs or {}).values() if np.isscalar(v)]
+            if values and all(math.isfinite(v) for v in values):
+                self.model.save_weights(path)
+
+    return LastGoodCheckpoint()
+
+
+def fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_epoch: int = 0):
+    """One `fit` with progress, cancel, TensorBoard, a last-good checkpoint and early stopping."""
+    import keras
+
+    total = spec.epochs + (spec.fine_tune_epochs if spec.fine_tune_layers else 0)
+    progress = progress_callback(reporter, total)
+    callbacks = [
+        progress,
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")),
+        last_good_checkpoint(run_dir / "checkpoint.weights.h5"),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if spec.early_stopping > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=spec.early_stopping, restore_best_weights=True
+            )
+        )
+    history = network.fit(
+        prepared.train,
+        validation_data=prepared.validation,
+        epochs=initial_epoch + epochs,
+        initial_epoch=initial_epoch,
+        verbose=2,
+        callbacks=callbacks,
+        class_weight=class_weight_for(spec, prepared, reporter) if initial_epoch == 0 else None,
+    )
+    if progress.canceled:
+        raise JobCanceled("canceled by the user")
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    if not all(math.isfinite(v) for vals in hist.values() for v in vals):
+        kept = (run_dir / "checkpoint.weights.h5").exists()
+        if kept:
+            reporter.artifact("checkpoint.weights.h5", run_dir / "checkpoint.weights.h5")
+        raise BadInput(
+            "the loss became NaN or infinite, so training stopped: lower the learning rate, or "
+            "check the data for extreme values"
+            + ("; the last good weights are kept as checkpoint.weights.h5" if kept else "")
+        )
+    if len(history.epoch) < epochs:
+        reporter.event(
+            f"early stopping after epoch {initial_epoch + len(history.epoch)}: kept "
+            "the weights with the best validation loss"
+        )
+    return hist
+
+
+def fine_tune(network, spec, learning_rate: float, reporter, loss, metrics) -> bool:
+    """Unfreeze the backbone's top layers (BatchNormalization stays frozen) and recompile."""
+    import keras
+
+    name = getattr(network, "backbone_name", None)
+    backbone = next((layer for layer in network.layers if layer.name == name), None)
+    if backbone is None or not getattr(backbone, "layers", None):
+        reporter.event("this backbone cannot be fine-tuned layer by layer; kept frozen", "warning")
+        return False
+    backbone.trainable = True
+    for layer in backbone.layers[: -spec.fine_tune_layers]:
+        layer.trainable = False
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    network.compile(keras.optimizers.Adam(learning_rate / 10), loss=loss, metrics=metrics)
+    reporter.event(
+        f"fine-tuning the top {spec.fine_tune_layers} backbone layers at learning "
+        f"rate {learning_rate / 10:g}"
+    )
+    return True

@@ -1,0 +1,58 @@
+"""Small helpers every subsystem shares: atomic writes, free local ports, KerasTuner's env keys.
+
+No TensorFlow, no Streamlit: any layer may import this.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+# KerasTuner switches into distributed mode when these are set (the id containing "chief" runs
+# the oracle). Workers never inherit them; AutoKeras must never see them.
+KERASTUNER_ENV = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write beside `path`, then rename over it: a reader sees the old file or the new one, never
+    half of one. The temporary name is unique per call, so threads and processes do not collide."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # only left when writing failed
+    return path
+
+
+def write_json_atomic(
+    path: str | Path, data: Any, indent: int | None = None, default: Any = str
+) -> str:
+    """`data` as JSON, written atomically; returns the text written."""
+    text = json.dumps(data, indent=indent, default=default)
+    write_text_atomic(path, text)
+    return text
+
+
+def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """`n` distinct ports free on `host` right now (all held open together, then released)."""
+    sockets = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            sockets.append(s)
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    return free_ports(1, host)[0]
