@@ -61,6 +61,16 @@ def _active_run(kind: str):
     return runs[0] if runs else None
 
 
+@st.fragment(run_every=2)
+def _watch(run_id: str) -> None:
+    """The step's run while it works; the page redraws (and checks the step off) when it ends."""
+    run = store().get_run(run_id)
+    if run.status.is_finalized:
+        st.rerun()
+    st.markdown(f"Running: [{run.name or run.id}](/runs?run={run.id})")
+    st.progress(run.fraction, text=f"{run.phase or 'starting'} {run.message}".strip())
+
+
 def _action(step: learn.LearnStep, done: bool) -> None:
     ws, s = workspace(), store()
     key = f"learn-do-{step.key}"
@@ -83,11 +93,14 @@ def _action(step: learn.LearnStep, done: bool) -> None:
         return
     active = _active_run(STEP_KIND[step.key])
     if active:
-        st.markdown(
-            f"Running: [{active.name or active.id}](/runs?run={active.id}) · "
-            f"{active.phase or 'starting'}"
-        )
+        _watch(active.id)
         return
+    last = s.list_runs(kind=STEP_KIND[step.key], limit=1)
+    if last and not done and last[0].status.is_finalized:
+        st.warning(
+            f"The last {step.title.lower()} run ended {last[0].status.value.lower()}: "
+            f"{last[0].error or 'see its page'} ([open it](/runs?run={last[0].id}))"
+        )
     spec = learn.default_spec(step.key, ws, s)
     if spec is None:
         st.caption("Finish the Train step first: this step works on a trained model.")
