@@ -220,3 +220,39 @@ def test_report_reads_in_chromium_and_prints_to_pdf(ws, store, tmp_path):
     pdf = write_report(ws, store, train.id, tmp_path / "r.pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 10_000
+
+
+def test_pipeline_report_tells_what_was_pushed_and_what_validation_saw(ws, store):
+    from core.runs.status import RunStatus
+
+    train = make_train_run(store, ws)
+    stages = {
+        "ingest": {"type": "ingest", "status": "succeeded", "children": {}},
+        "validate": {"type": "validate", "status": "succeeded", "children": {}},
+        "train": {"type": "train", "status": "succeeded", "children": {"train": train.id}},
+    }
+    result = {
+        "pipeline": "iris-retrain",
+        "model": "iris",
+        "outcome": "pushed",
+        "stages": stages,
+        "pushed": True,
+        "registered": "iris@v2",
+        "evaluation": {"metric": "accuracy", "challenger": 0.95, "production": 0.9, "better": True},
+        "validation": {"high": 0, "medium": 2, "low": 3},
+    }
+    run = store.create_run("pipeline", {"file": "p.yaml"}, name="iris-retrain")
+    store.set_status(run.id, RunStatus.RUNNING)
+    store.finish_run(run.id, result)
+    report = build_report(ws, store, run.id)
+    notes = report.sections[0].notes
+    assert notes[0] == "the retrained model was pushed and registered as iris@v2."
+    assert (
+        "accuracy 0.95 against 0.9 for the model in production: better, so it was pushed"
+        in (notes[1])
+    )
+    assert notes[2] == (
+        "data validation flagged 2 medium and 3 low-severity anomalies in the new rows; none "
+        "reached the stopping severity, so training went ahead."
+    )
+    assert "Retrained model · Test results" in [s.title for s in report.sections]

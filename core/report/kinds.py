@@ -220,7 +220,12 @@ def pipeline_sections(ctx: Context, run: Run) -> list[Section]:
         for name, s in stages.items()
     ]
     evaluation = result.get("evaluation") or {}
-    notes = [f"the pipeline finished with outcome '{result.get('outcome', 'finished')}'."]
+    outcome = result.get("outcome", "finished")
+    if result.get("pushed"):
+        where = f" and registered as {result['registered']}" if result.get("registered") else ""
+        notes = [f"the retrained model was pushed{where}."]
+    else:
+        notes = [f"the pipeline ended '{outcome}': nothing was pushed, production is unchanged."]
     if evaluation.get("challenger") is not None or evaluation.get("metric"):
         ch, prod = evaluation.get("challenger"), evaluation.get("production")
         metric = evaluation.get("metric", "metric")
@@ -241,8 +246,19 @@ def pipeline_sections(ctx: Context, run: Run) -> list[Section]:
             )
     validation = result.get("validation")
     if isinstance(validation, dict) and validation:
-        found = ", ".join(f"{v} {k}" for k, v in validation.items())
-        notes.append(f"data validation found: {found}.")
+        found = [f"{v} {k}" for k, v in validation.items() if v]
+        if not found:
+            notes.append("data validation found nothing unusual in the new rows.")
+        else:
+            listed = " and ".join([", ".join(found[:-1]), found[-1]] if len(found) > 1 else found)
+            went_on = (
+                "none reached the stopping severity, so training went ahead"
+                if result.get("stages", {}).get("train", {}).get("status") == "succeeded"
+                else "the pipeline stopped before training"
+            )
+            notes.append(
+                f"data validation flagged {listed}-severity anomalies in the new rows; {went_on}."
+            )
     facts = [
         ("pipeline", str(result.get("pipeline", ""))),
         ("model name", str(result.get("model", ""))),
