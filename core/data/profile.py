@@ -24,7 +24,8 @@ from core.data.parsing import (
 
 COLUMN_TYPES = ("numeric", "integer", "boolean", "categorical", "text", "timestamp", "image_path")
 IMAGE_SUFFIX = re.compile(r"\.(?:png|jpe?g)$", re.IGNORECASE)
-DATE_HINT = re.compile(r"\d{1,4}[-/.:]\d{1,2}")
+DATE_HINT = re.compile(r"\d{1,4}[-/.:]\d{1,2}|^\d{4}-?Q[1-4]$")
+QUARTER = re.compile(r"^\d{4}-?Q[1-4]$")  # 1974Q1, as statistics offices write quarters
 SAMPLE = 5_000
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 TOP_N = 20
@@ -130,7 +131,7 @@ def infer_type(col: pd.Series, reading: Reading | None = None) -> tuple[str, lis
             notes.append(f"mixed types: {len(bad)} non-numeric value(s) such as {examples}")
         return "numeric", notes
     if _share(sample.str.contains(DATE_HINT)) >= 0.9:
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        parsed = _to_datetime(sample)
         if _share(parsed.notna()) >= 0.9:
             return "timestamp", []
     if _share(sample.str.contains(IMAGE_SUFFIX)) >= 0.9:
@@ -190,8 +191,25 @@ def _to_datetime(col: pd.Series) -> pd.Series:
     """
     if pd.api.types.is_datetime64_any_dtype(col):
         return col  # what to_datetime gives back (as a copy)
+    quarters = _quarters(col)
+    if quarters is not None:
+        return quarters
     fast = _to_datetime_by_format(col) if len(col) >= _FAST_PARSE_MIN else None
     return fast if fast is not None else pd.to_datetime(col, errors="coerce", format="mixed")
+
+
+def _quarters(col: pd.Series) -> pd.Series | None:
+    """'1974Q1' / '1974-Q1' values as the first day of their quarter (None if not all are)."""
+    present = col.dropna()
+    if present.empty or not isinstance(present.iloc[0], str):
+        return None
+    text = present.astype(str).str.strip()
+    if not text.str.match(QUARTER).all():
+        return None
+    starts = pd.PeriodIndex(text.str.replace("-", ""), freq="Q").to_timestamp()
+    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
+    out[present.index] = starts.astype("datetime64[ns]")
+    return out
 
 
 def _to_datetime_by_format(col: pd.Series) -> pd.Series | None:
@@ -490,7 +508,7 @@ def profile_table(
     prof.time_column = time_column
     if time_column and timeindex.is_numeric_index(frame[time_column]):
         kind = timeindex.numeric_kind(frame[time_column])
-        if kind.startswith("unix"):  # shown and stepped as the dates they are
+        if kind.startswith("unix") or kind == "yyyymmdd":  # stepped and shown as dates
             prof.time = _time_steps(timeindex.time_values(frame[time_column], kind))
             prof.time["index"] = kind
         else:

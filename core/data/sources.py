@@ -174,6 +174,10 @@ def _finish(frame: pd.DataFrame, name: str) -> pd.DataFrame:
             "(select the columns you need, or store wide numeric data as images/arrays)"
         )
     names = [str(c).strip() for c in frame.columns]
+    # a delimiter at the end of every line makes a last column with no name and no values
+    while len(names) > 1 and names[-1] == "" and frame.iloc[:, -1].isna().all():
+        frame = frame.iloc[:, :-1]
+        names.pop()
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise BadInput(f"{name} has duplicate column names ({', '.join(dupes)}): rename them")
@@ -193,6 +197,9 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
     encoding = opts.encoding or detect_encoding(head, whole=len(head) < SNIFF_BYTES)
     text = head.decode(_PY_CODEC.get(encoding, "utf-8"), errors="replace")
     text = text.lstrip("\ufeff")
+    comments = _leading_comments(text)
+    if comments:  # a block of '#' lines above the header (NASA, R and instrument exports)
+        text = "\n".join(text.splitlines()[comments:])
     delimiter = opts.delimiter or detect_delimiter(text)
     rows = sample_rows(text, delimiter)
     detected = detect_number_format(rows, delimiter)
@@ -220,7 +227,7 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
         return "skip"
 
     read_options = pacsv.ReadOptions(
-        encoding=_ARROW_CODEC.get(encoding, "utf8"), block_size=BLOCK_BYTES
+        encoding=_ARROW_CODEC.get(encoding, "utf8"), block_size=BLOCK_BYTES, skip_rows=comments
     )
     parse_options = pacsv.ParseOptions(
         delimiter=delimiter,
@@ -234,7 +241,11 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
         "quoted_strings_can_be_null": False,
     }
     try:
-        table = _read_csv_typed(source, head, read_options.encoding, parse_options, convert)
+        table = (
+            None
+            if comments
+            else _read_csv_typed(source, head, read_options.encoding, parse_options, convert)
+        )
         if table is None:
             skipped.clear()
             with _input(source) as data:
@@ -249,7 +260,9 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
         message = str(exc)
         if "Empty CSV file" in message:
             raise BadInput(
-                f"{name} is empty: give a file with a header row and data rows"
+                f"{name} has a header row but no data rows"
+                if text.strip()
+                else f"{name} is empty: give a file with a header row and data rows"
             ) from None
         match = re.search(r"Expected (\d+) columns, got (\d+): (.*)", message)
         if match:
@@ -273,6 +286,8 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
         _finish(_to_pandas(table), name), number_format, markers
     )
     notes = [f"skipped {len(skipped)} row(s) with the wrong number of fields"] if skipped else []
+    if comments:
+        notes.append(f"skipped {comments} comment line(s) starting with '#' above the header")
     return ReadResult(
         frame,
         "csv",
@@ -286,6 +301,16 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
         markers_found=markers_found(rows, markers),
         left_as_text=left_as_text,
     )
+
+
+def _leading_comments(text: str) -> int:
+    """How many lines at the top start with '#' (only when a header follows them)."""
+    n = 0
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        n += 1
+    return n if n < len(text.splitlines()) else 0
 
 
 _PY_CODEC = {"latin-1": "latin-1", "cp1252": "cp1252", "utf-16": "utf-16"}

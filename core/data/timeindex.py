@@ -32,11 +32,17 @@ def is_numeric_index(col: pd.Series) -> bool:
 
 
 def numeric_kind(col: pd.Series) -> str:
-    """'unix-seconds', 'unix-milliseconds', 'years' or 'steps' for a numeric time index."""
+    """'unix-seconds', 'unix-milliseconds', 'yyyymmdd', 'years' or 'steps' for a numeric time
+    index."""
     values = pd.to_numeric(col, errors="coerce").dropna()
     if values.empty:
         return "steps"
     lo, hi = float(values.min()), float(values.max())
+    if _UNIX_NAME.search(str(col.name)) and 1e7 <= lo and hi < 1e8:  # 19580329: a date
+        whole = values.astype("int64")
+        parsed = pd.to_datetime(whole.astype(str), format="%Y%m%d", errors="coerce")
+        if (whole == values).all() and parsed.notna().all():
+            return "yyyymmdd"
     if _UNIX_NAME.search(str(col.name)):
         if UNIX_SECONDS[0] <= lo and hi <= UNIX_SECONDS[1]:
             return "unix-seconds"
@@ -62,7 +68,7 @@ def check_time_column(frame: pd.DataFrame, column: str) -> str:
         if col.isna().all():
             raise BadInput(f"the time column {column!r} has no values")
         return numeric_kind(col)
-    parsed = pd.to_datetime(col.astype("string"), errors="coerce", format="mixed")
+    parsed = time_values(col, "datetime")
     bad = col[parsed.isna() & col.notna()]
     if len(bad):
         line = int((col.index == bad.index[0]).argmax()) + 2
@@ -78,13 +84,16 @@ def time_values(col: pd.Series, kind: str | None = None) -> pd.Series:
     """The column as what sorts and labels the series: datetimes, or the numbers themselves."""
     kind = kind or ("datetime" if not is_numeric_index(col) else numeric_kind(col))
     if kind == "datetime":
-        if pd.api.types.is_datetime64_any_dtype(col):
-            return col
-        return pd.to_datetime(col.astype("string"), errors="coerce", format="mixed")
+        from core.data.profile import _to_datetime  # quarters and fast formats, as profiled
+
+        return _to_datetime(col.astype("string") if not col.dtype == object else col)
     if kind == "unix-seconds":
         return pd.to_datetime(pd.to_numeric(col), unit="s")
     if kind == "unix-milliseconds":
         return pd.to_datetime(pd.to_numeric(col), unit="ms")
+    if kind == "yyyymmdd":
+        whole = pd.to_numeric(col, errors="coerce").astype("Int64").astype("string")
+        return pd.to_datetime(whole, format="%Y%m%d", errors="coerce")
     return pd.to_numeric(col, errors="coerce")
 
 
