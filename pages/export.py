@@ -204,6 +204,10 @@ def show_export(run) -> None:
             icon=":material/compress:",
         )
     st.subheader("Parity with the Keras model")
+    st.caption(
+        "Each file was loaded back by the runtime that will run it and fed the same test rows as "
+        "the Keras model: matching outputs prove the conversion kept the model's behaviour."
+    )
     st.dataframe(
         pd.DataFrame([_parity_row(f, b) for f, b in bundles.items()]),
         hide_index=True,
