@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.compression.preflight import METHOD_LABELS, check_spec, preflight
 from core.errors import BadInput
-from core.export.job import source_model_dir
+from core.export.source import source_model_dir
 from core.help import HELP, choice_help
 from core.report.explain import explain_compression
 from core.runs import launcher

@@ -306,7 +306,7 @@ def validate_params(spec: CompressSpec, methods: list[str]) -> None:
 
 def check_spec(spec: CompressSpec, store, ws) -> tuple[list[str], Preflight]:
     """Everything that can be refused before a job starts (BadInput with the reason)."""
-    from core.export.job import source_model_dir
+    from core.export.source import source_model_dir
 
     if not spec.source_run:
         raise BadInput("choose a training run to compress")

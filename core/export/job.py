@@ -20,7 +20,7 @@ import numpy as np
 
 from core.errors import BadInput
 from core.export.source import ExportSource
-from core.models.io import load_run_model, trained_run_dir
+from core.models.io import load_run_model
 from core.runs.reporter import Reporter
 from core.runs.store import RunStore
 from core.specs import TFJS_QUANTIZATIONS, ExportSpec
@@ -59,11 +59,6 @@ RUNTIME = {
     "micro": "LiteRT interpreter on the bytes parsed back from the C array",
 }
 TFJS_EXAMPLE_ROWS = {"table": 64, "sequence": 32, "image": 8, "text": 32}
-
-
-def source_model_dir(store: RunStore, ws: Workspace, run_id: str) -> Path:
-    """The artifact folder of a SUCCEEDED training run that holds a model (BadInput otherwise)."""
-    return trained_run_dir(store, ws, run_id, "export takes a training run", needs=("model.keras",))
 
 
 def serving_name(contract: ModelContract, requested: str = "") -> str:

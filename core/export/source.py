@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
+from core.models.io import trained_run_dir
 from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from core.specs import EXPORT_FORMATS, ExportSpec
@@ -65,10 +66,13 @@ def variant_formats(row: dict[str, Any]) -> tuple[str, ...]:
     return EXPORT_FORMATS if keras and Path(keras).is_file() else TFLITE_FORMATS
 
 
+def source_model_dir(store: RunStore, ws: Workspace, run_id: str) -> Path:
+    """The artifact folder of a SUCCEEDED training run that holds a model (BadInput otherwise)."""
+    return trained_run_dir(store, ws, run_id, "export takes a training run", needs=("model.keras",))
+
+
 def resolve(store: RunStore, ws: Workspace, run_id: str, variant: str = "") -> ExportSource:
     """The model to export; BadInput says what is wrong with the choice."""
-    from core.export.job import source_model_dir
-
     if not variant:
         folder = source_model_dir(store, ws, run_id)
         return ExportSource(run_id, folder, folder / "model.keras")

@@ -77,7 +77,7 @@ def resolve_model(model: str, ws, store, name: str = "") -> tuple[Path, str]:
         if not (saved / "saved_model.pb").exists():
             raise BadInput(f"export run {run.id} has no SavedModel: export the savedmodel format")
     else:
-        from core.export.job import source_model_dir
+        from core.export.source import source_model_dir
 
         source_model_dir(store, ws, run.id)
         saved = run_dir / "serving" / "savedmodel"
