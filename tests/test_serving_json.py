@@ -83,7 +83,7 @@ def test_base64_values():
     raw = b"\x00\xffbinary"
     b64 = base64.b64encode(raw).decode()
     _, arrays, _ = fill(f'{{"instances": [{{"b64": "{b64}"}}, {{"b64": "{b64}"}}]}}', b="string")
-    assert arrays["b"].tolist() == [raw, raw]
+    assert arrays["b"].tolist() == [raw, raw] and all(type(v) is bytes for v in arrays["b"])
     _, arrays, _ = fill(f'{{"instances": [[{{"b64": "{b64}"}}], [{{"b64": "aGk="}}]]}}', b="string")
     assert arrays["b"].tolist() == [[raw], [b"hi"]]
     _, arrays, _ = fill(f'{{"inputs": {{"b64": "{b64}"}}}}', b="string")

@@ -349,7 +349,7 @@ def _stack(arrays: list[np.ndarray], dtype: str, n: int, shape: list[int]) -> np
     if dtype == "string":
         out = np.empty([n, *shape], dtype=object)
         for i, a in enumerate(arrays):
-            out[i] = a
+            out[i] = a[()] if a.ndim == 0 else a  # a 0-d array would be stored as an object
         return out
     return np.stack(arrays).astype(dtype, copy=False)
 

@@ -40,6 +40,16 @@ def versions_in(base: Path) -> list[int]:
     )
 
 
+def version_dir(base: Path, version: int) -> Path:
+    """The folder of `version`: `BASE/N`, or a zero-padded name as TF Serving's `00000123`."""
+    plain = Path(base) / str(version)
+    if plain.is_dir():
+        return plain
+    return next(
+        (p for p in Path(base).iterdir() if p.name.isdigit() and int(p.name) == version), plain
+    )
+
+
 def is_base_path(folder: Path) -> bool:
     return bool(versions_in(folder))
 
@@ -155,7 +165,7 @@ class VersionWatcher:
         wanted = chosen_version(self.base)
         if wanted is None or wanted == self.slot.model.version:
             return False
-        folder = self.base / str(wanted)
+        folder = version_dir(self.base, wanted)
         mtime = folder.stat().st_mtime
         if self.failed.get(wanted) == mtime:
             return False
@@ -195,6 +205,6 @@ def open_slot(path: Path, name: str, batching: bool = True) -> tuple[ModelSlot, 
     version = chosen_version(path) if is_base_path(path) else None
     if version is None:
         return ModelSlot(ServedModel(path, name), batching), None
-    model = ServedModel(path / str(version), name, version=version)
+    model = ServedModel(version_dir(path, version), name, version=version)
     slot = ModelSlot(model, batching, labels_in(path))
     return slot, VersionWatcher(slot, path, name).start()
