@@ -60,7 +60,9 @@ class TrainSpec(Spec):
         bucketize: numeric columns turned into quantile bins (Discretization) instead of
             being normalised.
         weights: a local weights file for a `keras-app:` backbone (else the Keras cache, else
-            random initialisation, which the run states).
+            downloaded once); `random` trains it from random initialisation, never by default.
+        offline: never download (as TFSTUDIO_OFFLINE=1): pretrained files must be in a cache or
+            a local folder, else the run is refused at once with how to bring them.
         fine_tune_layers / fine_tune_epochs: after training the new head on a frozen backbone,
             unfreeze the backbone's top N layers and train this many more epochs at a tenth of
             the learning rate.
@@ -70,8 +72,8 @@ class TrainSpec(Spec):
             targets); `none` weighs every example alike.
         mixed_precision: float16 compute with float32 weights when a GPU is present (ignored,
             with a note, on a CPU).
-        strategy / workers: tf.distribute strategy (`default`, `mirrored`, `multiworker`) and
-            how many devices or worker processes it spans.
+        strategy / workers: tf.distribute strategy (`default`, `mirrored`, `multiworker`,
+            `parameter_server`) and how many devices or worker processes it spans.
         early_stopping: stop after this many epochs without a better validation loss and keep
             the best weights (0: train every epoch).
         hyperparameters: the model's hyperparameters by name (as the catalog declares them),
@@ -116,6 +118,7 @@ class TrainSpec(Spec):
     schedule: str = "constant"
     class_weights: str = "none"
     mixed_precision: bool = False
+    offline: bool = False
     strategy: str = "default"
     workers: int = 2
     fine_tune_layers: int = 0

@@ -22,7 +22,7 @@ def image_home(tmp_path_factory):
     return home, json.loads(out.stdout)["id"]
 
 
-def test_keras_application_without_weights_says_random_initialisation(
+def test_keras_application_with_weights_random_says_random_initialisation(
     image_home, monkeypatch, tmp_path
 ):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
@@ -33,6 +33,8 @@ def test_keras_application_without_weights_says_random_initialisation(
         dataset,
         "--model",
         "keras-app:MobileNetV2",
+        "--weights",
+        "random",
         "--epochs",
         "2",
         "--image-size",
@@ -40,7 +42,7 @@ def test_keras_application_without_weights_says_random_initialisation(
     )
     result = payload["result"]
     assert result["model"] == "keras-app:MobileNetV2"
-    assert result["backbone_weights"] == "random initialisation"
+    assert result["backbone_weights"] == "random initialisation (asked for)"
     assert result["tflite_parity"]["max_abs_diff"] < 1e-4
 
 
@@ -131,23 +133,31 @@ def test_kerashub_preset_folder_trains_and_fine_tunes(image_home, tmp_path):
     assert any("fine-tuning the top 3 backbone layers" in e for e in shown["events"])
 
 
-def test_handles_that_need_a_download_fail_with_how_to_supply_a_local_copy(image_home, tmp_path):
+def test_offline_runs_needing_a_download_are_refused_at_once_with_how_to_bring_the_files(
+    image_home, monkeypatch, tmp_path
+):
+    for var in ("KERAS_HOME", "TFHUB_CACHE_DIR", "KAGGLEHUB_CACHE"):
+        monkeypatch.setenv(var, str(tmp_path / var))
     home, dataset = image_home
-    out = tfstudio(
-        "train", "--data", dataset, "--model", "kerashub:resnet_50_imagenet", "--home", str(home)
-    )
-    assert out.returncode == 2 and "not a local preset folder" in out.stderr
-    out = tfstudio(
-        "train",
-        "--data",
-        dataset,
-        "--model",
+    for model in (
+        "keras-app:MobileNetV2",
+        "kerashub:resnet_18_imagenet",
         "hub:https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/feature_vector/5",
-        "--epochs",
-        "1",
-        "--json",
-        "--home",
-        str(home),
+    ):
+        out = tfstudio(
+            "train",
+            "--data",
+            dataset,
+            "--model",
+            model,
+            "--offline",
+            "--trust-savedmodel",
+            "--home",
+            str(home),
+        )
+        assert out.returncode == 2, (model, out.stderr)
+        assert "downloads are off" in out.stderr and "KAGGLEHUB_CACHE" in out.stderr
+    out = tfstudio(
+        "train", "--data", dataset, "--model", "kerashub:resnet_18_imagnet", "--home", str(home)
     )
-    assert out.returncode == 1
-    assert "Without network access" in json.loads(out.stdout)["error"]
+    assert out.returncode == 2 and "close matches: resnet_18_imagenet" in out.stderr

@@ -54,6 +54,7 @@ def spec_from_args(args) -> TrainSpec:
         strategy=args.strategy,
         workers=args.workers,
         weights=args.weights,
+        offline=args.offline,
         fine_tune_layers=args.fine_tune_layers,
         fine_tune_epochs=args.fine_tune_epochs,
         trust_savedmodel=args.trust_savedmodel,
@@ -134,7 +135,16 @@ def register(sub, common) -> None:
         default=default("workers"),
         help="devices (mirrored) or local worker processes (multiworker)",
     )
-    p.add_argument("--weights", default="", help="keras-app: a local weights file")
+    p.add_argument(
+        "--weights",
+        default="",
+        help="keras-app: a local weights file or `random` (default: ImageNet, cache or download)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="never download pretrained files (as TFSTUDIO_OFFLINE=1): caches and folders only",
+    )
     p.add_argument(
         "--fine-tune-layers",
         type=int,

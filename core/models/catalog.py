@@ -165,8 +165,8 @@ APPLICATIONS = tuple(
         f"keras-app:{app}",
         f"{app} (Keras Applications)",
         f"{app} backbone, frozen, with a new classification head; optionally fine-tune its top "
-        "layers. ImageNet weights from --weights PATH or the Keras cache, else random "
-        "initialisation (said so on the run).",
+        "layers. ImageNet weights from --weights PATH, the Keras cache, or downloaded once "
+        "(offline: a clear error); random initialisation only with --weights random.",
     )
     for app in KERAS_APPS
 )
@@ -184,9 +184,60 @@ HANDLES = {
     "kerashub": _transfer_entry(
         "kerashub",
         "KerasHub preset",
-        "A KerasHub backbone from a local preset folder (the Keras successor of the Model Garden).",
+        "A KerasHub image backbone, by preset name (downloaded once) or from a local preset "
+        "folder (KerasHub is the Keras 3 home of the Model Garden).",
     ),
 }
+
+TEXT_TRANSFER = CatalogEntry(
+    "kerashub-text",
+    "KerasHub text encoder",
+    ("text-classification",),
+    "text",
+    "A BERT-family KerasHub preset (by name, downloaded once, or a local preset folder): its "
+    "own tokenizer and preprocessor, the encoder frozen, a new classification head; optionally "
+    "fine-tune its top layers.",
+    "core.models.builders:build_text_transfer",
+    (
+        HyperParam("dropout", "float", 0.1, 0.0, 0.5, help="dropout before the new head"),
+        HyperParam("learning_rate", "float", 0.001, 1e-5, 1e-2, log=True, help="Adam step"),
+    ),
+)
+
+
+def _handle_entry(name: str) -> CatalogEntry:
+    """The template for a `hub:`/`kerashub:` handle: text or image, by what the model is."""
+    prefix, _, handle = name.partition(":")
+    if prefix == "kerashub" and handle_task(name) == "text-classification":
+        return TEXT_TRANSFER
+    return HANDLES[prefix]
+
+
+def handle_task(name: str) -> str | None:
+    """The task a handle's model is for, from KerasHub's registry, a preset folder's config or
+    the curated TF Hub list (None when nothing says)."""
+    import json
+    from pathlib import Path
+
+    from core.models.hub_handles import guess_task
+    from core.models.kerashub_registry import BERT_FAMILIES, presets
+
+    prefix, _, handle = name.partition(":")
+    if prefix == "hub":
+        return guess_task(handle)
+    info = presets().get(handle)
+    if info is not None:
+        return info.task
+    config = Path(handle).expanduser() / "config.json"
+    if config.is_file():
+        try:
+            module = str(json.loads(config.read_text()).get("module", ""))
+        except (OSError, ValueError):
+            return None
+        family = module.split(".")[-2] if module.count(".") >= 2 else ""
+        return "text-classification" if family in BERT_FAMILIES else "image-classification"
+    return None
+
 
 # The model each task gets when the user does not choose one.
 DEFAULT_MODEL = {
@@ -201,7 +252,7 @@ DEFAULT_MODEL = {
 def get_entry(name: str) -> CatalogEntry:
     prefix = name.partition(":")[0]
     if prefix in HANDLES and ":" in name:
-        return HANDLES[prefix]
+        return _handle_entry(name)
     try:
         return CATALOG[name]
     except KeyError:
@@ -210,7 +261,7 @@ def get_entry(name: str) -> CatalogEntry:
 
 def list_entries(task: str | None = None, handles: bool = False) -> list[CatalogEntry]:
     """Catalog entries for a task; `handles` adds the hub:/kerashub: templates."""
-    entries = [*CATALOG.values(), *(HANDLES.values() if handles else ())]
+    entries = [*CATALOG.values(), *((*HANDLES.values(), TEXT_TRANSFER) if handles else ())]
     return [e for e in entries if task is None or task in e.tasks]
 
 

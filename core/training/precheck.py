@@ -117,8 +117,15 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
         warnings += series_warnings
         sizes = window_counts(len(frame), window, spec)
     elif task == "text-classification":
+        from core.models.catalog import is_transfer
         from core.training.families.text import text_column
 
+        if is_transfer(model):  # unknown preset, wrong task, offline without a cache: refused
+            from core.models.backbones import describe
+
+            choice = describe(model, spec.weights, 0, spec.offline, task)
+            if "downloaded" in choice.weights:
+                warnings.append(f"{model}: {choice.weights} when the run starts")
         text_column(spec, loaded)
         if spec.target not in loaded.frame.columns:
             raise BadInput(f"there is no column {spec.target!r}")
@@ -132,19 +139,18 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
 
         check_images(loaded)
         if is_transfer(model):
-            choice = describe(model, spec.weights, spec.image_size)  # BadInput for bad handles
+            # BadInput for unknown names (close matches), the wrong task, offline downloads
+            choice = describe(model, spec.weights, spec.image_size, spec.offline, task)
             if choice.kind == "hub" and not spec.trust_savedmodel:
                 raise BadInput(
                     f"{model} runs the graph of a SavedModel that Keras loads only outside safe "
                     "mode: if you trust it, start the run with --trust-savedmodel (recorded with "
                     "the run)"
                 )
-            if choice.weights == "random initialisation":
-                warnings.append(
-                    f"{model}: no pretrained weights found (no --weights file and "
-                    "nothing in the Keras cache), so it starts from random "
-                    "initialisation"
-                )
+            if choice.weights.startswith("random"):
+                warnings.append(f"{model}: starts from random initialisation (--weights random)")
+            elif "downloaded" in choice.weights:
+                warnings.append(f"{model}: {choice.weights} when the run starts")
         sizes = fraction_sizes(len(loaded.frame), spec)
     return TrainPlan(task, model, loaded.label, warnings, sizes)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from core.data.resolve import LoadedData
 from core.errors import BadInput
-from core.models.backbones import describe
+from core.models.backbones import describe, fetch
 from core.models.catalog import is_transfer
 from core.specs import TrainSpec
 from core.training.families.common import Prepared
@@ -67,10 +67,13 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
     size = int(spec.image_size)
     mode, details = "unit", {"image_size": size}
     if is_transfer(spec.model):
-        choice = describe(spec.model, spec.weights, size)
+        offline = getattr(spec, "offline", False)
+        choice = describe(spec.model, spec.weights, size, offline)
         mode = choice.preprocessing
+        # Download what is missing now, with its size and progress on the run.
+        local = fetch(choice, size, reporter, offline)
         if choice.kind == "hub":
-            details["hub_savedmodel"] = choice.handle
+            details["hub_savedmodel"] = local
         reporter.event(f"backbone {spec.model}: weights {choice.weights}; input scaling {mode}")
     preprocess = build_image_preprocessing(size, mode)
 
