@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.profiling.compare import compare
+from core.report.explain import explain_profile
 from core.runs.store import Run
 from core.runs.tools import ToolError, find_tool, start_tool, stop_tool
 from dashboard.services import workspace
@@ -330,6 +331,8 @@ def render_summary(summary: dict[str, Any], key: str) -> None:
     )
     tabs = st.tabs(["Overview", "Top operations", "Input pipeline", "Trace", "Memory"])
     with tabs[0]:
+        for line in explain_profile(summary):
+            st.markdown(f"- {line[0].upper()}{line[1:]}")
         fig = overview_figure(summary)
         if fig is None:
             st.info("XProf found no step boundaries in this trace, so there is no breakdown.")

@@ -256,3 +256,26 @@ def test_pipeline_report_tells_what_was_pushed_and_what_validation_saw(ws, store
         "reached the stopping severity, so training went ahead."
     )
     assert "Retrained model · Test results" in [s.title for s in report.sections]
+
+
+def test_profile_explanation_names_the_bottleneck():
+    from core.report.explain import explain_profile
+
+    input_bound = {
+        "step_time_ms": 12.0,
+        "input_percent": 62.0,
+        "breakdown_ms": {"input": 7.4, "compute": 3.0, "other": 1.6},
+        "top_ops": [{"name": "MatMul", "type": "MatMul", "percent": 40.0}],
+    }
+    lines = explain_profile(input_bound)
+    assert lines[0] == (
+        "one training step took 12 ms; 62% of it was spent waiting for the next batch of data."
+    )
+    assert "the input pipeline is the bottleneck" in lines[1]
+    assert "MatMul (MatMul), 40% of the time" in lines[2]
+    compute_bound = {
+        **input_bound,
+        "input_percent": 5.0,
+        "breakdown_ms": {"input": 0.5, "compute": 10.0, "other": 1.5},
+    }
+    assert "computing the model takes most of the step (83%)" in explain_profile(compute_bound)[1]

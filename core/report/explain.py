@@ -355,3 +355,42 @@ def explain_parity(name: str, parity: dict[str, Any]) -> str:
         else f"differed from the Keras model's by at most {diff:.2g}"
     )
     return f"{name} was run on {rows} test rows by its own runtime: its outputs {differed}{same}."
+
+
+def explain_profile(summary: dict[str, Any]) -> list[str]:
+    """Where a step's time went, and what that points to (from the profile's own numbers)."""
+    step = summary.get("step_time_ms")
+    if step is None:
+        return []
+    parts = {k: float(v or 0) for k, v in (summary.get("breakdown_ms") or {}).items()}
+    share = float(summary.get("input_percent") or 0)
+    out = [
+        f"one training step took {step:.3g} ms; {share:.3g}% of it was spent waiting for the "
+        "next batch of data."
+    ]
+    total = sum(parts.values())
+    if total > 0:
+        top, ms = max(parts.items(), key=lambda kv: kv[1])
+        if top == "input" or share > 30:
+            out.append(
+                "the input pipeline is the bottleneck: prefetching, caching or parallel "
+                "preprocessing in tf.data will speed training up more than a faster processor."
+            )
+        elif top == "compute":
+            out.append(
+                f"computing the model takes most of the step ({ms / total:.0%}): the data "
+                "arrives fast enough, so a bigger batch or a faster device is what would help."
+            )
+        else:
+            out.append(
+                f"'{top}' work takes the largest share ({ms / total:.0%}): with a model this "
+                "small, fixed per-step costs dominate; larger batches amortise them."
+            )
+    ops = summary.get("top_ops") or []
+    if ops:
+        o = ops[0]
+        out.append(
+            f"the most expensive operation was {o['name']} ({o['type']}), "
+            f"{float(o.get('percent') or 0):.3g}% of the time spent in operations."
+        )
+    return out

@@ -10,6 +10,7 @@ from core.report.collect import Context, training_sections
 from core.report.explain import (
     explain_compression,
     explain_parity,
+    explain_profile,
     explain_search,
     lower_is_better,
 )
@@ -290,24 +291,8 @@ def pipeline_sections(ctx: Context, run: Run) -> list[Section]:
 def profile_sections(ctx: Context, run: Run) -> list[Section]:
     result = run.result or {}
     breakdown = result.get("breakdown_ms") or {}
-    notes = []
-    if result.get("step_time_ms") is not None:
-        notes.append(
-            f"one training step took {result['step_time_ms']:.3g} ms, of which "
-            f"{result.get('input_percent') or 0:.3g}% was spent waiting for input data"
-            + (
-                ": the input pipeline is the bottleneck."
-                if (result.get("input_percent") or 0) > 30
-                else "."
-            )
-        )
+    notes = explain_profile(result)
     ops = result.get("top_ops") or []
-    if ops:
-        top = ops[0]
-        notes.append(
-            f"the most expensive operation was {top['name']} ({top['type']}), "
-            f"{top.get('percent', 0):.3g}% of device time."
-        )
     notes.extend(
         str(r.get("text", r)) if isinstance(r, dict) else str(r)
         for r in result.get("recommendations") or []
