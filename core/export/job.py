@@ -49,14 +49,14 @@ FORMAT_TITLE = {
     "savedmodel": "SavedModel (TF Serving)",
     "tflite": "TFLite",
     "tfjs": "TF.js",
-    "micro": "TFLite Micro (C array)",
+    "micro": "TFLite Micro (C++)",
 }
 RUNTIME = {
     "keras": "keras.models.load_model",
     "savedmodel": "tf.saved_model.load",
     "tflite": "LiteRT interpreter",
     "tfjs": "@tensorflow/tfjs in headless Chromium",
-    "micro": "LiteRT interpreter on the bytes parsed back from the C array",
+    "micro": "TFLite Micro interpreter (tflite-micro), after the C++ preprocessing",
 }
 TFJS_EXAMPLE_ROWS = {"table": 64, "sequence": 32, "image": 8, "text": 32}
 
@@ -461,61 +461,9 @@ def _export_tflite(ctx: _Context) -> dict[str, Any]:
 
 
 def _export_micro(ctx: _Context) -> dict[str, Any]:
-    from core.export.micro import c_array, ops_note, parse_c_array, tflite_ops
+    from core.export.micro_job import export_micro
 
-    made, ops_set = ctx.tflite()
-    data = made.read_bytes()
-    source, header = c_array(data)
-    out = ctx.run_dir / OUTPUT_NAME["micro"]
-    out.write_text(source)
-    parsed = parse_c_array(source)
-    if parsed != data:
-        raise RuntimeError("the C array does not hold the .tflite bytes")
-    check, ok = ctx.parity(ctx.tflite_predict(parsed), lossy=ctx.lossy)
-    ops = tflite_ops(data)
-    bundle = ctx.bundle_dir("micro")
-    (bundle / "model_data.cc").write_text(source)
-    (bundle / "model_data.h").write_text(header)
-    shutil.copy2(made, bundle / "model.tflite")
-    note = ops_note(ops, ops_set)
-    (bundle / "OPS.md").write_text(note)
-    micro_ok = ops_set == "builtin" and all(op.isupper() for op in ops)
-    notes = [] if micro_ok else ["needs ops TFLite Micro lacks (see OPS.md)"]
-    if ctx.network_only:
-        notes.append(
-            "the C array is the int8 network alone: compute the preprocessed features on the "
-            "device (see metadata in the TFLite bundle) before invoking it"
-        )
-    body = (
-        f"## Files\n\n- `model_data.cc` / `model_data.h`: `alignas(16) const unsigned char "
-        f"g_model[]` and `g_model_len` ({len(data):,} bytes), the `.tflite` flatbuffer as a C "
-        "array.\n- `model.tflite`: the same model.\n- `OPS.md`: the ops it needs.\n\n"
-        '## Use\n\n```cpp\n#include "model_data.h"\n'
-        "const tflite::Model* model = tflite::GetModel(g_model);\n"
-        "// register the ops from OPS.md, then build a tflite::MicroInterpreter with a tensor "
-        "arena\n```\n\n"
-        + (
-            "The model is the network alone: it takes the preprocessed features (the check "
-            "below ran preprocessing.tflite first).\n\n"
-            if ctx.network_only
-            else "The model's inputs are float32 as described above; missing values and "
-            "normalisation happen inside the model.\n\n"
-        )
-        + note
-    )
-    (bundle / "README.md").write_text(
-        ctx.readme("TFLite Micro model (C array)", body + _parity_text("micro", check))
-    )
-    return {
-        "path": out,
-        "bundle": bundle,
-        "parity": check,
-        "ok": ok,
-        "notes": notes,
-        "ops": ops,
-        "c_array_len": len(parsed),
-        "tflite_bytes": len(data),
-    }
+    return export_micro(ctx)
 
 
 def _string_inputs(ctx: _Context) -> list[str]:
