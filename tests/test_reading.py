@@ -281,3 +281,23 @@ def test_a_zip_and_a_folder_of_class_folders_are_data_arguments(ws, tmp_path):
     zipped = load_data(str(zpath), ws)
     assert zipped.dataset.kind == "images" and len(zipped.frame) == 6
     assert json.loads((zipped.dataset.folder / "manifest.json").read_text())["kind"] == "images"
+
+
+def test_tune_and_automl_take_a_file_path_imported_as_one_dataset_version(ws, tmp_path):
+    from core.data.datasets import DatasetStore
+    from core.specs import AutoMLSpec, TuneSpec
+    from core.tuning.automl_plan import check_automl_spec
+    from core.tuning.space import check_tune_spec
+
+    path = tmp_path / "semi.csv"
+    rows = [
+        f"{i};{i * 0.5:.1f};{'?' if i % 9 == 0 else i % 3}".replace(".", ",") for i in range(60)
+    ]
+    path.write_text("a;b;label\n" + "\n".join(rows) + "\n")
+    base = {"data": str(path), "target": "label", "model": "mlp", "epochs": 1}
+    plan = check_tune_spec(TuneSpec(base=base, max_trials=1), ws)[0]
+    assert plan.task == "classification"
+    assert check_automl_spec(AutoMLSpec(data=str(path), target="label"), ws) is not None
+    versions = DatasetStore(ws).list_versions()
+    assert [v.id for v in versions] == ["semi@v1"]  # imported once, reused by the second
+    assert versions[0].read["decimal"] == "," and versions[0].read["markers_found"] == {"?": 7}
