@@ -8,7 +8,9 @@ import streamlit as st
 
 from core.errors import BadInput
 from core.export.job import BUNDLE_NAME, FORMAT_TITLE, RUNTIME
+from core.export.micro_glue import preflight as micro_preflight
 from core.export.source import check as check_export
+from core.export.source import resolve as resolve_export
 from core.export.source import variant_formats, variant_names
 from core.help import HELP, choice_help
 from core.runs import launcher
@@ -23,9 +25,9 @@ from dashboard.services import store, workspace
 st.title("Export")
 st.caption(
     "Each export runs in a worker: every bundle is written, loaded again by its own runtime "
-    "(Keras, `tf.saved_model.load`, the LiteRT interpreter, `@tensorflow/tfjs` in headless "
-    "Chromium) and its predictions on held-out rows are compared with the Keras model before "
-    "you download it."
+    "(Keras, `tf.saved_model.load`, the LiteRT and TFLite Micro interpreters, "
+    "`@tensorflow/tfjs` in headless Chromium) and its predictions on held-out rows are "
+    "compared with the Keras model before you download it."
 )
 
 # Training runs and AutoKeras searches (their best model is saved like a training run's).
@@ -51,6 +53,16 @@ FORMATS = {
     "micro": "Microcontroller (C array)",
 }
 QUANT = {"": "float32 (none)", "uint8": "uint8", "float16": "float16"}
+
+
+def _micro_refusal(run_id: str, method: str) -> str:
+    """Why TFLite Micro cannot run this source ('' if the worker can try): no TF, no worker."""
+    try:
+        src = resolve_export(store(), workspace(), run_id, method)
+    except BadInput as exc:
+        return str(exc)
+    return micro_preflight(src.folder, src.variant)
+
 
 # A compressed variant chosen on the Compress page arrives as ?compress=RUN&variant=METHOD.
 compressions = [
@@ -115,10 +127,16 @@ else:
         format_func=lambda i: f"{i} · {next(r.name for r in trained if r.id == i)}",
     )
     allowed = list(EXPORT_FORMATS)
+micro_why = _micro_refusal(source, variant)
+if micro_why and "micro" in allowed:
+    st.warning(
+        f"Microcontroller: TFLite Micro cannot run this model — {micro_why}.",
+        icon=":material/memory:",
+    )
 formats = st.multiselect(
     "Formats",
     allowed,
-    default=allowed,
+    default=[f for f in allowed if not (f == "micro" and micro_why)],
     format_func=FORMATS.get,
     key="export-formats" if origin == "train" else f"export-formats-{variant}",
     help=choice_help("export", allowed),

@@ -9,6 +9,7 @@ import json
 
 from core.runs.status import RunStatus
 from core.specs import ExportSpec
+from tests.test_micro_preflight import fake_preprocessing_keras
 from tests.test_pages import open_page
 
 IRIS_FEATURES = {
@@ -27,6 +28,7 @@ def finished_train_run(ws, store):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.keras").write_bytes(b"fake")
     (folder / "features.json").write_text(json.dumps(IRIS_FEATURES))
+    fake_preprocessing_keras(folder, ["InputLayer", "FillMissing", "Normalization"])
     (folder / "test_sample.csv").write_text("petal_width,species\n0.2,setosa\n1.8,virginica\n")
     store.set_status(run.id, RunStatus.RUNNING)
     store.finish_run(run.id, {"task": "classification"})

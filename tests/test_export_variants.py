@@ -31,6 +31,7 @@ def compress_run(ws, store, train_id, status=RunStatus.SUCCEEDED):
             "scope": "end-to-end",
             "path": str(folder / "model_prune.tflite"),
             "keras_path": str(folder / "model_prune.keras"),
+            "network_path": str(folder / "network_prune.keras"),
         },
         {"method": "cluster", "error": "clustering broke"},
         {**row, "method": "float16", "path": str(folder / "gone.tflite")},

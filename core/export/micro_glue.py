@@ -10,6 +10,7 @@ on held-out rows before anything is written. Hashing (FarmHash fingerprints) is 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -165,7 +166,11 @@ def c_string(text: str) -> str:
 
 
 def c_float(x: float) -> str:
-    return f"{float(np.float32(x)):.9g}f".replace("inf", "INFINITY")
+    """A float32 literal that round-trips (9 significant digits), always with a point."""
+    text = f"{float(np.float32(x)):.9g}"
+    if "inf" in text or "nan" in text:
+        return {"inf": "INFINITY", "-inf": "-INFINITY"}.get(text, "NAN")
+    return (text if any(c in text for c in ".e") else text + ".0") + "f"
 
 
 def c_value(f: dict[str, Any], value: Any) -> str:
@@ -332,3 +337,40 @@ def row_initializer(glue: dict[str, Any], raw: dict[str, np.ndarray], i: int) ->
     """`{...}` for a RawRow holding row `i` of the raw inputs (fields in declaration order)."""
     values = [c_value(f, np.asarray(raw[f["input"]]).reshape(-1)[i]) for f in glue["features"]]
     return "{" + ", ".join(values) + "}"
+
+
+def preflight(folder: str | Path, variant: dict[str, Any] | None = None) -> str:
+    """Why a microcontroller bundle cannot be made from this source ('' if it can be tried).
+
+    TF-free: reads features.json and the layer list inside preprocessing.keras, so the Export
+    page and `tfstudio export` say so before a worker starts. The worker's TFLM run decides.
+    """
+    import json
+    import zipfile
+
+    folder = Path(folder)
+    try:
+        contract = ModelContract.load(folder / "features.json")
+    except (OSError, ValueError, TypeError) as exc:
+        return f"the run's features.json cannot be read ({exc})"
+    layers: list[tuple[str, str]] = []
+    if contract.input_kind == "table":
+        try:
+            with zipfile.ZipFile(folder / "preprocessing.keras") as z:
+                config = json.loads(z.read("config.json"))
+        except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
+            return "the run has no readable preprocessing.keras to turn into C++"
+        layers = [
+            (lay.get("config", {}).get("name", ""), lay.get("class_name", ""))
+            for lay in config.get("config", {}).get("layers", [])
+        ]
+    why = refusal(contract, layers)
+    if why or not variant:
+        return why
+    if variant.get("network_path") or variant.get("scope") == "network":
+        return ""
+    return (
+        f"the {variant['method']} variant is an end-to-end .tflite with the preprocessing inside "
+        "(hash-table lookups and FillMissing's run-time FILL, which TFLite Micro cannot run): "
+        "export the training run, or an int8/QAT variant of the network, for a microcontroller"
+    )

@@ -125,4 +125,10 @@ def check(store: RunStore, ws: Workspace, spec: ExportSpec) -> tuple[ExportSourc
             f"not {', '.join(refused)} (Keras, SavedModel and TF.js come from pruned or "
             "clustered variants, or from the training run)"
         )
+    if "micro" in chosen:
+        from core.export.micro_glue import preflight
+
+        why = preflight(source.folder, source.variant)
+        if why:
+            raise BadInput(f"TFLite Micro cannot run {source.label}: {why}")
     return source, tuple(dict.fromkeys(chosen))
