@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.correlations import correlations as _correlations
+from core.data.dates import _epoch_seconds, _time_steps, _to_datetime, time_steps  # noqa: F401
 from core.data.parsing import (
     MISSING_MARKERS,
     NumberFormat,
@@ -25,7 +27,6 @@ from core.data.parsing import (
 COLUMN_TYPES = ("numeric", "integer", "boolean", "categorical", "text", "timestamp", "image_path")
 IMAGE_SUFFIX = re.compile(r"\.(?:png|jpe?g)$", re.IGNORECASE)
 DATE_HINT = re.compile(r"\d{1,4}[-/.:]\d{1,2}|^\d{4}-?Q[1-4]$")
-QUARTER = re.compile(r"^\d{4}-?Q[1-4]$")  # 1974Q1, as statistics offices write quarters
 SAMPLE = 5_000
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 TOP_N = 20
@@ -173,94 +174,6 @@ def _number_type(values: np.ndarray) -> str:
     return "integer" if integral else "numeric"
 
 
-# strptime directives whose meaning `format="mixed"` parsing shares (no 2-digit years, time
-# zones, weekdays or a date-less time), for the fast path of `_to_datetime`
-_SAFE_DIRECTIVES = {"%Y", "%m", "%d", "%b", "%B", "%H", "%M", "%S", "%f", "%I", "%p", "%%"}
-_FAST_PARSE_MIN = 20_000  # fewer values parse quickly enough value by value
-_VERIFY = 1_000
-
-
-def _to_datetime(col: pd.Series) -> pd.Series:
-    """`pd.to_datetime(col, errors="coerce", format="mixed")`, faster on large text columns.
-
-    "mixed" guesses the format of every value on its own (about 40 us a value for anything but
-    ISO 8601, so a minute for a million US-style dates). When the first value's format can only
-    mean what "mixed" makes of it (four-digit year, month before day unless it is a name, no
-    time zone) and it parses the first values exactly as "mixed" does, the column is parsed with
-    that one format; values it does not fit are then parsed with "mixed" one by one.
-    """
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return col  # what to_datetime gives back (as a copy)
-    quarters = _quarters(col)
-    if quarters is not None:
-        return quarters
-    fast = _to_datetime_by_format(col) if len(col) >= _FAST_PARSE_MIN else None
-    return fast if fast is not None else pd.to_datetime(col, errors="coerce", format="mixed")
-
-
-def _quarters(col: pd.Series) -> pd.Series | None:
-    """'1974Q1' / '1974-Q1' values as the first day of their quarter (None if not all are)."""
-    present = col.dropna()
-    if present.empty or not isinstance(present.iloc[0], str):
-        return None
-    text = present.astype(str).str.strip()
-    if not text.str.match(QUARTER).all():
-        return None
-    starts = pd.PeriodIndex(text.str.replace("-", ""), freq="Q").to_timestamp()
-    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
-    out[present.index] = starts.astype("datetime64[ns]")
-    return out
-
-
-def _to_datetime_by_format(col: pd.Series) -> pd.Series | None:
-    from pandas.tseries.api import guess_datetime_format
-
-    present = col.dropna()
-    if present.empty or not isinstance(present.iloc[0], str):
-        return None
-    fmt = guess_datetime_format(present.iloc[0])
-    if not fmt:
-        return None
-    directives = re.findall(r"%.", fmt)
-    if not set(directives) <= _SAFE_DIRECTIVES or not {"%Y", "%d"} <= set(directives):
-        return None
-    if not {"%m", "%b", "%B"} & set(directives):
-        return None
-    if "%m" in fmt and fmt.index("%m") > fmt.index("%d"):
-        return None  # day first: "mixed" reads 01/02 as January 2nd
-    if ("%I" in fmt) != ("%p" in fmt):
-        return None
-    try:
-        parsed = pd.to_datetime(col, errors="coerce", format=fmt)
-        head = col.iloc[:_VERIFY]
-        if not parsed.iloc[:_VERIFY].equals(pd.to_datetime(head, errors="coerce", format="mixed")):
-            return None
-        missed = parsed.isna() & col.notna()
-        if missed.any():
-            if missed.mean() > 0.1:
-                return None
-            rest = pd.to_datetime(col[missed], errors="coerce", format="mixed")
-            if rest.dtype != parsed.dtype:
-                return None
-            parsed[missed] = rest
-    except (ValueError, TypeError, OverflowError):
-        return None
-    return parsed
-
-
-def _epoch_seconds(times: pd.Series) -> np.ndarray:
-    """Seconds since 1970 of datetimes (any resolution), as float64."""
-    if isinstance(times.dtype, pd.DatetimeTZDtype):
-        times = times.dt.tz_convert(None)  # UTC, as astype("int64") counts
-    values = times.to_numpy()
-    unit, count = np.datetime_data(values.dtype)
-    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}.get(unit)
-    if per_second is None or count != 1:
-        return values.astype("datetime64[ns]").astype("int64") / 1e9
-    ticks = values.astype("int64")
-    return ticks.astype("float64") if per_second == 1 else ticks / per_second
-
-
 @dataclass(frozen=True)
 class Reading:
     """How the dataset's file writes numbers and missing values (its read options)."""
@@ -292,13 +205,17 @@ def profile_column(
 
 
 def _profile_column(
-    col: pd.Series, kind: str | None, times: dict[str, pd.Series], reading: Reading = Reading()
+    col: pd.Series,
+    kind: str | None,
+    times: dict[str, pd.Series],
+    reading: Reading | None = None,
 ) -> ColumnProfile:
     """`profile_column`; a timestamp column's parsed values are left in `times` for reuse.
 
     A text column profiled as a number (a user's type correction) is re-parsed with the file's
     number format; values that do not convert count as missing and are named in a note.
     """
+    reading = reading or Reading()
     duration = pd.api.types.is_timedelta64_dtype(col)
     if duration:  # profiled as seconds, shown as durations (describe_range)
         col = col.dt.total_seconds()
@@ -429,54 +346,6 @@ def _histogram(ordered: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     return (ends - starts).astype(np.intp), edges
 
 
-def _human(step: pd.Timedelta) -> str:
-    """'7 days', '1 hour', '15 minutes' rather than '7 days 00:00:00'."""
-    seconds = step.total_seconds()
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        if seconds >= size and seconds % size == 0:
-            n = int(seconds // size)
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return str(step)
-
-
-def time_steps(col: pd.Series) -> dict[str, Any]:
-    """Step size, gaps and irregularity of a time column (sorted first)."""
-    return _time_steps(_to_datetime(col))
-
-
-def _time_steps(parsed: pd.Series) -> dict[str, Any]:
-    """`time_steps` of a column already parsed by `_to_datetime`."""
-    present = parsed.dropna()
-    if len(present) < 3:
-        return {}
-    in_order = bool(present.is_monotonic_increasing)
-    times = present.sort_values()
-    del present
-    diffs = times.diff().iloc[1:]  # dropna(): only the first difference is missing
-    step = diffs.median()
-    if step <= pd.Timedelta(0):
-        return {"step": None, "duplicates": int((diffs == pd.Timedelta(0)).sum())}
-    gaps_mask = diffs > 1.5 * step
-    gaps = [
-        {
-            "after": str(times.iloc[i - 1]),
-            "before": str(times.iloc[i]),
-            "missing_steps": int(round(diffs.iloc[i - 1] / step)) - 1,
-        }
-        for i in np.flatnonzero(gaps_mask.to_numpy()) + 1
-    ]
-    irregular = float(((diffs - step).abs() > 0.1 * step).mean())
-    return {
-        "step": _human(step),
-        "step_seconds": step.total_seconds(),
-        "gaps": gaps[:50],
-        "gap_count": len(gaps),
-        "irregular_fraction": irregular,
-        "duplicates": int((diffs == pd.Timedelta(0)).sum()),
-        "sorted": in_order,
-    }
-
-
 def profile_table(
     frame: pd.DataFrame,
     target: str | None = None,
@@ -528,94 +397,6 @@ def profile_table(
         prof.correlations = {"columns": numeric, "matrix": _correlations(frame, numeric)}
     prof.issues = find_issues(prof)
     return prof
-
-
-def _correlations(frame: pd.DataFrame, names: list[str]) -> list[list[float]]:
-    """`frame[names].apply(pd.to_numeric, errors="coerce").corr().round(4)` as lists, faster.
-
-    pandas correlates pair by pair in one thread (about a second for 17 columns of a million
-    rows); this does the same sums with matrix products over blocks of rows: per pair, over the
-    rows where both values are finite, Pearson's r, NaN where a column is constant there.
-    Each column is centred on its mean first, so the one-pass sums lose no precision that
-    matters at 4 decimals; pairs where a column is (nearly) constant over the shared rows, where
-    one-pass sums are unreliable, are computed by pandas itself.
-    """
-    unique = frame.columns.is_unique  # else frame[name] can be several columns
-    converted = [_to_numeric(frame[n]) for n in names] if unique else []
-    if not converted or not all(
-        isinstance(c.dtype, np.dtype) and c.dtype.kind in "biuf" for c in converted
-    ):
-        data = frame[names].apply(pd.to_numeric, errors="coerce")
-        return data.corr().round(4).to_numpy().tolist()
-    arrays = [c.to_numpy() for c in converted]  # views of the frame's data where possible
-    k, n = len(arrays), len(frame)
-    means = np.zeros(k)
-    finite_all = np.ones(k, dtype=bool)
-    constant = np.zeros(k, dtype=bool)
-    for j, a in enumerate(arrays):
-        a = a.astype(np.float64, copy=False)
-        ok = np.isfinite(a)
-        finite_all[j] = bool(ok.all())
-        present = a if finite_all[j] else a[ok]
-        if present.size:
-            means[j] = present.mean()
-            constant[j] = present.min() == present.max()
-    gaps = np.flatnonzero(~finite_all)  # the columns with missing values
-    pairs = np.zeros((k, k))  # [i, j]: rows where both i and j are finite
-    sums = np.zeros((k, k))  # [i, j]: sum of centred column i over those rows
-    squares = np.zeros((k, k))  # [i, j]: sum of its squares over those rows
-    products = np.zeros((k, k))  # [i, j]: sum of products over those rows
-    step = max(1, (1 << 20) // k)  # rows per block: 8 MB of float64
-    for start in range(0, n, step):
-        m = min(step, n - start)
-        block = np.empty((k, m))  # a column per row: filled and reduced contiguously
-        for j, a in enumerate(arrays):
-            block[j] = a[start : start + m]
-        block -= means[:, None]
-        present = None
-        if gaps.size:
-            present = np.isfinite(block[gaps])
-            for g, j in enumerate(gaps):
-                block[j][~present[g]] = 0.0
-            present = present.astype(np.float64)
-        products += block @ block.T
-        colsum = block.sum(axis=1)
-        squared = block * block
-        colsq = squared.sum(axis=1)
-        # columns without gaps count every row
-        pairs += m
-        sums += colsum[:, None]
-        squares += colsq[:, None]
-        if present is not None:
-            counts = present.sum(axis=1)
-            pairs[:, gaps] += counts[None, :] - m
-            pairs[gaps, :] += counts[:, None] - m
-            pairs[np.ix_(gaps, gaps)] += present @ present.T - (counts[:, None] + counts - m)
-            sums[:, gaps] += block @ present.T - colsum[:, None]
-            squares[:, gaps] += squared @ present.T - colsq[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        safe = np.where(pairs > 0, pairs, 1.0)
-        cov = products - sums * sums.T / safe
-        var = squares - sums * sums / safe
-        var_t = var.T
-        matrix = np.clip(cov / np.sqrt(var * var_t), -1.0, 1.0)
-    shaky = (var <= 1e-9 * squares) | (var_t <= 1e-9 * squares.T)
-    matrix[(pairs < 1) | (var <= 0) | (var_t <= 0)] = np.nan
-    matrix[constant, :] = np.nan
-    matrix[:, constant] = np.nan
-    for i, j in zip(*np.nonzero(np.triu(shaky & (pairs >= 1))), strict=True):
-        if constant[i] or constant[j]:
-            continue
-        pair = pd.DataFrame({0: converted[i], 1: converted[j]}).corr().to_numpy()
-        matrix[i, j] = matrix[j, i] = pair[0, 1] if i != j else pair[0, 0]
-    return np.round(matrix, 4).tolist()
-
-
-def _to_numeric(col: pd.Series) -> pd.Series:
-    """pd.to_numeric(col, errors="coerce"), without its copy of a column that already is numbers."""
-    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
-        return col
-    return pd.to_numeric(col, errors="coerce")
 
 
 def describe_range(c: ColumnProfile) -> str:

@@ -51,19 +51,6 @@ class ReadOptions:
     thousands: str | None = None  # "," "." " " "'" or "" for none; None = detect
     missing: tuple[str, ...] | None = None  # values that mean "missing"; None = MISSING_MARKERS
 
-    @classmethod
-    def from_dict(cls, d: dict | None) -> ReadOptions:
-        """The options a dataset version was read with (its manifest's `read`)."""
-        d = d or {}
-        missing = d.get("missing")
-        return cls(
-            delimiter=d.get("delimiter"),
-            encoding=d.get("encoding"),
-            decimal=d.get("decimal"),
-            thousands=d.get("thousands"),
-            missing=tuple(missing) if missing is not None else None,
-        )
-
 
 @dataclass
 class ReadResult:

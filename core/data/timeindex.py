@@ -84,7 +84,7 @@ def time_values(col: pd.Series, kind: str | None = None) -> pd.Series:
     """The column as what sorts and labels the series: datetimes, or the numbers themselves."""
     kind = kind or ("datetime" if not is_numeric_index(col) else numeric_kind(col))
     if kind == "datetime":
-        from core.data.profile import _to_datetime  # quarters and fast formats, as profiled
+        from core.data.dates import _to_datetime  # quarters and fast formats, as profiled
 
         return _to_datetime(col.astype("string") if not col.dtype == object else col)
     if kind == "unix-seconds":
