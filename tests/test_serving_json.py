@@ -13,10 +13,10 @@ import sys
 import numpy as np
 import pytest
 
+from core.serving.json_examples import examples_from_json
 from core.serving.json_tensor import (
     RequestError,
     TensorInfo,
-    examples_from_json,
     parse_json,
     predict_tensors,
     tensors_to_json,

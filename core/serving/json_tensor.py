@@ -10,7 +10,8 @@ error texts are TF Serving's, so a client that matches on them works against eit
   types checked per value as `AddValueToTensor` does (no `null`, no `true` for a float, no
   `1.5` for an int), `{"b64": ...}` for strings.
 - `tensors_to_json(outputs, form)`: `predictions` / `outputs`, `_bytes` outputs as b64.
-- `examples_from_json(doc)`: the `:classify` / `:regress` body as feature dicts.
+
+The `:classify` / `:regress` bodies are json_examples.py.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ def _convert(value: Any, dtype: str) -> Any:
         if kind is str:
             return value.encode("utf-8")
         if is_b64(value):
-            return _b64(value["b64"])
+            return b64decode(value["b64"])
         if kind is dict:
             raise RequestError(
                 f"JSON Value: {debug(value)} not formatted correctly for base64 data"
@@ -199,7 +200,7 @@ def _convert(value: Any, dtype: str) -> Any:
     raise RequestError(f"Conversion of JSON Value: {debug(value)} to type: {dtype}", status=501)
 
 
-def _b64(text: str) -> bytes:
+def b64decode(text: str) -> bytes:
     try:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
@@ -440,61 +441,3 @@ def tensors_to_json(outputs: dict[str, np.ndarray], form: str) -> dict[str, Any]
         return {"predictions": tensor_json(outputs[names[0]], as_bytes(names[0]))}
     columns = {k: tensor_json(outputs[k], as_bytes(k)) for k in names}
     return {"predictions": [{k: columns[k][i] for k in names} for i in range(batch)]}
-
-
-# -- classify / regress ------------------------------------------------------------------------
-def examples_from_json(doc: dict[str, Any]) -> tuple[dict | None, list[dict]]:
-    """FillClassifyRegressRequestFromJson: (context, examples), each a dict of feature name ->
-    ("float" | "int64" | "bytes" | None, values)."""
-    context = _example(doc["context"]) if "context" in doc else None
-    if "examples" not in doc:
-        raise RequestError(
-            f"JSON Value: {debug(doc)} When method is classify, key 'examples' is expected and "
-            "was not found"
-        )
-    examples = doc["examples"]
-    if not isinstance(examples, list):
-        raise RequestError(
-            f"JSON Value: {debug(doc)} Expecting 'examples' value to be an list/array"
-        )
-    if not examples:
-        raise RequestError(f"JSON Value: {debug(doc)} 'examples' value is an empty array")
-    return context, [_example(e) for e in examples]
-
-
-def _example(value: Any) -> dict[str, tuple[str | None, list]]:
-    if not isinstance(value, dict):
-        raise RequestError(f"Example must be JSON object but got JSON {json_type(value)}")
-    features: dict[str, tuple[str | None, list]] = {}
-    for name, content in value.items():
-        kind: str | None = None
-        values: list = []
-        for v in content if isinstance(content, list) else [content]:
-            kind = _feature_value(name, v, kind, values)
-        features[name] = (kind, values)
-    return features
-
-
-def _feature_value(name: str, value: Any, kind: str | None, values: list) -> str:
-    """AddValueToFeature: the feature's kind after adding `value` (all values of one kind)."""
-    t = type(value)
-    if t is bool:
-        new, item = "int64", int(value)
-    elif t is str:
-        new, item = "bytes", value.encode("utf-8")
-    elif t is float:
-        new, item = "float", value
-    elif t is int:
-        if value >= 2**63:
-            raise RequestError(f"Feature: {name} has uint64_t element. Only int64_t is supported.")
-        new, item = "int64", value
-    elif is_b64(value):
-        new, item = "bytes", _b64(value["b64"])
-    else:
-        raise RequestError(
-            f"Feature: {name} has element with unexpected JSON type: {json_type(value)}"
-        )
-    if kind is not None and kind != new:
-        raise RequestError(f"Unexpected element type in feature: {name} expecting type: {kind}")
-    values.append(item)
-    return new

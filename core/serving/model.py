@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from core.serving.json_examples import examples_from_json
 from core.serving.json_tensor import (
     TF_NAME,
     RequestError,
     TensorInfo,
     check_shapes,
-    examples_from_json,
     predict_tensors,
     tensors_to_json,
 )

@@ -28,7 +28,8 @@ from urllib.parse import unquote
 
 from core.errors import BadInput
 from core.serving.batcher import Batcher, batchable
-from core.serving.json_tensor import examples_from_json, parse_json, signature_name
+from core.serving.json_examples import examples_from_json
+from core.serving.json_tensor import parse_json, signature_name
 from core.serving.model import RequestError, ServedModel, format_outputs
 from core.serving.transport import (
     BODY_TIMEOUT_S,
@@ -153,7 +154,7 @@ def make_server(
                 print(f"serving: {self.command} {self.path}: {type(exc).__name__}: {exc}",
                       file=sys.stderr, flush=True)  # fmt: skip
                 status, payload = 500, {"error": f"Internal: {type(exc).__name__}: {exc}"[:2000]}
-            self.send_json(status, payload)
+            self.send_json(status, payload, close=self.command == "HEAD")  # HEAD wants no body
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
