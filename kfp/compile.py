@@ -1,6 +1,6 @@
 # /// script
 # requires-python = ">=3.10"
-# dependencies = ["kfp>=2.14,<3"]
+# dependencies = ["kfp>=2.14,<3", "kfp-kubernetes>=2.14,<3"]
 # ///
 """Turn a TF Studio pipeline description (JSON) into Kubeflow Pipelines YAML, or check one.
 
@@ -11,19 +11,22 @@ needs protobuf >= 6.31 and TensorFlow 2.19 protobuf 5, so they cannot share one 
     uv run --script kfp/compile.py --check pipeline.yaml
 
 Every stage becomes a container step that runs the project's CLI (`tfstudio pipeline run-stage`)
-in the image built from the project's Dockerfile. The steps share one TF Studio workspace (the
-`home` parameter: mount a persistent volume there), where the stages keep their state, child
-runs, datasets and the model registry, so each step picks up what the one before it left.
-Pipeline parameters: `home`, and for the learner `train_strategy` / `train_workers`
-(MultiWorkerMirroredStrategy: the step starts that many workers with TF_CONFIG) and
-`tune_workers` (KerasTuner: a chief oracle and that many tuner workers).
+in the image built from the project's Dockerfile (the description's `image`). Every step mounts
+one PersistentVolumeClaim at the workspace folder (`home`, fixed at compile time) with
+kfp-kubernetes, so each step picks up what the one before it left (stage state, child runs,
+datasets, the model registry). A first step, `stage-data`, writes the pipeline's inputs (the
+dataset version and the ingest files, embedded when small) onto that volume. Pipeline
+parameters: `pvc_name` (the claim; with `volume.create` the pipeline creates it, of `pvc_size`),
+and for the learner `train_strategy` / `train_workers` (MultiWorkerMirroredStrategy: the step
+starts that many workers with TF_CONFIG) and `tune_workers` (KerasTuner: a chief oracle and that
+many tuner workers).
 """
 
 import argparse  # no `from __future__ import annotations`: KFP reads the real types
 import json
 import sys
 
-from kfp import compiler, dsl
+from kfp import compiler, dsl, kubernetes
 
 
 def _component(stage: dict, image: str):
@@ -63,17 +66,51 @@ def _component(stage: dict, image: str):
     return dsl.container_component(step)
 
 
+def _staging(image: str, home: str, plan: str):
+    def stage_data(claim: str):
+        return dsl.ContainerSpec(
+            image=image,
+            command=["python"],
+            args=["-m", "core.pipelines.kubeflow_stage", "--home", home, "--plan", plan]
+            + ["--claim", claim],
+        )
+
+    stage_data.__doc__ = "Put the pipeline's dataset and input files on the workspace volume"
+    return dsl.container_component(stage_data)
+
+
 def build(description: dict):
-    image = description["image"]
+    image, home = description["image"], description["home"]
+    volume = description["volume"]
     components = {s["name"]: _component(s, image) for s in description["stages"]}
+    staging = _staging(image, home, json.dumps(description["staging"], separators=(",", ":")))
 
     @dsl.pipeline(name=description["name"], description=description["description"])
     def pipeline(
-        home: str = description["home"],
+        pvc_name: str = volume["claim"],
+        pvc_size: str = volume["size"],
         train_strategy: str = "default",
         train_workers: int = 2,
         tune_workers: int = 0,
     ):
+        claim = pvc_name
+        created = None
+        if volume["create"]:
+            created = kubernetes.CreatePVC(
+                pvc_name=pvc_name, access_modes=["ReadWriteOnce"], size=pvc_size
+            )
+            created.set_display_name("create-volume")
+            claim = created.outputs["name"]
+
+        def on_volume(task):
+            kubernetes.mount_pvc(task, pvc_name=claim, mount_path=home)
+            task.set_caching_options(False)
+            if created is not None:
+                task.after(created)
+            return task
+
+        first = on_volume(staging(claim=claim))
+        first.set_display_name("stage-data")
         tasks = {}
         for stage in description["stages"]:  # already in dependency order
             make = components[stage["name"]]
@@ -92,7 +129,8 @@ def build(description: dict):
             else:
                 task = make(run_id=run_id, home=home)
             task.set_display_name(stage["name"])
-            task.set_caching_options(False)
+            on_volume(task)
+            task.after(first)
             for upstream in stage["after"]:
                 task.after(tasks[upstream])
             tasks[stage["name"]] = task
@@ -100,8 +138,23 @@ def build(description: dict):
     return pipeline
 
 
+def _binding(spec) -> dict:
+    """Where a task's input parameter comes from: a constant, a pipeline parameter, a task."""
+    from google.protobuf import json_format
+
+    d = json_format.MessageToDict(spec)
+    if "runtimeValue" in d:
+        return {"constant": d["runtimeValue"].get("constant")}
+    if "componentInputParameter" in d:
+        return {"pipeline_parameter": d["componentInputParameter"]}
+    if "taskOutputParameter" in d:
+        return {"task_output": d["taskOutputParameter"]}
+    return d
+
+
 def check(path: str) -> dict:
-    """Load compiled YAML back with the SDK; report its name, tasks and what they run."""
+    """Load compiled YAML back with the SDK; report its tasks, what they run and mount."""
+    import yaml
     from google.protobuf import json_format
 
     from kfp import components
@@ -109,21 +162,43 @@ def check(path: str) -> dict:
     loaded = components.load_component_from_file(path)
     spec = loaded.pipeline_spec
     deployment = json_format.MessageToDict(spec.deployment_spec)
+    with open(path) as f:
+        docs = [d for d in yaml.safe_load_all(f) if d]
+    platform = docs[1] if len(docs) > 1 else {}
+    k8s = platform.get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {})
     tasks = {}
     for key, task in spec.root.dag.tasks.items():
         executor = spec.components[task.component_ref.name].executor_label
-        container = deployment["executors"][executor]["container"]
+        found = deployment["executors"][executor]
+        container = found.get("container", {})
         tasks[key] = {
             "display_name": task.task_info.name,
             "after": list(task.dependent_tasks),
-            "image": container["image"],
+            "image": container.get("image", ""),
             "command": list(container.get("command", [])),
             "args": list(container.get("args", [])),
+            "inputs": {k: _binding(v) for k, v in task.inputs.parameters.items()},
+            "pvc_mounts": k8s.get("executors", {}).get(executor, {}).get("pvcMount", []),
+            "importer_or_platform": "container" if container else sorted(found),
         }
+    defaults = {
+        k: json_format.MessageToDict(v).get("defaultValue")
+        for k, v in spec.root.input_definitions.parameters.items()
+    }
+    # recompile what was loaded: the SDK must accept its own output as a pipeline again
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        again = f"{tmp}/again.yaml"
+        compiler.Compiler().compile(loaded, again)
+        respec = components.load_component_from_file(again).pipeline_spec
+    same = json_format.MessageToDict(respec.root) == json_format.MessageToDict(spec.root)
     return {
         "name": spec.pipeline_info.name,
+        "recompiled_same_dag": same,
         "tasks": tasks,
-        "parameters": sorted(spec.root.input_definitions.parameters.keys()),
+        "parameters": sorted(defaults),
+        "defaults": defaults,
     }
 
 

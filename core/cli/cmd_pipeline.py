@@ -125,7 +125,15 @@ def cmd_compile(args) -> int:
         raise BadInput(f"unknown target {args.target!r}; the target is kubeflow")
     pipeline = load_pipeline(args.file)
     print("compiling with the Kubeflow SDK in its own uv environment", file=sys.stderr)
-    report = compile_kubeflow(pipeline, args.out, home=args.workspace)
+    ws, _ = open_workspace(args)  # the dataset staged onto the volume comes from here
+    report = compile_kubeflow(
+        pipeline,
+        args.out,
+        home=args.workspace,
+        ws=ws,
+        image=args.image,
+        create_pvc=args.create_pvc,
+    )
     tasks = ", ".join(t["display_name"] for t in report["tasks"].values())
     emit(args, report, f"wrote {report['out']} (kfp {report['kfp']}): {tasks}")
     return EXIT_OK
@@ -212,6 +220,12 @@ def register(sub, common) -> None:
         "--workspace",
         default="/workspace",
         help="where the steps' shared TF Studio workspace is mounted (default /workspace)",
+    )
+    q.add_argument("--image", default="", help="the steps' image (default: the file's image:)")
+    q.add_argument(
+        "--create-pvc",
+        action="store_true",
+        help="the pipeline creates its volume claim (pvc_name, pvc_size) instead of mounting one",
     )
     q.set_defaults(func=cmd_compile)
 

@@ -21,14 +21,29 @@ from typing import Any
 
 from core.errors import BadInput
 from core.pipelines.definition import Pipeline
+from core.pipelines.kubeflow_stage import staging_plan
+from core.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
 COMPILER = REPO / "kfp" / "compile.py"
 FORMAT = "tfstudio-pipeline/1"
+# The PersistentVolumeClaim every step mounts at `home` (pipeline parameters pvc_name, pvc_size).
+DEFAULT_CLAIM = "tfstudio-workspace"
+DEFAULT_SIZE = "5Gi"
 
 
-def describe(pipeline: Pipeline, home: str = "/workspace") -> dict[str, Any]:
-    """The stages, their order and the command each one runs (no Kubeflow types)."""
+def describe(
+    pipeline: Pipeline,
+    home: str = "/workspace",
+    ws: Workspace | None = None,
+    image: str = "",
+    create_pvc: bool = False,
+) -> dict[str, Any]:
+    """The stages, their order and the command each one runs (no Kubeflow types).
+
+    The first step stages the pipeline's inputs onto the workspace volume (`staging`); `ws` is
+    the workspace that holds the dataset (default: the current one).
+    """
     stages = []
     for stage in pipeline.order():
         command = ["tfstudio", "pipeline", "run-stage", "--text", pipeline.text]
@@ -57,8 +72,10 @@ def describe(pipeline: Pipeline, home: str = "/workspace") -> dict[str, Any]:
         "format": FORMAT,
         "name": pipeline.name,
         "description": pipeline.description or f"TF Studio pipeline {pipeline.name}",
-        "image": pipeline.image,
+        "image": image or pipeline.image,
         "home": home,
+        "volume": {"create": bool(create_pvc), "claim": DEFAULT_CLAIM, "size": DEFAULT_SIZE},
+        "staging": staging_plan(pipeline, ws or Workspace.resolve()),
         "model": pipeline.model_name,
         "dataset": pipeline.dataset,
         "stages": stages,
@@ -74,12 +91,18 @@ def uv_command() -> list[str]:
 
 
 def compile_kubeflow(
-    pipeline: Pipeline, out: str | Path, home: str = "/workspace", timeout_s: float = 900
+    pipeline: Pipeline,
+    out: str | Path,
+    home: str = "/workspace",
+    timeout_s: float = 900,
+    ws: Workspace | None = None,
+    image: str = "",
+    create_pvc: bool = False,
 ) -> dict[str, Any]:
     """Write KFP YAML to `out` (and the description beside it as `OUT.json`)."""
     out = Path(out).expanduser().resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    description = describe(pipeline, home)
+    description = describe(pipeline, home, ws, image, create_pvc)
     desc_path = out.with_suffix(out.suffix + ".json") if out.suffix else Path(f"{out}.json")
     desc_path.write_text(json.dumps(description, indent=2))
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
