@@ -11,7 +11,7 @@ import streamlit as st
 import yaml
 
 from core.pipelines.definition import Pipeline
-from core.pipelines.job import read_state
+from core.pipelines.state import read_state
 from core.runs.status import RunStatus
 from dashboard.components import render_run_header
 from dashboard.services import store, workspace

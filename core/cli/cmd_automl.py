@@ -33,8 +33,7 @@ def automl_payload(ws, store, run) -> dict:
     payload["trials"] = result.get("trials", [])
     if not payload["trials"] and ws.run_dir(run.id).exists():
         # A failed or canceled search: its trial records are still on disk.
-        from core.tuning.automl import summary
-        from core.tuning.trials import read_trials
+        from core.tuning.trials import read_trials, summary
 
         payload["trials"] = [summary(t) for t in read_trials(ws.run_dir(run.id))]
     return payload

@@ -18,7 +18,7 @@ from core.runs.status import RunStatus
 
 
 def _payload(ws, store, run) -> dict:
-    from core.pipelines.job import read_state
+    from core.pipelines.state import read_state
 
     payload = run_payload(store, run)
     payload["state"] = read_state(ws.run_dir(run.id))
@@ -61,7 +61,7 @@ def cmd_resume(args) -> int:
     run = store.get_run(args.run_id)
     if run.kind != "pipeline":
         raise BadInput(f"run {run.id} is a {run.kind} run, not a pipeline")
-    from core.pipelines.job import read_state
+    from core.pipelines.state import read_state
 
     state = read_state(ws.run_dir(run.id)) or {}
     if state.get("outcome") == "stopped by validation":
@@ -142,7 +142,8 @@ def cmd_compile(args) -> int:
 def cmd_run_stage(args) -> int:
     """One stage, in this process: what a Kubeflow step runs (and a way to debug a stage)."""
     from core.pipelines.definition import load_pipeline, parse_text
-    from core.pipelines.job import Runner, read_state
+    from core.pipelines.job import Runner
+    from core.pipelines.state import read_state
     from core.runs.reporter import PrintReporter
 
     ws, store = open_workspace(args)

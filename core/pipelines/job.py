@@ -37,15 +37,19 @@ from core.pipelines.definition import (
     direction_for,
     parse_text,
 )
+from core.pipelines.state import (
+    STATE,
+    StageStatus,
+    ledger_path,
+    read_ledger,
+    read_state,
+    write_json,
+)
 from core.runs.reporter import NullReporter, Reporter
 from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from core.specs import PipelineSpec
-from core.util import write_json_atomic
 from core.workspace import Workspace
-
-STATE = "state.json"
-STAGE_STATUSES = ("pending", "running", "succeeded", "stopped", "failed", "skipped")
 
 
 class StageStop(Exception):
@@ -57,18 +61,6 @@ class StageStop(Exception):
         self.outputs = outputs or {}
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Pipeline state and ledgers, written atomically (readers never see half)."""
-    write_json_atomic(path, data, indent=2)
-
-
-def read_state(run_dir: Path) -> dict[str, Any] | None:
-    path = Path(run_dir) / STATE
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text())
-
-
 def _pause(stage: str) -> None:
     """`TFSTUDIO_PIPELINE_PAUSE="stage=seconds"` holds a stage before it commits its folder, so a
     test (or a curious user) can kill the worker mid-stage and watch the resume clean up."""
@@ -76,16 +68,6 @@ def _pause(stage: str) -> None:
         name, _, seconds = item.partition("=")
         if name.strip() == stage:
             time.sleep(float(seconds or 0))
-
-
-def ledger_path(ws: Workspace, pipeline: str) -> Path:
-    """Files a pipeline has ingested (sha256 -> file), so a watched folder feeds each once."""
-    return ws.root / "pipelines" / pipeline / "ingested.json"
-
-
-def read_ledger(ws: Workspace, pipeline: str) -> dict[str, str]:
-    path = ledger_path(ws, pipeline)
-    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 class Runner:
@@ -127,7 +109,12 @@ class Runner:
                 "ingest_file": self.ingest_file,
             },
             "stages": {
-                s.name: {"type": s.type, "status": "pending", "children": {}, "outputs": {}}
+                s.name: {
+                    "type": s.type,
+                    "status": StageStatus.PENDING,
+                    "children": {},
+                    "outputs": {},
+                }
                 for s in self.order
             },
             "outcome": "",
@@ -151,9 +138,9 @@ class Runner:
         total = len(self.order)
         for i, stage in enumerate(self.order):
             entry = self.state["stages"][stage.name]
-            if entry["status"] in ("succeeded", "skipped"):
+            if StageStatus(entry["status"]).is_done:
                 continue
-            if entry["status"] == "stopped":
+            if entry["status"] == StageStatus.STOPPED:
                 break
             self.reporter.progress(stage.name, i, total, f"stage {i + 1}/{total}: {stage.name}")
             if not self.run_stage(stage.name):
@@ -166,17 +153,17 @@ class Runner:
         pipeline. Raises on failure, with the stage marked failed."""
         stage = self.p.stage(name)
         entry = self.state["stages"][name]
-        if entry["status"] == "succeeded":
+        if entry["status"] == StageStatus.SUCCEEDED:
             return True
         for upstream in stage.after:
             status = self.state["stages"][upstream]["status"]
-            if status != "succeeded":
+            if status != StageStatus.SUCCEEDED:
                 raise BadInput(f"stage {name!r} needs stage {upstream!r} first (it is {status})")
         partial = self.run_dir / "stages" / f".{name}.partial"
         final = self.run_dir / "stages" / name
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        entry.update(status="running", started_at=time.time(), error=None)
+        entry.update(status=StageStatus.RUNNING, started_at=time.time(), error=None)
         self.save()
         self.reporter.event(f"stage {name} ({stage.type}) started")
         try:
@@ -185,25 +172,25 @@ class Runner:
         except StageStop as stop:
             self._commit(partial, final)
             entry.update(
-                status="stopped",
+                status=StageStatus.STOPPED,
                 finished_at=time.time(),
                 outputs={**entry["outputs"], **stop.outputs},
                 error=str(stop),
             )
             self.state["outcome"] = stop.outcome
             for other in self.order:
-                if self.state["stages"][other.name]["status"] == "pending":
-                    self.state["stages"][other.name]["status"] = "skipped"
+                if self.state["stages"][other.name]["status"] == StageStatus.PENDING:
+                    self.state["stages"][other.name]["status"] = StageStatus.SKIPPED
             self.save()
             self.reporter.event(f"stage {name} stopped the pipeline: {stop}", "warning")
             return False
         except BaseException as exc:
-            entry.update(status="failed", finished_at=time.time(), error=str(exc)[:2000])
+            entry.update(status=StageStatus.FAILED, finished_at=time.time(), error=str(exc)[:2000])
             self.save()
             raise
         self._commit(partial, final)
         entry.update(
-            status="succeeded",
+            status=StageStatus.SUCCEEDED,
             finished_at=time.time(),
             outputs={**entry["outputs"], **outputs},
         )
@@ -702,7 +689,7 @@ def run_pipeline_job(spec: PipelineSpec, reporter: Reporter, run_dir: Path) -> d
     pipeline = parse_text(spec.text, spec.file or "pipeline.yaml")
     existing = read_state(run_dir)
     if existing:
-        done = [n for n, e in existing["stages"].items() if e["status"] == "succeeded"]
+        done = [n for n, e in existing["stages"].items() if e["status"] == StageStatus.SUCCEEDED]
         reporter.event(
             "resuming: " + (f"stages {', '.join(done)} already finished" if done else "no stage")
         )

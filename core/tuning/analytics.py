@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.metrics import metric_direction
+from core.tuning.trials import TrialStatus
 
 # Fewer completed trials than this and a forest fitted on the trial table says nothing.
 MIN_TRIALS_FOR_IMPORTANCE = 4
@@ -129,7 +130,7 @@ def completed(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         t
         for t in trials
-        if t.get("status") == "COMPLETED" and not math.isnan(_float(t.get("score")))
+        if t.get("status") == TrialStatus.COMPLETED and not math.isnan(_float(t.get("score")))
     ]
 
 
@@ -333,12 +334,12 @@ def fmt_value(value: Any) -> str:
 
 
 def failed_trials(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [t for t in trials if t.get("status") in ("FAILED", "INVALID")]
+    return [t for t in trials if t.get("status") in (TrialStatus.FAILED, TrialStatus.INVALID)]
 
 
 def summary(trials: list[dict[str, Any]], direction: str) -> dict[str, Any]:
     """Counts by status and the best completed trial."""
-    counts = {s: 0 for s in ("RUNNING", "COMPLETED", "FAILED", "INVALID", "STOPPED")}
+    counts = {s.value: 0 for s in TrialStatus}
     for t in trials:
         counts[t.get("status", "")] = counts.get(t.get("status", ""), 0) + 1
     done = completed(trials)

@@ -37,6 +37,7 @@ from core.specs import AutoMLSpec
 from core.training.features import raw_arrays
 from core.tuning import trials as records
 from core.tuning.automl_plan import AutoMLSplit, prepare_split
+from core.tuning.trials import TrialStatus
 from core.util import KERASTUNER_ENV
 
 # KerasTuner's distributed mode switches on when these are set; AutoKeras must never join it.
@@ -158,22 +159,9 @@ class TrialRecorder:
     # -- one trial
     def begin(self, tuner, trial) -> None:
         number = _number(tuner, trial.trial_id)
-        self.current = {
-            "trial_id": str(trial.trial_id),
-            "number": number,
-            "status": "RUNNING",
-            "hyperparameters": _plain(trial.hyperparameters.values),
-            "score": None,
-            "objective": dict(self.objective),
-            "started_at": records.now(),
-            "ended_at": None,
-            "duration_s": None,
-            "epochs": 0,
-            "history": {},
-            "error": None,
-            "checkpoint_kept": False,
-            "worker": "main",
-        }
+        self.current = records.started_record(
+            trial.trial_id, number, _plain(trial.hyperparameters.values), self.objective
+        )
         records.write_trial(self.run_dir, self.current)
         self.write_search(tuner)
         self.reporter.progress(
@@ -212,12 +200,14 @@ class TrialRecorder:
             status=status,
             hyperparameters=_plain(trial.hyperparameters.values),
             ended_at=records.now(),
-            error=_last_line(trial.message) if status in ("FAILED", "INVALID") else None,
+            error=_last_line(trial.message)
+            if status in (TrialStatus.FAILED, TrialStatus.INVALID)
+            else None,
             checkpoint_kept=os.path.exists(tuner._get_checkpoint_fname(trial.trial_id)),
         )
         rec["started_at"] = rec["started_at"] or rec["ended_at"]
         rec["duration_s"] = round(rec["ended_at"] - rec["started_at"], 3)
-        if trial.score is not None and status == "COMPLETED":
+        if trial.score is not None and status == TrialStatus.COMPLETED:
             rec["score"] = float(trial.score)
         records.write_trial(self.run_dir, rec)
         self.current = None
@@ -238,7 +228,7 @@ class TrialRecorder:
         self.reporter.event(
             f"trial {rec['trial_id']} {status.lower()} in {rec['duration_s']:.1f} s {score}"
             + (f": {rec['error']}" if rec["error"] else ""),
-            "warning" if status in ("FAILED", "INVALID") else "info",
+            "warning" if status in (TrialStatus.FAILED, TrialStatus.INVALID) else "info",
         )
         self.reporter.progress(
             "searching",
@@ -253,7 +243,7 @@ class TrialRecorder:
     def stop_running(self) -> None:
         """The search was canceled: the trial in flight ends STOPPED (a resume repeats it)."""
         if self.current is not None:
-            self.current.update(status="STOPPED", ended_at=records.now())
+            self.current.update(status=TrialStatus.STOPPED, ended_at=records.now())
             self.current["duration_s"] = round(
                 self.current["ended_at"] - self.current["started_at"], 3
             )
@@ -293,10 +283,10 @@ class TrialRecorder:
         oracle_trials = tuner.oracle.trials
         repeated = []
         for rec in records.read_trials(self.run_dir):
-            if rec.get("status") not in ("RUNNING", "STOPPED"):
+            if rec.get("status") not in (TrialStatus.RUNNING, TrialStatus.STOPPED):
                 continue
             trial = oracle_trials.get(rec["trial_id"])
-            if trial is not None and _status(trial) in ("COMPLETED", "FAILED"):
+            if trial is not None and _status(trial) in (TrialStatus.COMPLETED, TrialStatus.FAILED):
                 fixed = self.from_oracle(tuner, trial)
                 saved = Path(tuner.get_trial_dir(trial.trial_id)) / "trial.json"
                 ended = saved.stat().st_mtime if saved.exists() else records.now()
@@ -304,12 +294,16 @@ class TrialRecorder:
                 fixed.update(started_at=started, ended_at=ended, duration_s=ended - started)
                 records.write_trial(self.run_dir, fixed)
                 continue
-            if rec["status"] == "RUNNING":  # killed: it ends now, as far as anyone can tell
-                rec.update(status="STOPPED", ended_at=records.now())
+            if (
+                rec["status"] == TrialStatus.RUNNING
+            ):  # killed: it ends now, as far as anyone can tell
+                rec.update(status=TrialStatus.STOPPED, ended_at=records.now())
                 records.write_trial(self.run_dir, rec)
             repeated.append(rec["trial_id"])
         self.finished = sum(
-            1 for r in records.read_trials(self.run_dir) if r["status"] in ("COMPLETED", "FAILED")
+            1
+            for r in records.read_trials(self.run_dir)
+            if r["status"] in (TrialStatus.COMPLETED, TrialStatus.FAILED)
         )
         return repeated
 
@@ -322,7 +316,7 @@ def _number(tuner, trial_id: str) -> int:
 def _status(trial) -> str:
     status = getattr(trial.status, "value", trial.status)
     status = str(status).upper()
-    return status if status in records.STATUSES else "RUNNING"
+    return status if status in records.STATUSES else TrialStatus.RUNNING
 
 
 def _best(values: list[float], objective: dict) -> float | None:
@@ -639,7 +633,7 @@ def run_automl_job(spec: AutoMLSpec, reporter: Reporter, run_dir: Path) -> dict[
     search["objective"] = recorder.objective = _objective(tuner)
     if resumed:
         repeated = recorder.reconcile(tuner)
-        kept = sum(1 for t in records.read_trials(run_dir) if t["status"] == "COMPLETED")
+        kept = sum(1 for t in records.read_trials(run_dir) if t["status"] == TrialStatus.COMPLETED)
         reporter.event(
             f"resuming the search: {kept} finished trial(s) kept"
             + (f", trial {', '.join(repeated)} repeated" if repeated else "")
@@ -673,11 +667,13 @@ def run_automl_job(spec: AutoMLSpec, reporter: Reporter, run_dir: Path) -> dict[
             ) from None
         raise
     except IndexError:  # no trial finished, so AutoKeras has no best model to load
-        if any(t["status"] == "COMPLETED" for t in records.read_trials(run_dir)):
+        if any(t["status"] == TrialStatus.COMPLETED for t in records.read_trials(run_dir)):
             raise
     search_s = time.time() - started
     trials = records.read_trials(run_dir)
-    completed = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
+    completed = [
+        t for t in trials if t["status"] == TrialStatus.COMPLETED and t["score"] is not None
+    ]
     if not completed:
         errors = {t["error"] for t in trials if t.get("error")}
         raise BadInput(
@@ -793,9 +789,11 @@ def _finish(spec, reporter, run_dir, split, arrays, automodel, recorder, search_
             "score": best["score"],
             "hyperparameters": best["hyperparameters"],
         },
-        "trials": [summary(t) for t in trials],
-        "completed": sum(1 for t in trials if t["status"] == "COMPLETED"),
-        "failed": sum(1 for t in trials if t["status"] in ("FAILED", "INVALID")),
+        "trials": [records.summary(t) for t in trials],
+        "completed": sum(1 for t in trials if t["status"] == TrialStatus.COMPLETED),
+        "failed": sum(
+            1 for t in trials if t["status"] in (TrialStatus.FAILED, TrialStatus.INVALID)
+        ),
         "metrics": {recorder.objective["name"]: best["score"]},
         "test_metrics": evaluation["metrics"],
         "raw_input_parity": parity,
@@ -826,22 +824,3 @@ class _Evaluated:
         self.task = contract.task
         self.test_y = test_y
         self.is_classification = contract.task in CLASSIFICATION_TASKS
-
-
-SUMMARY_KEYS = (
-    "trial_id",
-    "number",
-    "status",
-    "score",
-    "hyperparameters",
-    "epochs",
-    "duration_s",
-    "worker",
-    "error",
-    "checkpoint_kept",
-)
-
-
-def summary(record: dict[str, Any]) -> dict[str, Any]:
-    """A trial as the result and the CLI list it (as `tfstudio tune` does): no history."""
-    return {k: record.get(k) for k in SUMMARY_KEYS}

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     ).start()
 
     from core.specs import TuneSpec
-    from core.tuning.job import run_worker
+    from core.tuning.distributed import run_worker
 
     spec = TuneSpec.from_dict(spec_dict)
     (run_dir / "search").mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ TuneSpec.space), model, task, best_trial_id, disk_bytes, keep_best, workers, eng
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import os
@@ -41,12 +42,72 @@ from core import util
 
 TRIALS_DIR = "trials"
 SEARCH_FILE = "search.json"
-STATUSES = ("RUNNING", "COMPLETED", "FAILED", "INVALID", "STOPPED")
+
+
+class TrialStatus(enum.StrEnum):
+    """A trial record's status (KerasTuner's names; AutoKeras trials use the same)."""
+
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    INVALID = "INVALID"
+    STOPPED = "STOPPED"
+
+
+STATUSES = tuple(TrialStatus)
+ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     """A trial or search record, written atomically (readers never see half); NaN -> null."""
     util.write_json_atomic(path, _finite(payload), indent=1)
+
+
+# A trial as results and the CLI list it: the record without its learning curve.
+SUMMARY_KEYS = (
+    "trial_id",
+    "number",
+    "status",
+    "score",
+    "hyperparameters",
+    "epochs",
+    "duration_s",
+    "worker",
+    "error",
+    "checkpoint_kept",
+)
+
+
+def summary(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record.get(k) for k in SUMMARY_KEYS}
+
+
+def started_record(
+    trial_id: str,
+    number: int,
+    hyperparameters: dict[str, Any],
+    objective: dict[str, Any],
+    worker: str = "main",
+    **extra: Any,
+) -> dict[str, Any]:
+    """The record of a trial that starts now (KerasTuner and AutoKeras searches alike)."""
+    return {
+        "trial_id": str(trial_id),
+        "number": number,
+        "status": TrialStatus.RUNNING,
+        "hyperparameters": hyperparameters,
+        "score": None,
+        "objective": dict(objective),
+        "started_at": now(),
+        "ended_at": None,
+        "duration_s": None,
+        "epochs": 0,
+        "history": {},
+        "error": None,
+        "checkpoint_kept": False,
+        "worker": worker,
+        **extra,
+    }
 
 
 def write_trial(run_dir: Path, record: dict[str, Any]) -> None:
@@ -78,7 +139,9 @@ def read_search(run_dir: str | Path) -> dict[str, Any]:
 
 
 def best_trial(trials: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
-    done = [t for t in trials if t.get("status") == "COMPLETED" and t.get("score") is not None]
+    done = [
+        t for t in trials if t.get("status") == TrialStatus.COMPLETED and t.get("score") is not None
+    ]
     if not done:
         return None
     pick = max if direction == "max" else min
