@@ -142,15 +142,15 @@ class RunStore:
     def run_dir(self, run_id: str) -> Path:
         return self.runs_dir / run_id
 
-    def _mirror(self, run_id: str) -> None:
-        """Copy the run's row (and artifact list) to its folder's run.json. Best effort: the
-        store already holds the change, and a failed copy only matters if the store is lost."""
+    def _mirror(self, conn: sqlite3.Connection, run_id: str) -> None:
+        """Copy the run's row (and artifact list) to its folder's run.json, inside the write
+        transaction that changed it, so copies are written in the order of the changes. Best
+        effort: the store holds the change; a failed copy only matters if the store is lost."""
         try:
-            with self._connect() as conn:
-                row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-                arts = conn.execute(
-                    "SELECT name, path FROM artifacts WHERE run_id = ?", (run_id,)
-                ).fetchall()
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            arts = conn.execute(
+                "SELECT name, path FROM artifacts WHERE run_id = ?", (run_id,)
+            ).fetchall()
             if row is None:
                 return
             record = _record_from_row(row)
@@ -303,7 +303,7 @@ class RunStore:
                 sets.append("error = ?")
                 args.append(error)
             conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", [*args, run_id])
-        self._mirror(run_id)
+            self._mirror(conn, run_id)
         return self.get_run(run_id)
 
     def reopen_run(self, run_id: str) -> Run:
@@ -325,7 +325,7 @@ class RunStore:
                 "heartbeat_at = ? WHERE id = ?",
                 (RunStatus.PENDING.value, time.time(), run_id),
             )
-        self._mirror(run_id)
+            self._mirror(conn, run_id)
         return self.get_run(run_id)
 
     def finish_run(self, run_id: str, result: dict[str, Any]) -> Run:
@@ -342,7 +342,7 @@ class RunStore:
                 "UPDATE runs SET pid = ?, pid_started_at = ?, host = ? WHERE id = ?",
                 (pid, pid_started_at, socket.gethostname(), run_id),
             )
-        self._mirror(run_id)
+            self._mirror(conn, run_id)
 
     def heartbeat(self, run_id: str) -> None:
         with self._tx() as conn:
@@ -426,7 +426,7 @@ class RunStore:
                 "VALUES (?,?,?,?)",
                 (run_id, name, str(p), size),
             )
-        self._mirror(run_id)
+            self._mirror(conn, run_id)
         return Artifact(name, str(p), size)
 
     def get_artifacts(self, run_id: str) -> dict[str, Artifact]:
