@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.models.backbones import cached_weights_file
+from core.models.browse import SOURCES, browse
 from core.models.catalog import list_entries
 from core.models.inspect import cached_counts, nominal_input
 from core.runs import launcher
@@ -12,10 +13,10 @@ from dashboard.services import store, workspace
 
 st.title("Models")
 st.caption(
-    "Built-in architectures, Keras Applications backbones, TF Hub handles and KerasHub presets. "
-    "Pretrained weights are used only from local copies (a weights file, the Keras cache, a "
-    "SavedModel or preset folder); a backbone without them trains from random initialisation "
-    "and the run says so."
+    "Built-in architectures, and pretrained models from KerasHub, Keras Applications and TF Hub. "
+    "Pretrained weights are downloaded once into the usual caches (KERAS_HOME, TFHUB_CACHE_DIR, "
+    "KAGGLEHUB_CACHE) and used from there offline; with downloads off (TFSTUDIO_OFFLINE) a "
+    "missing file stops the run at once, never with random weights."
 )
 counts = cached_counts(workspace())
 pending = store().list_runs(kind="inspect", statuses={RunStatus.PENDING, RunStatus.RUNNING})
@@ -30,6 +31,47 @@ if not counts:
         launcher.submit(workspace(), store(), {}, kind="inspect", name="count catalog parameters")
         st.rerun()
 
+SOURCE_TITLES = {
+    "kerashub": "KerasHub presets",
+    "keras-app": "Keras Applications",
+    "hub": "TF Hub / Kaggle",
+}
+
+st.subheader("Pretrained models")
+left, mid, right = st.columns([1, 2, 1])
+source = left.selectbox("Source", SOURCES, format_func=SOURCE_TITLES.get, key="models-source")
+query = mid.text_input("Search", key="models-search", placeholder="e.g. bert tiny, mobilenet")
+pre_task = right.selectbox(
+    "Task", ["all", "image-classification", "text-classification", "other"], key="models-pre-task"
+)
+rows = browse(source, query, "" if pre_task == "all" else pre_task)
+st.caption(
+    f"{len(rows)} model(s). Pass the **model** column to Train (or `tfstudio train --model`); "
+    "sizes marked ≈ are estimated from the parameter count, the exact size is asked from the "
+    "server and shown on the run before the download starts."
+)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "model": r.model,
+                "task": r.task,
+                "parameters": r.params,
+                "download": r.download,
+                "cached here": r.cached,
+                "licence": r.licence,
+                "description": r.description,
+                "trained here": "yes" if not r.trainable else f"no: {r.trainable}",
+            }
+            for r in rows
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+    column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+)
+
+st.subheader("Catalog")
 task = st.selectbox(
     "Task",
     [
@@ -74,7 +116,7 @@ for entry in entries:
             parts.append(
                 "ImageNet weights in the Keras cache"
                 if cached
-                else "no cached weights: random initialisation unless --weights"
+                else "ImageNet weights downloaded when a run starts (not cached yet)"
             )
         st.caption(" · ".join(parts))
         if entry.hyperparameters:
