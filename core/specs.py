@@ -142,7 +142,7 @@ SPLITS = ("auto", "random", "stratified", "time")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("constant", "cosine", "exponential")
 CLASS_WEIGHTS = ("none", "balanced")
-STRATEGIES = ("default", "mirrored", "multiworker")
+STRATEGIES = ("default", "mirrored", "multiworker", "parameter_server")
 
 
 def field_default(spec_type: type[Spec], name: str) -> Any:

@@ -142,3 +142,29 @@ def build_transfer(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
     model = keras.Model(inputs, _head(x, task, outputs), name="transfer")
     model.backbone_name = backbone.name
     return model
+
+
+def build_text_transfer(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+    """A KerasHub text encoder (frozen) on the preset's token dict + dropout + a new head.
+
+    `hp["preset_folder"]` is the local preset and `hp["token_inputs"]` maps each input of the
+    encoder to (dtype, length), as the preprocessing model (text_pretrained) produces them.
+    """
+    import keras
+    import keras_hub
+
+    backbone = keras_hub.models.Backbone.from_preset(hp["preset_folder"])
+    backbone.trainable = False
+    inputs = {
+        k: keras.Input(shape=(int(n),), dtype=d, name=k) for k, (d, n) in hp["token_inputs"].items()
+    }
+    encoded = backbone(inputs, training=False)
+    if isinstance(encoded, dict) and "pooled_output" in encoded:
+        features = encoded["pooled_output"]  # BERT's [CLS] projection
+    else:
+        sequence = encoded["sequence_output"] if isinstance(encoded, dict) else encoded
+        features = sequence[:, 0, :]  # the first ([CLS]/<s>) token
+    x = keras.layers.Dropout(float(hp.get("dropout", 0.1)), name="head_dropout")(features)
+    model = keras.Model(inputs, _head(x, task, outputs), name="text_transfer")
+    model.backbone_name = backbone.name
+    return model

@@ -97,6 +97,8 @@ def load_run_model(run_dir: str | Path, name: str = "model.keras", trusted: bool
     details = {}
     if (folder / "features.json").is_file():
         details = json.loads((folder / "features.json").read_text()).get("details", {})
+    if details.get("text_encoder"):  # a KerasHub preset's tokenizer inside the model
+        import core.models.text_layers  # noqa: F401  (registers PresetTextPreprocess)
     custom_objects = None
     if details.get("engine") == "autokeras":  # AutoKeras layers (e.g. CastToFloat32) in images
         import autokeras

@@ -3,12 +3,16 @@
 Keras 3's `fit` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585: "Attempt to
 convert a value (PerReplica...)"), while `strategy.run` with a GradientTape works. So multiworker
 runs train here: the same model, optimizer, data and epoch reports, and `fit` everywhere else.
+ParameterServerStrategy needs a ClusterCoordinator, which `fit` does not drive either:
+`fit_parameter_server` schedules the steps on the workers.
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+import numpy as np
 
 from core.errors import JobCanceled
 
@@ -80,6 +84,77 @@ def fit_distributed(network, prepared, strategy, optimizer, epochs: int, reporte
             n = max(total[2], 1.0)
             history[f"{prefix}loss"].append(total[0] / n)
             history[f"{prefix}{metric}"].append(total[1] / n)
+        values: dict[str, Any] = {k: v[-1] for k, v in history.items()}
+        reporter.metrics(epoch + 1, values)
+        reporter.progress(
+            "training",
+            epoch + 1,
+            epochs,
+            f"epoch {epoch + 1}/{epochs} · val_loss {values['val_loss']:.4g}",
+        )
+        if not all(math.isfinite(v) for v in values.values()):
+            break
+        if reporter.should_stop():
+            raise JobCanceled("canceled by the user")
+    return history
+
+
+def fit_parameter_server(network, prepared, strategy, optimizer, epochs: int, reporter) -> dict:
+    """Asynchronous training under ParameterServerStrategy: the chief's ClusterCoordinator
+    schedules steps on the workers, the variables live on the ps tasks. Keras 3's `fit` does not
+    take this strategy, so the loop is explicit; validation runs on the chief after each epoch,
+    with the same metrics and reports as `fit`."""
+    import keras
+    import tensorflow as tf
+
+    classification = prepared.is_classification
+    loss_fn = (
+        keras.losses.SparseCategoricalCrossentropy()
+        if classification
+        else keras.losses.MeanSquaredError()
+    )
+    coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
+    steps = int(prepared.train.cardinality().numpy())
+    steps = steps if steps > 0 else 100
+    per_worker = coordinator.create_per_worker_dataset(prepared.train.repeat())
+    iterator = iter(per_worker)
+
+    def score(y, p):
+        if classification:
+            hits = tf.equal(tf.cast(tf.argmax(p, -1), tf.int32), tf.cast(y, tf.int32))
+            return tf.reduce_sum(tf.cast(hits, tf.float32))
+        err = tf.abs(tf.cast(y, p.dtype) - p)
+        return tf.reduce_sum(tf.reduce_mean(tf.reshape(err, [tf.shape(p)[0], -1]), axis=1))
+
+    @tf.function
+    def train_step(it):
+        def step(x, y):
+            with tf.GradientTape() as tape:
+                p = network(x, training=True)
+                loss = loss_fn(y, p)
+            grads = tape.gradient(loss, network.trainable_variables)
+            optimizer.apply_gradients(zip(grads, network.trainable_variables, strict=True))
+            n = tf.cast(tf.shape(p)[0], tf.float32)
+            return loss * n, score(y, p), n
+
+        x, y = next(it)
+        return strategy.run(step, args=(x, y))
+
+    metric = "accuracy" if classification else "mae"
+    history: dict[str, list[float]] = {"loss": [], metric: [], "val_loss": [], f"val_{metric}": []}
+    for epoch in range(epochs):
+        results = [coordinator.schedule(train_step, args=(iterator,)) for _ in range(steps)]
+        coordinator.join()
+        totals = np.sum([[float(v) for v in r.fetch()] for r in results], axis=0)
+        history["loss"].append(totals[0] / max(totals[2], 1.0))
+        history[metric].append(totals[1] / max(totals[2], 1.0))
+        val = np.zeros(3)
+        for x, y in prepared.validation:  # on the chief, reading the variables from the ps
+            p = network(x, training=False)
+            n = float(tf.shape(p)[0])
+            val += [float(loss_fn(y, p)) * n, float(score(y, p)), n]
+        history["val_loss"].append(val[0] / max(val[2], 1.0))
+        history[f"val_{metric}"].append(val[1] / max(val[2], 1.0))
         values: dict[str, Any] = {k: v[-1] for k, v in history.items()}
         reporter.metrics(epoch + 1, values)
         reporter.progress(

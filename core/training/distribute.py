@@ -1,12 +1,18 @@
-"""tf.distribute strategies: "only the strategy line changes".
+"""tf.distribute strategies: "only the strategy line changes". What each is for:
 
-- default: no distribution.
-- mirrored: MirroredStrategy over the local devices; on a CPU-only machine the CPU is split into
-  `workers` logical devices, so the same code path runs (and is tested) without a GPU.
-- multiworker: MultiWorkerMirroredStrategy across `workers` processes described by TF_CONFIG.
-  The run's own worker is the chief (index 0) and starts the others on this machine; the README
-  shows the TF_CONFIG to run them on other machines instead.
+- default: one device; the right choice for everything that fits one machine's CPU or GPU.
+- mirrored: MirroredStrategy, synchronous data parallelism over the GPUs of one machine (on a
+  CPU-only machine the CPU is split into `workers` logical devices, so the same code path runs
+  and is tested without a GPU).
+- multiworker: MultiWorkerMirroredStrategy, the same synchronous training across `workers`
+  machines (processes) described by TF_CONFIG; every worker holds a full copy of the model.
+- parameter_server: ParameterServerStrategy, asynchronous training for large clusters: the
+  variables live on parameter-server processes (`ps`), many workers compute gradients
+  independently, and a coordinator (the chief) hands them steps (ClusterCoordinator); workers can
+  come and go, and the model can be bigger than one worker's memory.
 
+For multiworker and parameter_server the run's own process is the chief and starts the other
+processes on this machine; the README shows the TF_CONFIG to run them on other machines.
 `make_strategy` must run before TensorFlow executes any op (device setup is fixed at first use),
 so the training job calls it first.
 """
@@ -58,13 +64,49 @@ def make_strategy(name: str, workers: int):
         devices = [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices=devices)
     if "TF_CONFIG" not in os.environ:
-        raise BadInput("a multiworker run needs TF_CONFIG (the job sets it for local workers)")
+        raise BadInput(f"a {name} run needs TF_CONFIG (the job sets it for local processes)")
+    if name == "parameter_server":
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        return tf.distribute.ParameterServerStrategy(resolver)
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def task_index() -> int:
     config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     return int(config.get("task", {}).get("index", 0))
+
+
+def ps_cluster(ports: list[int], workers: int) -> dict[str, list[str]]:
+    """chief (this process), `workers` workers and the parameter servers, all on localhost."""
+    hosts = [f"localhost:{p}" for p in ports]
+    return {"chief": hosts[:1], "worker": hosts[1 : 1 + workers], "ps": hosts[1 + workers :]}
+
+
+def ps_tf_config(cluster: dict[str, list[str]], task_type: str, index: int) -> str:
+    return json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}})
+
+
+def start_ps_cluster(cluster: dict[str, list[str]], run_dir: Path) -> list[subprocess.Popen]:
+    """The worker and ps servers of a parameter-server run, as processes on this machine. They
+    serve until killed: the chief stops them when the run ends."""
+    procs = []
+    for task_type in ("ps", "worker"):
+        for index in range(len(cluster[task_type])):
+            folder = run_dir / f"{task_type}-{index}"
+            folder.mkdir(parents=True, exist_ok=True)
+            env = {**os.environ, "TF_CONFIG": ps_tf_config(cluster, task_type, index)}
+            log = open(folder / "server.log", "ab")  # noqa: SIM115 (the child owns it)
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "core.training.ps_server"],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    start_new_session=True,
+                )
+            )
+    return procs
 
 
 def start_local_workers(spec_json: str, run_dir: Path, ports: list[int]) -> list[subprocess.Popen]:

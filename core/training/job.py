@@ -44,6 +44,16 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
         os.environ["TF_CONFIG"] = tf_config(ports, 0)
         workers = start_local_workers(json.dumps(spec.to_dict()), run_dir, ports)
         reporter.event(f"started {len(workers)} local worker process(es) for MultiWorkerMirrored")
+    if spec.strategy == "parameter_server" and "TF_CONFIG" not in os.environ:
+        # This process is the chief (coordinator); ps and worker servers run beside it.
+        from core.training.distribute import free_ports, ps_cluster, ps_tf_config, start_ps_cluster
+
+        cluster = ps_cluster(free_ports(spec.workers + 2), spec.workers)
+        os.environ["TF_CONFIG"] = ps_tf_config(cluster, "chief", 0)
+        workers = start_ps_cluster(cluster, run_dir)
+        reporter.event(
+            f"started 1 ps and {spec.workers} worker process(es) for ParameterServerStrategy"
+        )
     try:
         strategy = make_strategy(spec.strategy, spec.workers)
         return _train(spec, reporter, run_dir, strategy, chief=task_index() == 0)
@@ -53,6 +63,8 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
         raise
     finally:
         for proc in workers:
+            if spec.strategy == "parameter_server":
+                proc.kill()  # servers serve until stopped
             try:
                 proc.wait(timeout=60)
             except Exception:
@@ -108,6 +120,12 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
             from core.training.custom_loop import fit_distributed
 
             hist = fit_distributed(network, prepared, strategy, optimizer, spec.epochs, reporter)
+        elif spec.strategy == "parameter_server":
+            from core.training.custom_loop import fit_parameter_server
+
+            hist = fit_parameter_server(
+                network, prepared, strategy, optimizer, spec.epochs, reporter
+            )
         else:
             hist = fit(network, prepared, spec, reporter, run_dir, spec.epochs)
         if spec.fine_tune_layers > 0 and spec.fine_tune_epochs > 0:
@@ -155,16 +173,21 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     ):
         model.save(run_dir / name)
         reporter.artifact(name, run_dir / name)
-    reporter.progress("saving", 1, 3, "converting to TFLite")
-    tflite_path, ops = to_tflite(end_to_end, run_dir / "model.tflite")
-    expected = predictions[
-        : len(next(iter(sample.values())) if isinstance(sample, dict) else sample)
-    ]
-    tflite_check = {
-        **parity(expected, tflite_predict(tflite_path, sample), prepared.task),
-        "ops": ops,
-    }
-    reporter.artifact("model.tflite", tflite_path)
+    refused = prepared.contract.details.get("export_refusals", {}).get("tflite")
+    if refused:  # e.g. a KerasHub tokenizer's TF Text ops: said, not attempted
+        reporter.event(f"no TFLite file: {refused}", "warning")
+        tflite_check: dict[str, Any] = {"refused": refused}
+    else:
+        reporter.progress("saving", 1, 3, "converting to TFLite")
+        tflite_path, ops = to_tflite(end_to_end, run_dir / "model.tflite")
+        expected = predictions[
+            : len(next(iter(sample.values())) if isinstance(sample, dict) else sample)
+        ]
+        tflite_check = {
+            **parity(expected, tflite_predict(tflite_path, sample), prepared.task),
+            "ops": ops,
+        }
+        reporter.artifact("model.tflite", tflite_path)
     for name in ("history.json", "evaluation.json"):
         reporter.artifact(name, run_dir / name)
     reporter.progress("done", 3, 3, "finished")
@@ -184,7 +207,11 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
         "model_bytes": int((run_dir / "model.keras").stat().st_size),
         "strategy": {"name": spec.strategy, "replicas": int(strategy.num_replicas_in_sync)},
         **(
-            {"backbone_weights": describe(model_name, spec.weights, spec.image_size).weights}
+            {
+                "backbone_weights": describe(
+                    model_name, spec.weights, spec.image_size, task=task
+                ).weights
+            }
             if is_transfer(model_name)
             else {}
         ),

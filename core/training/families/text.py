@@ -45,9 +45,8 @@ def build_text_preprocessing(texts: np.ndarray, max_tokens: int, length: int):
     return keras.Model(inputs, x, name="preprocessing"), len(vectorize.get_vocabulary())
 
 
-def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
-    from core.data.pipelines import AUTOTUNE, text_dataset
-
+def split_texts(spec: TrainSpec, loaded: LoadedData):
+    """(text column, {train, validation, test} frames with a `_y` class id, classes)."""
     column = text_column(spec, loaded)
     if spec.target not in loaded.frame.columns:
         raise BadInput(
@@ -68,6 +67,18 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         spec.seed,
         None if spec.split == "random" else labels,
     )
+    return column, parts, classes
+
+
+def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
+    from core.data.pipelines import AUTOTUNE, text_dataset
+    from core.models.catalog import is_transfer
+
+    column, parts, classes = split_texts(spec, loaded)
+    if is_transfer(spec.model):  # a pretrained encoder with its own tokenizer
+        from core.training.families.text_pretrained import prepare_pretrained
+
+        return prepare_pretrained(spec, column, parts, classes, reporter)
     reporter.progress("preprocessing", 0, 1, "adapting TextVectorization on the training texts")
     preprocess, vocabulary = build_text_preprocessing(
         parts["train"][column].to_numpy(dtype=object).astype(str).reshape(-1, 1),

@@ -1,0 +1,115 @@
+"""Text transfer learning on a BERT-family KerasHub preset the test makes (tiny dims, a tiny
+vocabulary), served by name from a local mirror on 127.0.0.1: downloaded once into the
+kagglehub cache, frozen encoder + new head, one fine-tuning epoch, TFLite refused with the
+reason, SavedModel exported and run on raw strings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import tfstudio
+from tests.http_mirror import Mirror
+from tests.test_families_slow import train
+
+pytestmark = pytest.mark.slow
+
+GOOD = ["good", "great", "fine", "lovely", "superb"]
+BAD = ["bad", "awful", "poor", "dull", "terrible"]
+FILLER = ["the", "movie", "film", "was", "really"]
+
+
+def make_tiny_bert_preset(folder):
+    import keras_hub
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *GOOD, *BAD, *FILLER]
+    tokenizer = keras_hub.tokenizers.BertTokenizer(vocabulary=vocab, lowercase=True)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocab),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=64,
+    )
+    backbone.save_to_preset(str(folder))
+    tokenizer.save_to_preset(str(folder))
+
+
+def reviews(n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        label = "pos" if i % 2 else "neg"
+        words = list(rng.choice(FILLER, 3)) + list(rng.choice(GOOD if i % 2 else BAD, 2))
+        rng.shuffle(words)
+        rows.append(f"{' '.join(words)},{label}")
+    return "review,label\n" + "\n".join(rows) + "\n"
+
+
+def test_bert_preset_by_name_downloads_trains_fine_tunes_and_exports_savedmodel(
+    tmp_path, monkeypatch
+):
+    from core.models.pretrained import KERASHUB_MIRROR_ENV, write_manifest
+
+    preset = tmp_path / "made" / "bert_tiny_en_uncased"
+    make_tiny_bert_preset(preset)
+    write_manifest(preset)
+    (tmp_path / "reviews.csv").write_text(reviews())
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "kagglehub"))
+    with Mirror() as mirror:
+        for p in preset.rglob("*"):
+            if p.is_file():
+                mirror.files[f"/bert_tiny_en_uncased/{p.relative_to(preset)}"] = p.read_bytes()
+        monkeypatch.setenv(KERASHUB_MIRROR_ENV, mirror.url)
+        payload = train(
+            tmp_path,
+            "--data",
+            str(tmp_path / "reviews.csv"),
+            "--task",
+            "text-classification",
+            "--target",
+            "label",
+            "--model",
+            "kerashub:bert_tiny_en_uncased",
+            "--epochs",
+            "10",
+            "--learning-rate",
+            "0.01",
+            "--fine-tune-layers",
+            "2",
+            "--fine-tune-epochs",
+            "1",
+        )
+    result = payload["result"]
+    assert result["model"] == "kerashub:bert_tiny_en_uncased"
+    assert payload["test_metrics"]["accuracy"] >= 0.8
+    assert "TF Text tokenizer ops" in result["tflite_parity"]["refused"]
+    cached = tmp_path / "kagglehub/models/keras/bert/keras/bert_tiny_en_uncased/3"
+    assert (cached / "model.weights.h5").is_file()
+    history = json.loads(open(payload["artifacts"]["history.json"]).read())
+    assert len(history["loss"]) == 11  # ten epochs on the head, one fine-tuning
+    shown = json.loads(
+        tfstudio("runs", "show", payload["run_id"], "--json", "--home", str(tmp_path)).stdout
+    )
+    events = " | ".join(shown["events"])
+    assert "downloading KerasHub preset bert_tiny_en_uncased" in events
+    assert "fine-tuning the top 2 backbone layers" in events
+
+    # the saved end-to-end model reloads (tokenizer included) and exports a SavedModel
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the tokenizer's ops)
+
+    from core.models.io import load_run_model
+
+    run_dir = tmp_path / "runs" / payload["run_id"]
+    model = load_run_model(run_dir)
+    texts = tf.constant([["great superb movie"], ["awful dull film"]])
+    probabilities = np.asarray(model.predict(texts, verbose=0))
+    model.export(str(tmp_path / "savedmodel"), verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "savedmodel")).serve(texts)
+    assert np.abs(np.asarray(served) - probabilities).max() < 1e-5
+    classes = result["classes"]
+    assert [classes[i] for i in probabilities.argmax(1)] == ["pos", "neg"]
