@@ -90,22 +90,32 @@ model = left.selectbox(
 right.markdown(f"&nbsp;  \n**{resolved}** on {picked.label}")
 
 extra: dict = {}
-if model in ("hub", "kerashub"):
+if model in ("hub", "kerashub", "kerashub-text"):
+    text_preset = model == "kerashub-text"
     handle = st.text_input(
-        "TF Hub URL or SavedModel folder" if model == "hub" else "KerasHub preset folder",
+        "TF Hub URL or SavedModel folder" if model == "hub" else "KerasHub preset name or folder",
         key=f"train-handle-{model}",
-        placeholder="/models/mobilenet_v2_feature_vector" if model == "hub" else "/models/preset",
-        help="Without internet access, give a local copy: a SavedModel folder (TF Hub) or a "
+        placeholder=(
+            "https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/feature_vector/5"
+            if model == "hub"
+            else "bert_tiny_en_uncased"
+            if text_preset
+            else "mobilenet_v3_small_050_imagenet"
+        ),
+        help="Downloaded once into the cache (see the Models page for names and sizes); "
+        "without internet access, give a local copy: a SavedModel folder (TF Hub) or a "
         "folder written by save_to_preset (KerasHub).",
     )
-    model = f"{model}:{handle}" if handle else model
+    prefix = "kerashub" if text_preset else model
+    model = f"{prefix}:{handle}" if handle else model
 if model.startswith(("keras-app:", "hub:", "kerashub:")):
     a, b, c = st.columns(3)
     if model.startswith("keras-app:"):
         extra["weights"] = a.text_input(
             "Weights file (optional)",
             key="train-weights",
-            help="Else the Keras cache; else random initialisation",
+            help="Else ImageNet weights from the Keras cache, downloaded once if missing; "
+            "`random` for random initialisation",
         )
     extra["fine_tune_layers"] = int(
         b.number_input(
@@ -119,6 +129,11 @@ if model.startswith(("keras-app:", "hub:", "kerashub:")):
     )
     extra["fine_tune_epochs"] = int(
         c.number_input("Fine-tune epochs", 0, 500, 0, key="train-ft-epochs")
+    )
+    extra["offline"] = st.checkbox(
+        "Offline (no downloads)",
+        key="train-offline",
+        help="Use cached or local files only; a missing download stops the run at once",
     )
 if resolved in ("classification", "regression"):
     numeric_columns = [c for c in columns if c != target and loaded.frame[c].dtype.kind in "if"]
@@ -222,7 +237,9 @@ with st.expander("Training options"):
         list(STRATEGIES),
         key="train-strategy",
         help="mirrored: several local devices (the CPU split into logical devices here); "
-        "multiworker: several worker processes (TF_CONFIG), started on this machine",
+        "multiworker: several worker processes (TF_CONFIG), started on this machine; "
+        "parameter_server: variables on a ps process, workers train asynchronously "
+        "(large clusters), all started on this machine",
     )
     extra["strategy"] = strategy
     if strategy != "default":
