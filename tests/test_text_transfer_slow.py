@@ -98,6 +98,19 @@ def test_bert_preset_by_name_downloads_trains_fine_tunes_and_exports_savedmodel(
     assert "downloading KerasHub preset bert_tiny_en_uncased" in events
     assert "fine-tuning the top 2 backbone layers" in events
 
+    for fmt in ("tflite", "tfjs"):  # refused before any export run, with the reason
+        out = tfstudio(
+            "export",
+            payload["run_id"],
+            "--format",
+            fmt,
+            "--out",
+            str(tmp_path / "x"),
+            "--home",
+            str(tmp_path),
+        )
+        assert out.returncode == 2 and "TF Text" in out.stderr, out.stderr
+
     # the saved end-to-end model reloads (tokenizer included) and exports a SavedModel
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (the tokenizer's ops)

@@ -105,6 +105,17 @@ def resolve(store: RunStore, ws: Workspace, run_id: str, variant: str = "") -> E
     return ExportSource(train_run, folder, keras, row, run_id, formats)
 
 
+def export_refusals(folder: Path) -> dict[str, str]:
+    """format -> why this run's model cannot take it, as its training recorded in features.json."""
+    import json
+
+    try:
+        details = json.loads((folder / "features.json").read_text()).get("details", {})
+    except (OSError, ValueError):
+        return {}
+    return dict(details.get("export_refusals", {}))
+
+
 def check(store: RunStore, ws: Workspace, spec: ExportSpec) -> tuple[ExportSource, tuple]:
     """The source and the formats this spec exports (BadInput before any worker starts)."""
     if spec.version < 1:
@@ -116,8 +127,13 @@ def check(store: RunStore, ws: Workspace, spec: ExportSpec) -> tuple[ExportSourc
         raise BadInput(
             f"unknown format {unknown[0]!r}; choose one of {', '.join(EXPORT_FORMATS)} or all"
         )
+    # Formats the model itself rules out (a KerasHub tokenizer's TF Text ops), with the reason.
+    why_not = export_refusals(source.folder)
     if "all" in chosen:
-        return source, source.formats
+        return source, tuple(f for f in source.formats if f not in why_not)
+    for f in chosen:
+        if f in why_not:
+            raise BadInput(f"{source.label} cannot be exported as {f}: {why_not[f]}")
     refused = [f for f in dict.fromkeys(chosen) if f not in source.formats]
     if refused:
         raise BadInput(
