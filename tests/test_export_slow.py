@@ -53,6 +53,9 @@ def test_every_format_exports_and_passes_its_parity_check(exported):
     assert result["formats"] == ["keras", "savedmodel", "tflite", "tfjs", "micro"]
     for fmt, bundle in result["bundles"].items():
         assert bundle["ok"], (fmt, bundle)
+        if fmt == "micro":  # int8 in TFLite Micro against the float Keras model
+            assert bundle["parity"]["agreement"] >= 0.9 and bundle["parity"]["max_abs_diff"] < 0.1
+            continue
         assert bundle["parity"]["agreement"] == 1.0, fmt
         assert bundle["parity"]["max_abs_diff"] < 1e-4, fmt
         assert Path(bundle["bundle"]).parent == folder and Path(bundle["bundle"]).exists()
@@ -113,7 +116,8 @@ def test_micro_c_array_holds_the_tflite_bytes(exported):
     assert "alignas(16) const unsigned char g_model[] = {" in source
     assert f"const unsigned int g_model_len = {len(tflite)};" in source
     assert parse_c_array(source) == tflite
-    assert tflite == (folder / "model.tflite").read_bytes()
+    # the micro bundle holds the int8 network, not the end-to-end .tflite TFLM refuses
+    assert tflite != (folder / "model.tflite").read_bytes()
     assert result["bundles"]["micro"]["c_array_len"] == len(tflite)
     ops = read(zipped, "OPS.md").decode()
     assert "resolver.AddFullyConnected();" in ops and "resolver.AddSoftmax();" in ops
