@@ -113,6 +113,8 @@ def fit_parameter_server(network, prepared, strategy, optimizer, epochs: int, re
         if classification
         else keras.losses.MeanSquaredError()
     )
+    if not optimizer.built:  # its slots live on the ps: created here, not inside a step
+        optimizer.build(network.trainable_variables)
     coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
     steps = int(prepared.train.cardinality().numpy())
     steps = steps if steps > 0 else 100

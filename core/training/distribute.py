@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from core import util
@@ -76,6 +78,9 @@ def task_index() -> int:
     return int(config.get("task", {}).get("index", 0))
 
 
+SERVER_START_S = 300
+
+
 def ps_cluster(ports: list[int], workers: int) -> dict[str, list[str]]:
     """chief (this process), `workers` workers and the parameter servers, all on localhost."""
     hosts = [f"localhost:{p}" for p in ports]
@@ -106,6 +111,25 @@ def start_ps_cluster(cluster: dict[str, list[str]], run_dir: Path) -> list[subpr
                     start_new_session=True,
                 )
             )
+    # The chief connects once, when it creates the strategy: wait until every server listens
+    # (each imports TensorFlow first, which takes a while on a busy machine).
+    hosts = [h for t in ("ps", "worker") for h in cluster[t]]
+    deadline = time.monotonic() + SERVER_START_S
+    while hosts:
+        if any(p.poll() is not None for p in procs):
+            for p in procs:
+                p.kill()
+            raise RuntimeError(f"a ps/worker server exited at start: see {run_dir}/*/server.log")
+        if time.monotonic() > deadline:
+            for p in procs:
+                p.kill()
+            raise RuntimeError(f"ps/worker servers not listening after {SERVER_START_S} s")
+        host, port = hosts[0].rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            hosts.pop(0)
+        except OSError:
+            time.sleep(0.5)
     return procs
 
 
