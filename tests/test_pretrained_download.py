@@ -241,3 +241,16 @@ def test_a_kerashub_preset_with_a_bad_file_leaves_no_folder(caches, mirror, tmp_
     with pytest.raises(dl.DownloadFailed, match="does not match its published sha256"):
         pt.ensure_kerashub("bert_tiny_en_uncased")
     assert leftovers(caches / "kh") == []
+
+
+def test_tf_hub_text_encoders_are_listed_but_refused_for_training_with_the_reason():
+    from core.models.catalog import check_fits
+
+    with pytest.raises(BadInput, match="train text on a kerashub: BERT preset"):
+        check_fits(
+            "hub:https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4",
+            "text-classification",
+            "text",
+        )
+    entry = check_fits("kerashub:bert_tiny_en_uncased", "text-classification", "text")
+    assert entry.builder == "core.models.builders:build_text_transfer"

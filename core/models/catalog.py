@@ -210,6 +210,10 @@ def _handle_entry(name: str) -> CatalogEntry:
     prefix, _, handle = name.partition(":")
     if prefix == "kerashub" and handle_task(name) == "text-classification":
         return TEXT_TRANSFER
+    if prefix == "hub" and handle_task(name) == "text-classification":
+        from core.models.hub_handles import check_hub_task
+
+        check_hub_task(handle, "text-classification")  # says why a listed encoder is not trained
     return HANDLES[prefix]
 
 

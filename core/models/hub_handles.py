@@ -32,8 +32,12 @@ class HubHandle:
 
 
 _IMG = "float32 images in [0, 1], any size (resized to the run's image size)"
+_TEXT_NOTE = (
+    "is listed for reference: TF Studio trains text on KerasHub BERT-family presets "
+    "(kerashub:NAME, tokenizer included), not on TF Hub text encoders yet"
+)
 _BERT_NOTE = (
-    "needs its separate TF Hub preprocessing model; train text on a kerashub: BERT preset "
+    "needs its separate TF Hub preprocessing model: train text on a kerashub: BERT preset "
     "instead (tokenizer included)"
 )
 
@@ -81,7 +85,7 @@ HUB_HANDLES: tuple[HubHandle, ...] = (
         "text-encoder",
         48_190_600,
         "raw strings",
-        "",
+        _TEXT_NOTE,
     ),
     HubHandle(
         "https://tfhub.dev/google/universal-sentence-encoder/4",
@@ -90,7 +94,7 @@ HUB_HANDLES: tuple[HubHandle, ...] = (
         "text-encoder",
         None,
         "raw strings",
-        "",
+        _TEXT_NOTE,
     ),
     HubHandle(
         "https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4",
