@@ -39,6 +39,9 @@ CORE = _modules("core")
 def _imports(path: Path, module_level_only: bool) -> set[str]:
     """Project modules a file imports (`from a.b import c` counts a.b, and a.b.c if a module)."""
     tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):  # `if TYPE_CHECKING:` imports never run
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            node.body = []
     nodes = tree.body if module_level_only else list(ast.walk(tree))
     found: set[str] = set()
     for node in nodes:

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from core.data.datasets import DatasetStore
-from core.pipelines.job import read_state, submit_pipeline
+from core.pipelines.job import submit_pipeline
+from core.pipelines.state import read_state
 from core.registry.store import Registry
 from core.runs import launcher
 from core.runs.recovery import reconcile

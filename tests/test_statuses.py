@@ -36,3 +36,28 @@ def test_stage_status_round_trips_through_state_json(tmp_path):
     assert StageStatus.SUCCEEDED.is_done
     assert not any(StageStatus(s).is_done for s in ("pending", "running", "stopped", "failed"))
     assert read_state(tmp_path / "nowhere") is None
+
+
+def test_one_worker_command_for_local_and_remote_tuning_workers(tmp_path):
+    import sys
+    from pathlib import Path
+
+    from core.tuning.remote import worker_command, worker_env
+
+    cmd = worker_command(tmp_path, "host:1234", "tuner0", "--spec", "s.json")
+    assert cmd == [
+        sys.executable,
+        "-m",
+        "core.tuning.remote",
+        "--run-dir",
+        str(tmp_path),
+        "--chief",
+        "host:1234",
+        "--tuner-id",
+        "tuner0",
+        "--spec",
+        "s.json",
+    ]
+    env = worker_env({"PYTHONPATH": "/elsewhere"})
+    repo = str(Path(__file__).resolve().parents[1])
+    assert env["PYTHONPATH"].split(":") == [repo, "/elsewhere"]

@@ -162,26 +162,11 @@ def cmd_tune_worker(args) -> int:
     if "chief" in args.tuner_id:
         raise BadInput("a worker's id must not contain 'chief'")
     (run_dir / "search").mkdir(parents=True, exist_ok=True)
-    import core
+    from core.tuning.remote import worker_command, worker_env
 
-    env = dict(os.environ)
-    repo_root = str(Path(core.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo_root, env.get("PYTHONPATH", "")]))
     code = subprocess.call(
-        [
-            sys.executable,
-            "-m",
-            "core.tuning.remote",
-            "--run-dir",
-            str(run_dir),
-            "--chief",
-            args.chief,
-            "--tuner-id",
-            args.tuner_id,
-            "--spec",
-            spec_file,
-        ],
-        env=env,
+        worker_command(run_dir, args.chief, args.tuner_id, "--spec", spec_file),
+        env=worker_env(dict(os.environ)),
     )
     emit(
         args,

@@ -15,6 +15,15 @@ from core.workspace import Workspace
 STATE = "state.json"
 
 
+class StageStop(Exception):
+    """A stage decided the pipeline ends here (validation blocked it, no new data)."""
+
+    def __init__(self, message: str, outcome: str, outputs: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.outcome = outcome
+        self.outputs = outputs or {}
+
+
 class StageStatus(enum.StrEnum):
     """A stage's status in state.json (stored as its lower-case string)."""
 

@@ -9,7 +9,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -100,32 +99,26 @@ def start_local_worker(
     run_dir: Path, tuner_id: str, port: int, workers: int = 0
 ) -> subprocess.Popen:
     """One worker process: same search, trials from the chief on this machine."""
-    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
+    from core.tuning.remote import worker_command, worker_env
+
+    env = worker_env({k: v for k, v in os.environ.items() if k not in ENV_KEYS})
     env.update(
         KERASTUNER_ORACLE_IP="127.0.0.1",
         KERASTUNER_ORACLE_PORT=str(port),
         KERASTUNER_TUNER_ID=tuner_id,
     )
-    repo_root = str(Path(__file__).resolve().parent.parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo_root, env.get("PYTHONPATH", "")]))
     log = open(run_dir / "search" / f"{tuner_id}.log", "ab")  # noqa: SIM115 (the child keeps it)
     try:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "core.tuning.remote",
-                "--run-dir",
-                str(run_dir),
-                "--chief",
+            worker_command(
+                run_dir,
                 f"127.0.0.1:{port}",
-                "--tuner-id",
                 tuner_id,
                 "--parent-pid",
                 str(os.getpid()),
                 "--wait-for",
                 str(workers),
-            ],
+            ),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
