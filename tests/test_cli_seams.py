@@ -8,21 +8,11 @@ import pathlib
 
 import pytest
 
+from core import specs
 from core.cli import cmd_compress, cmd_data, cmd_export, cmd_train
 from core.cli.main import build_parser
 from core.models.catalog import default_hp
-from core.specs import (
-    CLASS_WEIGHTS,
-    OPTIMIZERS,
-    SCHEDULES,
-    SPLITS,
-    STRATEGIES,
-    TASKS,
-    CompressSpec,
-    ExportSpec,
-    TrainSpec,
-    field_default,
-)
+from core.specs import CompressSpec, ExportSpec, TrainSpec, field_default
 from core.training.build import learning_rate_for
 
 
@@ -61,12 +51,12 @@ def test_train_defaults_equal_the_spec_defaults():
 
 
 def test_train_choice_lists_come_from_the_specs():
-    assert _choices("train", "--task") == TASKS
-    assert _choices("train", "--split") == SPLITS
-    assert _choices("train", "--optimizer") == OPTIMIZERS
-    assert _choices("train", "--schedule") == SCHEDULES
-    assert _choices("train", "--class-weights") == CLASS_WEIGHTS
-    assert _choices("train", "--strategy") == STRATEGIES
+    assert _choices("train", "--task") == specs.TASKS
+    assert _choices("train", "--split") == specs.SPLITS
+    assert _choices("train", "--optimizer") == specs.OPTIMIZERS
+    assert _choices("train", "--schedule") == specs.SCHEDULES
+    assert _choices("train", "--class-weights") == specs.CLASS_WEIGHTS
+    assert _choices("train", "--strategy") == specs.STRATEGIES
 
 
 def test_train_page_reads_the_spec_defaults_and_lists():

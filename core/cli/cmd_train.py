@@ -8,18 +8,10 @@ from __future__ import annotations
 
 import sys
 
+from core import specs
 from core.cli.common import EXIT_OK, data_arg, emit, open_workspace, run_payload, wait_and_report
 from core.runs import launcher
-from core.specs import (
-    CLASS_WEIGHTS,
-    OPTIMIZERS,
-    SCHEDULES,
-    SPLITS,
-    STRATEGIES,
-    TASKS,
-    TrainSpec,
-    field_default,
-)
+from core.specs import TrainSpec, field_default
 
 
 def _csv(text: str) -> tuple[str, ...]:
@@ -86,7 +78,7 @@ def register(sub, common) -> None:
     p.add_argument("--data", required=True, help="a file, a dataset id (name@vN) or sample:NAME")
     p.add_argument("--target", default="", help="column(s) to predict (comma-separated series)")
     p.add_argument("--model", default="", help="catalog name (default: the task's default)")
-    p.add_argument("--task", default=default("task"), choices=list(TASKS))
+    p.add_argument("--task", default=default("task"), choices=list(specs.TASKS))
     p.add_argument("--epochs", type=int, default=default("epochs"))
     p.add_argument("--batch-size", type=int, default=default("batch_size"))
     p.add_argument(
@@ -101,7 +93,7 @@ def register(sub, common) -> None:
         action="store_true",
         help="treat non-numbers in numeric columns as missing",
     )
-    p.add_argument("--split", default=default("split"), choices=list(SPLITS))
+    p.add_argument("--split", default=default("split"), choices=list(specs.SPLITS))
     p.add_argument(
         "--early-stopping",
         type=int,
@@ -119,14 +111,16 @@ def register(sub, common) -> None:
     )
     p.add_argument("--features", default="", help="forecasting: extra input columns, comma-sep.")
     p.add_argument("--bucketize", default="", help="tables: numeric columns to bin, comma-sep.")
-    p.add_argument("--optimizer", default=default("optimizer"), choices=list(OPTIMIZERS))
-    p.add_argument("--schedule", default=default("schedule"), choices=list(SCHEDULES))
-    p.add_argument("--class-weights", default=default("class_weights"), choices=list(CLASS_WEIGHTS))
+    p.add_argument("--optimizer", default=default("optimizer"), choices=list(specs.OPTIMIZERS))
+    p.add_argument("--schedule", default=default("schedule"), choices=list(specs.SCHEDULES))
+    p.add_argument(
+        "--class-weights", default=default("class_weights"), choices=list(specs.CLASS_WEIGHTS)
+    )
     p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU")
     p.add_argument(
         "--strategy",
         default=default("strategy"),
-        choices=list(STRATEGIES),
+        choices=list(specs.STRATEGIES),
         help="tf.distribute strategy",
     )
     p.add_argument(
