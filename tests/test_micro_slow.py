@@ -79,7 +79,7 @@ def test_tflm_runs_the_bundle_and_agrees_with_keras(micro_export):
     assert check["c_glue"]["checked"] and check["c_glue"]["int8_mismatches"] == 0
     expected = {
         "model_data.cc", "model_data.h", "tfstudio_features.h", "tfstudio_features.cc",
-        "main.cc", "OPS.md", "README.md", "micro.json", "model.tflite",
+        "main.cc", "OPS.md", "README.md", "micro.json", "model.tflite", "build_host.sh",
     }  # fmt: skip
     assert {p.name for p in folder.iterdir()} == expected
     report = json.loads((folder / "micro.json").read_text())

@@ -21,6 +21,7 @@ import numpy as np
 
 from core.export import micro, micro_glue
 from core.export.micro import MicroRefused
+from core.export.micro_host import build_host_script
 from core.models.io import load_run_model
 
 CALIBRATION_ROWS = 200
@@ -282,6 +283,7 @@ def export_micro(ctx) -> dict[str, Any]:
         "tfstudio_features.cc": micro_glue.source(glue, contract.classes),
         "main.cc": main_cc(glue, io, ops, arena, ctx.raw, ctx.expected[0], contract.classes),
         "OPS.md": micro.ops_note(ops),
+        "build_host.sh": build_host_script(),
     }
     for name, text in files.items():
         (bundle / name).write_text(text)
@@ -335,7 +337,8 @@ def _readme(report: dict[str, Any], data: bytes) -> str:
         "- `tfstudio_features.h` / `.cc`: the preprocessing in C++ (`tfstudio::Preprocess`: "
         "missing values, normalisation, vocabulary one-hots, with the constants as C arrays) and "
         "`QuantizeInput` / `DequantizeOutput` with the tensors' scales.\n"
-        "- `main.cc`: a TFLM program that runs the first held-out row.\n"
+        "- `main.cc`: a TFLM program that runs the first held-out row; `build_host.sh` builds "
+        "and runs it on a PC from a tflite-micro checkout (and flatbuffers, gemmlowp, ruy).\n"
         "- `OPS.md`: the ops and the `MicroMutableOpResolver` calls (also in `main.cc`).\n"
         "- `micro.json`: all of this as data; `model.tflite`: the same flatbuffer.\n\n"
         f"## Tensor arena\n\n{arena['arena_bytes']:,} bytes (`kTensorArenaSize`): TFLM's "
