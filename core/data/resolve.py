@@ -97,7 +97,11 @@ def load_data(ref: str, ws: Workspace | None = None) -> LoadedData:
 def load_version(store: DatasetStore, version: DatasetVersion) -> LoadedData:
     """A stored version's table with its schema's number columns parsed as numbers."""
     schema = store.schema(version)
-    frame, notes = typed_frame(store.read_frame(version), schema, version.read)
+    try:  # the user's corrections: types that differ from what was inferred
+        corrected = {c.name for c in store.profile(version).columns if c.type != c.inferred_type}
+    except (OSError, ValueError, KeyError, TypeError):
+        corrected = set()
+    frame, notes = typed_frame(store.read_frame(version), schema, version.read, corrected)
     return LoadedData(
         frame,
         version.id,
@@ -109,15 +113,24 @@ def load_version(store: DatasetStore, version: DatasetVersion) -> LoadedData:
 
 
 def typed_frame(
-    frame: pd.DataFrame, schema: dict[str, Any], read: dict[str, Any] | None
+    frame: pd.DataFrame,
+    schema: dict[str, Any],
+    read: dict[str, Any] | None,
+    corrected: set[str] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Text columns the schema types as numeric/integer, re-parsed from their raw values with
-    the dataset's reading options; what does not convert becomes missing and is reported."""
+    """Text columns the user corrected to numeric/integer, re-parsed from their raw values with
+    the dataset's reading options; what does not convert becomes missing and is reported.
+
+    Columns whose type is only inferred stay as read: junk in them is refused by the table
+    checks unless the user chooses 'treat non-numbers as missing' (--coerce-numeric).
+    """
     reading = Reading.from_read(read)
     notes = []
     for column in schema.get("columns", []):
         name = column["name"]
         if column["type"] not in ("numeric", "integer") or name not in frame.columns:
+            continue
+        if corrected is not None and name not in corrected:
             continue
         col = frame[name]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
