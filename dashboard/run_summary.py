@@ -22,7 +22,7 @@ def _sentence(note: str) -> str:
 
 def _render_section(section: Section, visuals: bool) -> None:
     st.markdown(f"##### {section.title.split(' · ')[-1]}")
-    if section.intro:
+    if section.intro and visuals:  # intros describe the report's own charts and tables
         st.caption(section.intro)
     for note in section.notes:
         st.markdown(f"- {_sentence(note)}")
