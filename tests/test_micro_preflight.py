@@ -180,10 +180,11 @@ def test_build_host_script_is_valid_shell_naming_tflm_and_its_third_party_code(t
     from core.export.micro_host import build_host_script
 
     script = tmp_path / "build_host.sh"
-    script.write_text(build_host_script())
+    script.write_text(build_host_script(["FULLY_CONNECTED", "SOFTMAX"]))
     assert subprocess.run(["sh", "-n", str(script)]).returncode == 0
     text = script.read_text()
     assert "90b983c2b3f1" in text and "main.cc model_data.cc tfstudio_features.cc" in text
+    assert "for op in FULLY_CONNECTED SOFTMAX; do" in text
     # without the checkouts it stops with the variable to set, before compiling anything
     proc = subprocess.run(["sh", str(script)], capture_output=True, text=True, env={})
     assert proc.returncode != 0 and "set TFLM to a tflite-micro checkout" in proc.stderr

@@ -283,7 +283,7 @@ def export_micro(ctx) -> dict[str, Any]:
         "tfstudio_features.cc": micro_glue.source(glue, contract.classes),
         "main.cc": main_cc(glue, io, ops, arena, ctx.raw, ctx.expected[0], contract.classes),
         "OPS.md": micro.ops_note(ops),
-        "build_host.sh": build_host_script(),
+        "build_host.sh": build_host_script(ops),
     }
     for name, text in files.items():
         (bundle / name).write_text(text)
