@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.runs.status import RunStatus
 from core.runs.store import Artifact, MetricPoint, Run
+from dashboard.progress import progress_text
 
 STATUS_BADGE = {
     RunStatus.PENDING: (":material/hourglass_empty:", "gray"),
@@ -60,12 +61,7 @@ def render_run_header(run: Run) -> None:
     )
     cols[2].markdown(f"started {fmt_time(run.started_at or run.created_at)}  \n{duration:.0f} s")
     if run.status.is_active:
-        text = (
-            f"{run.phase or 'starting'} · {run.message}"
-            if run.message
-            else (run.phase or "starting")
-        )
-        st.progress(run.fraction, text=text)
+        st.progress(run.fraction, text=progress_text(run))
         if run.cancel_requested_at:
             st.info("Cancel requested: the run stops at the next epoch boundary.")
     elif run.status is not RunStatus.SUCCEEDED:

@@ -18,9 +18,8 @@ from dashboard.components import (
     render_run_header,
     tail_text,
 )
+from dashboard.progress import POLL_S
 from dashboard.services import store
-
-POLL_S = 1.0
 
 
 def new_metric_points(run_id: str) -> list[MetricPoint]:

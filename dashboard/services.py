@@ -24,7 +24,18 @@ def _store(home: str | None) -> RunStore:
     # and pages that need only the workspace still open.
     store = RunStore(_workspace(home).db_path)
     reconcile(store)
+    keep_warm_worker(_workspace(home), store)
     return store
+
+
+def keep_warm_worker(ws: Workspace, store: RunStore) -> None:
+    """Have a worker with TensorFlow imported ready for the next job when the app runs with warm
+    workers on (`tfstudio app` does) and no job is running; replaces one that died."""
+    from core.runs import launcher, warm
+
+    env = launcher.worker_env(ws)
+    if warm.wanted(env, ws.root):
+        warm.ensure(ws.root, env, store)
 
 
 def _home() -> str | None:

@@ -4,6 +4,7 @@ one job per process life, and the job system behaves exactly as with a cold work
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -167,3 +168,45 @@ def test_off_by_default(ws, store):
     run = launcher.submit(ws, store, {"steps": 1}, kind="succeed")
     assert launcher.wait(store, run.id, timeout_s=30).status is RunStatus.SUCCEEDED
     assert not warm.pool_dir(ws.root).exists() or not list(warm.pool_dir(ws.root).glob("*.ready"))
+
+
+def test_worker_env_keeps_a_bytecode_cache_only_where_python_would_recompile(ws, monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere/cache")
+    monkeypatch.setattr(launcher, "_tensorflow_has_bytecode", lambda: False)
+    env = launcher.worker_env(ws)
+    assert env["PYTHONPYCACHEPREFIX"] == "/somewhere/cache/tfstudio/pycache"
+    assert env["PYTHONDONTWRITEBYTECODE"] == ""  # empty: Python writes the cache again
+    monkeypatch.setattr(launcher, "_tensorflow_has_bytecode", lambda: True)  # installed compiled
+    assert "PYTHONPYCACHEPREFIX" not in launcher.worker_env(ws)
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE")  # Python caches beside the sources itself
+    monkeypatch.setattr(launcher, "_tensorflow_has_bytecode", lambda: False)
+    assert "PYTHONPYCACHEPREFIX" not in launcher.worker_env(ws)
+
+
+def test_worker_env_is_the_same_however_often_applied(ws, monkeypatch):
+    once = launcher.worker_env(ws)
+    monkeypatch.setattr(os, "environ", dict(once))
+    assert launcher.worker_env(ws) == once
+    assert warm.fingerprint(launcher.worker_env(ws)) == warm.fingerprint(once)
+
+
+def test_cli_warm_keeps_the_workspace_pool(ws, store, pool, monkeypatch):
+    from tests.conftest import tfstudio
+
+    monkeypatch.delenv("TFSTUDIO_WARM_WORKERS")  # the workspace setting decides
+    out = tfstudio("warm", "--count", "1", "--json", "--home", str(ws.root))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["count"] == 1
+    (pid,) = wait_until(lambda: ready_pids(ws), timeout=60)
+    run = launcher.submit(ws, store, {"steps": 1}, kind="succeed")
+    assert run.pid == pid
+    assert launcher.wait(store, run.id, timeout_s=30).status is RunStatus.SUCCEEDED
+    # The job's worker tops the pool up from the workspace setting, with no variable set.
+    assert wait_until(lambda: ready_pids(ws), timeout=60) != [pid]
+    out = tfstudio("warm", "--stop", "--home", str(ws.root))
+    assert out.returncode == 0 and "warm workers off" in out.stdout
+    wait_until(lambda: warm.status(ws.root)["ready"] == 0)
+    bad = tfstudio("warm", "--count", "9", "--home", str(ws.root))
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --count must be 0..4")

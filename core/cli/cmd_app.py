@@ -22,6 +22,8 @@ def cmd_app(args) -> int:
     home = args.home or (str(root / ".demo-home") if args.demo else None)
     ws = Workspace.resolve(home)
     env["TFSTUDIO_HOME"] = str(ws.root)
+    # One warm worker (TensorFlow imported before the click, core.runs.warm) for the app's jobs.
+    env.setdefault("TFSTUDIO_WARM_WORKERS", "1")
     headless = "true"
     if args.demo:
         from core.demo import seed_demo
@@ -50,7 +52,12 @@ def cmd_app(args) -> int:
         file=sys.stderr,
     )
     # SIGTERM/SIGINT to this process reach Streamlit too, and this process exits with it.
-    return supervisor.run_foreground(cmd, env=env, cwd=root)
+    try:
+        return supervisor.run_foreground(cmd, env=env, cwd=root)
+    finally:
+        from core.runs import warm
+
+        warm.shutdown(ws.root)  # idle warm workers go with the app; running jobs carry on
 
 
 def register(sub, common) -> None:

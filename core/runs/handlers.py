@@ -34,6 +34,7 @@ def warm_kinds() -> frozenset[str]:
     extra = {k.strip() for k in os.environ.get("TFSTUDIO_WARM_KINDS", "").split(",") if k.strip()}
     return USES_TENSORFLOW | extra
 
+
 # Kinds whose jobs keep their own progress in the run folder and continue from it when a lost,
 # failed or canceled run is resumed (`launcher.resume`); other kinds start over as new runs.
 # Extra kinds (tests, plug-ins) come from `TFSTUDIO_RESUMABLE="kind,kind"`.

@@ -21,8 +21,9 @@ Files in `<workspace>/warm/`, one set per worker token T:
 Only third-party modules are preloaded, never `core.*`, so an idle worker never runs stale
 project code after an edit; it also retires after `TFSTUDIO_WARM_IDLE_S` seconds idle.
 
-Off unless `TFSTUDIO_WARM_WORKERS` (how many to keep ready) is set: `tfstudio app` and the CLI's
-job commands turn it on; tests and notebooks do not pay for an idle TensorFlow process.
+Off unless asked for: `tfstudio app` keeps one ready (`TFSTUDIO_WARM_WORKERS=1` in its
+environment), `tfstudio warm --count N` keeps N for a workspace used from the command line;
+tests and notebooks do not pay for an idle TensorFlow process.
 """
 
 from __future__ import annotations
@@ -60,12 +61,22 @@ def pool_dir(root: Path) -> Path:
     return Path(root) / "warm"
 
 
-def wanted(env: dict[str, str] | None = None) -> int:
-    """How many warm workers to keep ready (0: none, the default)."""
+def wanted(env: dict[str, str] | None = None, root: Path | None = None) -> int:
+    """How many warm workers to keep ready: `TFSTUDIO_WARM_WORKERS` when set (the app sets 1),
+    else the workspace's own setting (`tfstudio warm --count N`), else 0."""
+    value = (env if env is not None else os.environ).get(ENV_COUNT)
+    if value is None and root is not None:
+        value = str((_read_json(pool_dir(root) / "pool.json") or {}).get("count", 0))
     try:
-        return max(0, int((env if env is not None else os.environ).get(ENV_COUNT, "0")))
+        return max(0, int(value or 0))
     except ValueError:
         return 0
+
+
+def set_pool_size(root: Path, count: int) -> None:
+    """Remember how many warm workers this workspace keeps (every worker's end tops it up)."""
+    pool_dir(root).mkdir(parents=True, exist_ok=True)
+    _write_json(pool_dir(root) / "pool.json", {"count": int(count)})
 
 
 def fingerprint(env: dict[str, str]) -> str:
@@ -179,7 +190,7 @@ def ensure(root: Path, env: dict[str, str], store=None) -> int:
     Nothing starts while a run of this workspace is active (when `store` is given): importing
     TensorFlow takes a core for seconds, which a running job would feel.
     """
-    target = wanted(env)
+    target = wanted(env, root)
     if target == 0:
         return 0
     if store is not None:

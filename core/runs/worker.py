@@ -102,20 +102,14 @@ def job_resources() -> dict[str, float]:
 
 
 class Clock:
-    """Prints time-stamped lines to the worker log: seconds since the submit and since this
-    process started (which includes the interpreter's own start-up)."""
+    """Prints time-stamped lines to the worker log, in seconds since the submit (the click):
+    the first line's figure is the interpreter's start-up (or a warm worker's hand-over)."""
 
     def __init__(self, submitted_at: float) -> None:
         self.submitted_at = submitted_at
-        self.process_at = process_started_at(os.getpid()) or time.time()
 
     def stamp(self, text: str) -> None:
-        now = time.time()
-        print(
-            f"[{now - self.submitted_at:7.2f} s since submit | {now - self.process_at:6.2f} s "
-            f"in process] {text}",
-            flush=True,
-        )
+        print(f"[{time.time() - self.submitted_at:7.2f} s since submit] {text}", flush=True)
 
 
 class LoggedReporter(StoreReporter):
@@ -202,7 +196,7 @@ def _replenish(ws: Workspace, env: dict[str, str]) -> None:
     """After a job, start the next warm worker (when the pool is on and nothing else runs)."""
     from core.runs import warm
 
-    if not warm.wanted(env):
+    if not warm.wanted(env, ws.root):
         return
     try:
         started = warm.ensure(ws.root, env, RunStore(ws.db_path))

@@ -22,7 +22,14 @@ def progress_callback(reporter: Reporter, epochs: int):
 
         canceled = False
 
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            # The page says which epoch runs now: the first one also traces the graph, which
+            # on a small table takes longer than all the others together.
+            reporter.progress("training", epoch, epochs, f"epoch {epoch + 1}/{epochs}")
+
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            # Written to the store at once (one short transaction), so the page's next poll
+            # draws this epoch's point while the next epoch trains.
             values = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v)}
             reporter.metrics(epoch + 1, values)
             summary = " · ".join(f"{k} {v:.4g}" for k, v in values.items() if k.startswith("val_"))

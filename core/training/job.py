@@ -80,7 +80,7 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     from core.training.evaluation import evaluate
     from core.training.families.common import save_test_inputs
 
-    reporter.progress("loading data", 0, 1, f"reading {spec.data}")
+    reporter.progress("reading data", 0, 1, f"reading {spec.data}")
     loaded = load_data(spec.data)
     task, model_name = plan(spec, loaded)
     reporter.event(
@@ -109,13 +109,14 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
         else:
             reporter.event("mixed precision needs a GPU; training in float32 on the CPU", "warning")
     loss, metrics = loss_for(prepared)
+    reporter.progress("building model", 0, 1, f"building {model_name}")
     with strategy.scope():  # the one line that changes between strategies
         network = build_network(spec, prepared, model_name, task)
         if spec.warm_start:
             _warm_start(network, spec.warm_start, run_dir, reporter)
         optimizer = make_optimizer(spec, learning_rate, prepared.train, spec.epochs)
         network.compile(optimizer, loss=loss, metrics=metrics)
-        reporter.progress("training", 0, spec.epochs, "starting")
+        reporter.progress("training", 0, spec.epochs, f"epoch 1/{spec.epochs}")
         if spec.strategy == "multiworker":
             from core.training.custom_loop import fit_distributed
 
