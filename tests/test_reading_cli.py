@@ -125,3 +125,16 @@ def test_zip_slip_and_bomb_as_data_arguments_leave_nothing(ws, tmp_path):
     leftovers = [p for p in (ws.root / "datasets").rglob("*") if p.is_file()]
     assert leftovers == [] and not os.path.exists(tmp_path / "evil")
     assert DatasetStore(ws).list_versions() == []
+
+
+def test_a_folder_of_class_folders_imports_from_the_cli(ws, tmp_path):
+    from tests.test_reading import _png
+
+    for label, red in (("cats", 0), ("dogs", 200)):
+        (tmp_path / "pets" / label).mkdir(parents=True)
+        for i in range(2):
+            (tmp_path / "pets" / label / f"{i}.png").write_bytes(_png((red, 40 * i, 0)))
+    out = tfstudio("data", "import", str(tmp_path / "pets"), "--json")
+    assert out.returncode == 0, out.stderr
+    version = json.loads(out.stdout)
+    assert (version["dataset_id"], version["kind"], version["rows"]) == ("pets@v1", "images", 4)

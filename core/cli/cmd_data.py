@@ -35,14 +35,20 @@ def cmd_import(args) -> int:
 
     ws = Workspace.resolve(args.home)
     path = Path(args.file).expanduser()
-    if not path.is_file():
-        raise BadInput(f"no such file: {args.file}")
+    if path.is_dir():  # a folder of class folders: zipped in memory, imported as images
+        from core.data.resolve import folder_zip
+
+        source, filename = folder_zip(path), f"{path.name}.zip"
+    elif path.is_file():
+        source, filename = path, path.name
+    else:
+        raise BadInput(f"no such file or folder: {args.file}")
     if args.dry_run:
         from core.data.preview import preview_import
 
         preview = preview_import(
-            path,
-            path.name,
+            source,
+            filename,
             kind=args.kind,
             target=args.target,
             time_column=args.time_column,
@@ -52,8 +58,8 @@ def cmd_import(args) -> int:
         return EXIT_OK
     store = DatasetStore(ws)
     version = store.import_file(
-        path,
-        path.name,
+        source,
+        filename,
         name=args.name,
         kind=args.kind,
         target=args.target,
@@ -203,7 +209,7 @@ def register(sub, common) -> None:
     p = data_sub.add_parser(
         "import",
         parents=[common, reading],
-        help="import a table file or an image zip as a dataset version",
+        help="import a table file, an image zip or a folder of class folders as a dataset version",
     )
     p.add_argument("file")
     p.add_argument("--name")
