@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from core.errors import BadInput
+from core.errors import BadInput, NotFound
 from core.pipelines.definition import (
     default_metric,
     direction_for,
@@ -63,11 +63,9 @@ def _ingest(r: Runner, stage, out: Path) -> dict[str, Any]:
     new = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     new.to_parquet(out / "new.parquet", index=False)
     datasets = DatasetStore(r.ws)
-    base = r.ctx.get("production_dataset") or r.ctx["dataset"]
-    try:
-        base_version = datasets.get(base)
-    except Exception:  # noqa: BLE001  (production trained on a file or sample: use the dataset)
-        base_version = datasets.get(r.ctx["dataset"])
+    base_version = base_dataset_version(
+        datasets, r.ctx.get("production_dataset"), r.ctx["dataset"], r.reporter
+    )
     r.ctx["base_dataset"] = base_version.id
     digests = {file_sha256(f): str(f) for f in files}
     ledger.update(digests)
@@ -82,6 +80,23 @@ def _ingest(r: Runner, stage, out: Path) -> dict[str, Any]:
         "base": base_version.id,
         "mode": stage.params.get("mode", "append"),
     }
+
+
+def base_dataset_version(datasets, production: str | None, dataset: str, reporter):
+    """The version new rows are added to: production's training data when that is a dataset
+    version, else the pipeline's own dataset (production trained on a file or a sample). Only
+    "not a dataset version" falls back; any other error (an unreadable manifest) stops the stage,
+    so the baseline never changes silently."""
+    if production:
+        try:
+            return datasets.get(production)
+        except NotFound:
+            reporter.event(
+                f"production was trained on {production!r}, not a dataset version: new rows are "
+                f"added to the pipeline's dataset {dataset!r}",
+                "warning",
+            )
+    return datasets.get(dataset)
 
 
 def _resolve(folder: Path, given: str) -> Path:
