@@ -42,7 +42,7 @@ def test_one_worker_command_for_local_and_remote_tuning_workers(tmp_path):
     import sys
     from pathlib import Path
 
-    from core.tuning.remote import worker_command, worker_env
+    from core.tuning.distributed import worker_command, worker_env
 
     cmd = worker_command(tmp_path, "host:1234", "tuner0", "--spec", "s.json")
     assert cmd == [

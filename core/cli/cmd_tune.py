@@ -162,7 +162,7 @@ def cmd_tune_worker(args) -> int:
     if "chief" in args.tuner_id:
         raise BadInput("a worker's id must not contain 'chief'")
     (run_dir / "search").mkdir(parents=True, exist_ok=True)
-    from core.tuning.remote import worker_command, worker_env
+    from core.tuning.distributed import worker_command, worker_env
 
     code = subprocess.call(
         worker_command(run_dir, args.chief, args.tuner_id, "--spec", spec_file),

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -95,12 +96,29 @@ def run_chief(ctx: Context) -> dict[str, Any]:
             os.environ.pop(key, None)
 
 
+def worker_command(run_dir: Path, chief: str, tuner_id: str, *extra: str) -> list[str]:
+    """The command line of a worker (`core/tuning/remote.py`) of the search in `run_dir`."""
+    return [sys.executable, "-m", "core.tuning.remote", "--run-dir", str(run_dir)] + [
+        "--chief",
+        chief,
+        "--tuner-id",
+        tuner_id,
+        *extra,
+    ]
+
+
+def worker_env(base: dict[str, str]) -> dict[str, str]:
+    """`base` with the repository on PYTHONPATH, so the worker finds `core` from any folder."""
+    env = dict(base)
+    repo_root = str(Path(__file__).resolve().parent.parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo_root, env.get("PYTHONPATH", "")]))
+    return env
+
+
 def start_local_worker(
     run_dir: Path, tuner_id: str, port: int, workers: int = 0
 ) -> subprocess.Popen:
     """One worker process: same search, trials from the chief on this machine."""
-    from core.tuning.remote import worker_command, worker_env
-
     env = worker_env({k: v for k, v in os.environ.items() if k not in ENV_KEYS})
     env.update(
         KERASTUNER_ORACLE_IP="127.0.0.1",

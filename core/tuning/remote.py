@@ -21,25 +21,6 @@ from pathlib import Path
 CHIEF_GONE_S = float(os.environ.get("TFSTUDIO_TUNE_CHIEF_GONE_S", "60"))
 
 
-def worker_command(run_dir: Path, chief: str, tuner_id: str, *extra: str) -> list[str]:
-    """The command line that starts a worker of the search in `run_dir` (this module)."""
-    return [sys.executable, "-m", "core.tuning.remote", "--run-dir", str(run_dir)] + [
-        "--chief",
-        chief,
-        "--tuner-id",
-        tuner_id,
-        *extra,
-    ]
-
-
-def worker_env(base: dict[str, str]) -> dict[str, str]:
-    """`base` with the repository on PYTHONPATH, so the worker finds `core` from any folder."""
-    env = dict(base)
-    repo_root = str(Path(__file__).resolve().parent.parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo_root, env.get("PYTHONPATH", "")]))
-    return env
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
