@@ -64,7 +64,9 @@ def test_missing_target_and_missing_file_messages():
     out = tfstudio("train", "--data", "sample:iris", "--target", "nope")
     assert out.returncode == 2 and "columns are: sepal_length_cm" in out.stderr
     out = tfstudio("train", "--data", "/no/such.csv", "--target", "x")
-    assert out.returncode == 2 and out.stderr.strip() == "error: no such file: /no/such.csv"
+    assert (
+        out.returncode == 2 and out.stderr.strip() == "error: no such file or folder: /no/such.csv"
+    )
     out = tfstudio("train", "--data", "sample:iris")
     assert out.returncode == 2 and out.stderr.startswith("error: ")
 
@@ -91,7 +93,7 @@ def test_unknown_run_exits_2():
 
 def test_home_flag_selects_the_workspace(tmp_path):
     out = tfstudio("runs", "list", "--json", "--home", str(tmp_path / "elsewhere"))
-    assert out.returncode == 0 and json.loads(out.stdout) == {"runs": []}
+    assert out.returncode == 0 and json.loads(out.stdout) == {"total": 0, "offset": 0, "runs": []}
     assert (tmp_path / "elsewhere" / "runs.sqlite").exists()
 
 
