@@ -195,6 +195,8 @@ def test_a_read_only_workspace_lists_and_shows_and_refuses_writes(read_only_copy
     assert "read-only" in _one_error_line(tfstudio("doctor", "--repair"))
     models = tfstudio("registry", "list", "--json")
     assert models.returncode == 0 and json.loads(models.stdout) == {"models": []}, models.stderr
+    datasets = tfstudio("data", "list", "--json")
+    assert datasets.returncode == 0, datasets.stderr
     table = target.parent / "t.csv"
     table.write_text("a,b\n1,2\n3,4\n")
     assert "read-only" in _one_error_line(tfstudio("data", "import", str(table)))

@@ -85,10 +85,16 @@ def file_sha256(source: Path | bytes) -> str:
 class DatasetStore:
     def __init__(self, ws: Workspace) -> None:
         self.root = ws.root / "datasets"
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            if not ws.root.is_dir():
+                raise  # a read-only workspace lists no datasets; an import names the fault
 
     # -- reading -----------------------------------------------------------------------------
     def list_versions(self, name: str | None = None) -> list[DatasetVersion]:
+        if not self.root.is_dir():
+            return []
         folders = [self.root / name] if name else sorted(self.root.iterdir())
         out = []
         for folder in folders:
