@@ -10,6 +10,7 @@ import streamlit as st
 from core.errors import StoreDamaged
 from dashboard.learn_view import render_learn_card, render_learn_sidebar
 from dashboard.navigation import PAGES, page_path
+from dashboard.preload import start_preload
 from dashboard.sidebar import render_active_runs
 
 st.set_page_config(page_title="TF Studio", page_icon=":material/neurology:", layout="wide")
@@ -35,3 +36,4 @@ try:
 except StoreDamaged as exc:  # any page: say so once, and send the user to the repair
     st.error(str(exc).replace("run `tfstudio doctor --repair`", "repair it on the Runs page"))
     st.page_link(page_path("runs"), label="Repair on the Runs page →")
+start_preload()  # after the first page is drawn: the other pages' imports, in the background

@@ -4,7 +4,6 @@ or time-ordered (the newest rows are held out, as they will be in production).""
 from __future__ import annotations
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from core.errors import BadInput
 
@@ -35,6 +34,10 @@ def split_rows(
             "test": ordered.iloc[val_end:],
         }
     else:
+        # Imported here: scikit-learn takes seconds to import, and the pages that import this
+        # module (Train, Tune) should draw before it is needed.
+        from sklearn.model_selection import train_test_split
+
         if stratify is not None and stratify.value_counts().min() < 3:
             stratify = None
         rest, test = train_test_split(
