@@ -197,6 +197,7 @@ def test_cli_writes_html_and_refuses_bad_input(ws, store, tmp_path):
     assert missing.returncode == 2 and "nope" in missing.stderr
 
 
+@pytest.mark.slow  # `make test-fast` skips the browser (no Chromium needed there)
 @pytest.mark.browser
 def test_report_reads_in_chromium_and_prints_to_pdf(ws, store, tmp_path):
     from playwright.sync_api import sync_playwright
