@@ -50,7 +50,7 @@ def test_cli_refuses_bad_input_before_any_run(tmp_path, args, message):
         ({"task": "text-classification"}, "unknown task 'text-classification'"),
         ({"task": "regression"}, "the target 'species' is not numeric"),
         ({"target": ""}, "choose a target column; columns are: sepal_length_cm"),
-        ({"data": "nowhere/missing.csv"}, "no such file: nowhere/missing.csv"),
+        ({"data": "nowhere/missing.csv"}, "no such file or folder: nowhere/missing.csv"),
         ({"text_column": "nope"}, "there is no text column 'nope'"),
         ({"text_column": "species"}, "the text column and the target are both 'species'"),
         ({"validation_fraction": 0.9}, "the validation fraction must be in (0, 0.5]"),

@@ -29,6 +29,12 @@ BUILTIN: dict[str, str] = {
 USES_TENSORFLOW: frozenset[str] = frozenset(BUILTIN) - {"pipeline"}
 
 
+def uses_tensorflow(kind: str) -> bool:
+    """Whether this kind's job imports TensorFlow: a built-in TF kind whose handler has not been
+    replaced through TFSTUDIO_HANDLERS (a test's or plug-in's handler may never touch TF)."""
+    return kind in USES_TENSORFLOW and handler_table().get(kind) == BUILTIN.get(kind)
+
+
 def warm_kinds() -> frozenset[str]:
     """Kinds a warm worker takes; extra ones (tests) from `TFSTUDIO_WARM_KINDS="kind,kind"`."""
     extra = {k.strip() for k in os.environ.get("TFSTUDIO_WARM_KINDS", "").split(",") if k.strip()}

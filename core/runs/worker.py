@@ -20,7 +20,7 @@ import time
 import traceback
 
 from core.errors import BadInput, JobCanceled
-from core.runs.handlers import USES_TENSORFLOW, resolve_handler
+from core.runs.handlers import resolve_handler, uses_tensorflow
 from core.runs.liveness import process_started_at
 from core.runs.reporter import Reporter, StoreReporter
 from core.runs.status import InvalidTransition, RunStatus
@@ -150,7 +150,7 @@ def run_job(ws: Workspace, run_id: str) -> RunStatus:
     threading.Thread(target=_watchdog, args=(store, run_id, done), daemon=True).start()
     reporter = LoggedReporter(store, run_id, clock)
     try:
-        if run.kind in USES_TENSORFLOW:
+        if uses_tensorflow(run.kind):
             import_tensorflow(reporter, clock)
         handler = resolve_handler(run.kind)
         spec = spec_from_dict(run.kind, run.spec) if run.kind in SPEC_TYPES else run.spec
