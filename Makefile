@@ -8,8 +8,10 @@ PORT ?= 8501
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
+# --compile-bytecode: without it, where PYTHONDONTWRITEBYTECODE is set, every worker recompiles
+# TensorFlow's modules at start (18 s instead of 4.5 s here; benchmarks/README.md, latency).
 setup: uv
-	$(UV) sync --frozen --all-groups
+	$(UV) sync --frozen --all-groups --compile-bytecode
 	@# @tensorflow/tfjs from the npm registry (web/package-lock.json), copied into TF.js bundles.
 	@if ! command -v npm >/dev/null 2>&1; then echo "warning: npm not found; TF.js bundles need it"; \
 	elif [ web/node_modules/.package-lock.json -nt web/package-lock.json ]; then :; \
