@@ -67,7 +67,8 @@ norm.adapt(x[tr])
 model = keras.Sequential([keras.Input((x.shape[1],)), norm,
     keras.layers.Dense(32, activation="relu"), keras.layers.Dense(16, activation="relu"),
     keras.layers.Dense(len(y_names), activation="softmax")])
-model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", ["accuracy"])
+model.compile(keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+              metrics=["accuracy"])
 first = []
 class First(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):

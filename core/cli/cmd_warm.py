@@ -23,7 +23,7 @@ def cmd_warm(args) -> int:
     if args.count is not None:
         if not 0 <= args.count <= 4:
             raise BadInput(
-                f"--count must be 0..4 (each idle worker holds ~0.5 GB), got {args.count}"
+                f"--count must be 0..4 (each idle worker holds ~0.75 GB), got {args.count}"
             )
         warm.set_pool_size(ws.root, args.count)
         env = launcher.worker_env(ws)
