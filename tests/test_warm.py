@@ -144,7 +144,11 @@ def test_a_worker_started_under_other_import_time_settings_is_not_used(ws, store
     run = launcher.submit(ws, store, {"steps": 1}, kind="succeed")
     assert run.pid != pid
     assert launcher.wait(store, run.id, timeout_s=30).status is RunStatus.SUCCEEDED
-    assert pid_alive(pid)  # still waiting for a job it can serve
+    # The finished job's worker tops the pool up for its own settings and retires the odd one.
+    wait_until(lambda: not pid_alive(pid), timeout=30)
+    fresh = wait_until(lambda: list(warm.pool_dir(ws.root).glob("*.ready")), timeout=60)
+    mine = warm.fingerprint(launcher.worker_env(ws))
+    assert [warm._read_json(p)["fingerprint"] for p in fresh] == [mine]
 
 
 def test_no_warm_worker_starts_while_a_run_is_active(ws, store, pool):
