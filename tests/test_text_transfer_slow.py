@@ -34,6 +34,21 @@ def make_tiny_bert_preset(folder):
         intermediate_dim=32,
         max_sequence_length=64,
     )
+    # Pretraining, in miniature: a few epochs on other reviews, so the frozen encoder's
+    # features carry the signal a real pretrained encoder's would (a random BERT's [CLS]
+    # output barely depends on the input).
+    import keras
+
+    classifier = keras_hub.models.BertTextClassifier(
+        backbone,
+        num_classes=2,
+        preprocessor=keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=16),
+    )
+    classifier.compile(optimizer=keras.optimizers.Adam(0.01))
+    lines = reviews(64, seed=1).splitlines()[1:]
+    texts = [line.rsplit(",", 1)[0] for line in lines]
+    labels = np.array([line.endswith(",pos") for line in lines], "int32")
+    classifier.fit(texts, labels, batch_size=16, epochs=8, verbose=0)
     backbone.save_to_preset(str(folder))
     tokenizer.save_to_preset(str(folder))
 
@@ -75,7 +90,7 @@ def test_bert_preset_by_name_downloads_trains_fine_tunes_and_exports_savedmodel(
             "--model",
             "kerashub:bert_tiny_en_uncased",
             "--epochs",
-            "10",
+            "15",
             "--learning-rate",
             "0.01",
             "--fine-tune-layers",
@@ -90,7 +105,7 @@ def test_bert_preset_by_name_downloads_trains_fine_tunes_and_exports_savedmodel(
     cached = tmp_path / "kagglehub/models/keras/bert/keras/bert_tiny_en_uncased/3"
     assert (cached / "model.weights.h5").is_file()
     history = json.loads(open(payload["artifacts"]["history.json"]).read())
-    assert len(history["loss"]) == 11  # ten epochs on the head, one fine-tuning
+    assert len(history["loss"]) == 16  # fifteen epochs on the head, one fine-tuning
     shown = json.loads(
         tfstudio("runs", "show", payload["run_id"], "--json", "--home", str(tmp_path)).stdout
     )
@@ -122,7 +137,8 @@ def test_bert_preset_by_name_downloads_trains_fine_tunes_and_exports_savedmodel(
     texts = tf.constant([["great superb movie"], ["awful dull film"]])
     probabilities = np.asarray(model.predict(texts, verbose=0))
     model.export(str(tmp_path / "savedmodel"), verbose=False)
-    served = tf.saved_model.load(str(tmp_path / "savedmodel")).serve(texts)
+    loaded = tf.saved_model.load(str(tmp_path / "savedmodel"))  # kept: it owns the variables
+    served = loaded.serve(texts)
     assert np.abs(np.asarray(served) - probabilities).max() < 1e-5
     classes = result["classes"]
     assert [classes[i] for i in probabilities.argmax(1)] == ["pos", "neg"]
