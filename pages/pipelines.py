@@ -148,7 +148,7 @@ with tab_run:
                         )
                         st.rerun()
                 elif "no dataset" in problem:
-                    st.error(problem.split("; import it first")[0] + ".")
+                    st.error(problem.split("; give a dataset id")[0] + ".")
                     st.page_link(
                         page_path("data"), label="Import it on Data →", icon=page_icon("data")
                     )

@@ -103,7 +103,39 @@ def test_cycle_is_refused_with_its_path(ws, dataset, tmp_path):
 def test_missing_dataset(ws, tmp_path):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     line = refused(tmp_path, GOOD.format(file="x.csv"), "--home", str(ws.root))
-    assert ":2: no dataset 'iris-demo'" in line and "tfstudio data import" in line
+    assert ":2: no dataset 'iris-demo'" in line and "sample:NAME or a data file's path" in line
+
+
+def test_dataset_given_as_a_file_path_is_imported_once(ws, tmp_path):
+    """`dataset:` takes what every data argument takes: a file relative to the pipeline file is
+    imported as a dataset version on first use and found again by its hash."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "iris.csv").write_text((EXAMPLE / "initial.csv").read_text())
+    (tmp_path / "x.csv").write_text((EXAMPLE / "new_data.csv").read_text())
+    path = write(tmp_path, GOOD.format(file="x.csv").replace("iris-demo", "data/iris.csv"))
+    first = check_against_workspace(load_pipeline(path), ws)
+    again = check_against_workspace(load_pipeline(path), ws)
+    assert first["dataset"] == again["dataset"] == "iris@v1"
+    assert [v.id for v in DatasetStore(ws).list_versions()] == ["iris@v1"]
+    assert first["target"] == "species" and first["task"] == "classification"
+    # Kubeflow steps only have the volume: the compiled text names the version by id.
+    pinned = describe(load_pipeline(path), ws=ws)
+    assert pinned["dataset"] == "iris@v1"
+    assert "dataset: iris@v1" in pinned["stages"][0]["command"][4]
+
+
+def test_dataset_given_as_a_sample(ws, tmp_path):
+    (tmp_path / "x.csv").write_text((EXAMPLE / "new_data.csv").read_text())
+    path = write(tmp_path, GOOD.format(file="x.csv").replace("iris-demo", "sample:iris"))
+    found = check_against_workspace(load_pipeline(path), ws)
+    assert found["dataset"] == "iris@v1" and found["target"] == "species"
+
+
+def test_dataset_path_that_does_not_exist(ws, tmp_path):
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    text = GOOD.format(file="x.csv").replace("iris-demo", "data/missing.csv")
+    line = refused(tmp_path, text, "--home", str(ws.root))
+    assert ":2: no such file or folder 'data/missing.csv'" in line
 
 
 def test_metric_the_model_does_not_log(ws, dataset, tmp_path):

@@ -361,24 +361,52 @@ def load_pipeline(path: str | Path) -> Pipeline:
     return parse_text(path.read_text(), str(path))
 
 
+def resolve_dataset(p: Pipeline, ws: Workspace):
+    """The pipeline's dataset version. `dataset:` takes what every command's data argument
+    takes: a dataset id (`name@vN`, or `name` for the newest), `sample:NAME`, or a CSV/TSV/
+    Parquet/JSONL file, a zip or a folder of class folders (relative paths from the pipeline
+    file's folder), imported as a dataset version on first use and reused while its content
+    hash matches."""
+    from core.data.datasets import DatasetStore
+    from core.data.resolve import import_path
+    from core.data.samples import SAMPLE_PREFIX, SAMPLES, sample_path
+    from core.errors import NotFound
+
+    store = DatasetStore(ws)
+    line = p.lines.get("dataset", 1)
+    ref = p.dataset
+    if ref.startswith(SAMPLE_PREFIX):
+        name = ref[len(SAMPLE_PREFIX) :]
+        path = sample_path(name, ws.samples_dir)  # refuses an unknown sample by name
+        return store.import_file(path, path.name, name=name, target=SAMPLES[name].target)
+    given = Path(ref).expanduser()
+    found = given if given.is_absolute() else Path(p.source).parent / given
+    if found.exists() and not store.is_ref(ref):
+        return import_path(found, ws)
+    try:
+        return store.get(ref)
+    except NotFound:
+        known = ", ".join(sorted({v.name for v in store.list_versions()})) or "none yet"
+        if "/" in ref or "\\" in ref or given.suffix:
+            raise BadInput(
+                f"{p.source}:{line}: no such file or folder {ref!r} (relative paths are from "
+                "the pipeline file's folder)"
+            ) from None
+        raise BadInput(
+            f"{p.source}:{line}: no dataset {ref!r} in this workspace (datasets: {known}); give "
+            "a dataset id, sample:NAME or a data file's path, or import it on the Data page"
+        ) from None
+
+
 def check_against_workspace(p: Pipeline, ws: Workspace) -> dict[str, Any]:
     """Refuse what the workspace cannot satisfy: a missing dataset or file, a metric the model
     does not log. Returns what it found (dataset version, task, production model)."""
     from core.data.datasets import DatasetStore
-    from core.errors import NotFound
     from core.registry.store import Registry
 
     where = p.source
-    line = p.lines.get("dataset", 1)
     store = DatasetStore(ws)
-    try:
-        version = store.get(p.dataset)
-    except NotFound:
-        known = ", ".join(sorted({v.name for v in store.list_versions()})) or "none yet"
-        raise BadInput(
-            f"{where}:{line}: no dataset {p.dataset!r} in this workspace (datasets: {known}); "
-            "import it first with `tfstudio data import FILE --name NAME`"
-        ) from None
+    version = resolve_dataset(p, ws)
     schema = store.schema(version)
     target = p.target or schema.get("target") or ""
     learner = p.by_type("train") or p.by_type("tune")

@@ -298,7 +298,7 @@ class Runner:
         schema = store.schema(base)
         version = store.import_file(
             buffer.getvalue(),
-            f"{self.p.dataset}.parquet",
+            f"{base.name}.parquet",
             name=base.name,
             target=self.ctx.get("target") or schema.get("target") or None,
         )

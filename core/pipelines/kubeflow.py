@@ -32,6 +32,23 @@ DEFAULT_CLAIM = "tfstudio-workspace"
 DEFAULT_SIZE = "5Gi"
 
 
+def pin_dataset(pipeline: Pipeline, ws: Workspace) -> Pipeline:
+    """The pipeline with `dataset:` naming its dataset version by id: a file, folder or sample
+    given there is imported here (or found by its hash), and the steps on the cluster, which
+    only have the volume, find that version among the staged files."""
+    import re
+
+    from core.pipelines.definition import parse_text, resolve_dataset
+
+    version = resolve_dataset(pipeline, ws)
+    if pipeline.dataset == version.id:
+        return pipeline
+    lines = pipeline.text.splitlines()
+    at = pipeline.lines.get("dataset", 1) - 1
+    lines[at] = re.sub(r"^(\s*dataset\s*:\s*).*$", lambda m: m.group(1) + version.id, lines[at])
+    return parse_text("\n".join(lines) + "\n", pipeline.source)
+
+
 def describe(
     pipeline: Pipeline,
     home: str = "/workspace",
@@ -44,6 +61,7 @@ def describe(
     The first step stages the pipeline's inputs onto the workspace volume (`staging`); `ws` is
     the workspace that holds the dataset (default: the current one).
     """
+    pipeline = pin_dataset(pipeline, ws or Workspace.resolve())
     stages = []
     for stage in pipeline.order():
         command = ["tfstudio", "pipeline", "run-stage", "--text", pipeline.text]
