@@ -181,6 +181,9 @@ def test_server_state_keeps_the_token_private(ws, monkeypatch):
     class Proc:
         pid = os.getpid()
 
+        def wait(self):  # the supervisor reaps its children in a thread
+            return 0
+
     seen = {}
 
     def fake_popen(cmd, **kwargs):
