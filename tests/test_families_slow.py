@@ -102,7 +102,12 @@ def test_text_dataset_trains_with_text_vectorization_inside_the_model(tmp_path, 
         ).stdout
     )
     assert imported["kind"] == "text"
-    payload = train(tmp_path, "--data", imported["id"], "--target", "sentiment", "--epochs", "10")
+    # lr 0.01: what the CLI used to force on every model (the text catalog default is 0.001,
+    # which after 10 epochs scores >= 0.9 but is unsure on the short probes below)
+    payload = train(
+        tmp_path, "--data", imported["id"], "--target", "sentiment", "--epochs", "10",
+        "--learning-rate", "0.01",
+    )  # fmt: skip
     assert payload["result"]["task"] == "text-classification"
     assert payload["test_metrics"]["accuracy"] >= 0.9
     parity = payload["result"]["tflite_parity"]
