@@ -64,3 +64,28 @@ def test_train_defaults_to_a_dataset_and_task_it_can_train(ws, tmp_path):
     assert "**forecasting**" in " ".join(m.value for m in at.markdown)
     assert not any("Cannot train" in w.value for w in at.warning)
     assert not at.button(key="train-start").disabled
+
+
+def test_a_yearly_series_goes_from_data_to_a_forecaster_on_the_train_page(ws, store, monkeypatch):
+    """The classic sunspots file (YEAR = 1700.0, 1701.0, ...): imported on the Data page, the
+    Train page defaults to it, resolves forecasting, and submits a sequence model's run."""
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("TFSTUDIO_HANDLERS", "train=tests.fake_jobs:succeed")
+    at = import_path(open_page("data"), REPO / "tests" / "corpus" / "sm_sunspots.csv")
+    at.button(key="data-import-path").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="data-pick").value == "sm_sunspots@v1"
+    at.switch_page("../pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="train-dataset").value == "sm_sunspots@v1"
+    assert at.selectbox(key="train-target").value == "SUNACTIVITY"
+    assert any("**forecasting**" in m.value for m in at.markdown)
+    at.selectbox(key="train-model-forecasting").set_value("lstm").run()
+    at.number_input(key="train-window").set_value(8).run()
+    assert not at.button(key="train-start").disabled
+    at.button(key="train-start").click().run()
+    assert not at.exception, at.exception
+    (run,) = store.list_runs(kind="train")
+    assert run.spec["data"] == "sm_sunspots@v1" and run.spec["target"] == "SUNACTIVITY"
+    assert run.spec["model"] == "lstm" and run.spec["window"] == 8
