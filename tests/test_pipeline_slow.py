@@ -52,8 +52,9 @@ def test_example_runs_end_to_end_then_pushes_to_a_live_server(ws, store, tmp_pat
         (example / "again.yaml").write_text(text)
         results, stop = [], threading.Event()
         url = f"http://127.0.0.1:{state['port']}/v1/models/iris"
-        body = {"instances": [{"sepal_length_cm": 6.1, "sepal_width_cm": 2.8,
-                               "petal_length_cm": 4.7, "petal_width_cm": 1.2}]}  # fmt: skip
+        # each column input has shape (-1, 1): a row gives it as [value], as TF Serving wants
+        body = {"instances": [{"sepal_length_cm": [6.1], "sepal_width_cm": [2.8],
+                               "petal_length_cm": [4.7], "petal_width_cm": [1.2]}]}  # fmt: skip
 
         def client():
             while not stop.is_set():
