@@ -24,7 +24,15 @@ class NotFound(TFStudioError):
 
 
 class StoreDamaged(BadInput):
-    """The run store file is not a readable SQLite database (overwritten, truncated)."""
+    """The run store file is not a readable SQLite database (overwritten, truncated).
+
+    `finding` says what is wrong without the remedy, so each front end offers its own: the
+    CLI's message names `tfstudio doctor --repair`, the app shows a Repair button instead.
+    """
+
+    def __init__(self, message: str, finding: str | None = None) -> None:
+        super().__init__(message)
+        self.finding = finding or message
 
 
 class WorkspaceReadOnly(BadInput):

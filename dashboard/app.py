@@ -34,6 +34,6 @@ except StoreDamaged:
 try:
     page.run()
 except StoreDamaged as exc:  # any page: say so once, and send the user to the repair
-    st.error(str(exc).replace("run `tfstudio doctor --repair`", "repair it on the Runs page"))
+    st.error(f"{exc.finding}: repair it on the Runs page.")
     st.page_link(page_path("runs"), label="Repair on the Runs page →")
 start_preload()  # after the first page is drawn: the other pages' imports, in the background

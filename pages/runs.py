@@ -32,7 +32,7 @@ def render_store_banner() -> None:
     problem = doctor.quick_check(ws)
     if problem is None:
         return
-    st.error(problem.replace("run `tfstudio doctor --repair`", "repair"), icon="🩺")
+    st.error(problem, icon="🩺")
     if st.button("Repair: rebuild the store from the run folders", key="runs-repair"):
         try:
             report = doctor.repair(ws)

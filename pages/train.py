@@ -135,6 +135,13 @@ if model.startswith(("keras-app:", "hub:", "kerashub:")):
         key="train-offline",
         help="Use cached or local files only; a missing download stops the run at once",
     )
+    if model.startswith("hub:"):
+        extra["trust_savedmodel"] = st.checkbox(
+            "I trust this SavedModel",
+            key="train-trust",
+            help="A TF Hub SavedModel runs its own graph, which Keras loads only outside safe "
+            "mode; the choice is recorded with the run (and its exports)",
+        )
 if resolved in ("classification", "regression"):
     numeric_columns = [c for c in columns if c != target and loaded.frame[c].dtype.kind in "if"]
     extra["bucketize"] = tuple(

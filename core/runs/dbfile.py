@@ -55,9 +55,9 @@ def connect(db_path: Path, read_only: bool, empty: bool, schema: str) -> sqlite3
 
 
 def damaged_error(db_path: Path, detail: str) -> StoreDamaged:
+    finding = f"the run store {db_path} is damaged ({detail}); the run folders are untouched"
     return StoreDamaged(
-        f"the run store {db_path} is damaged ({detail}); the run folders are untouched: run "
-        "`tfstudio doctor --repair` to rebuild the store from them"
+        f"{finding}: run `tfstudio doctor --repair` to rebuild the store from them", finding
     )
 
 

@@ -149,20 +149,21 @@ def check(ws: Workspace) -> Report:
 
 
 def quick_check(ws: Workspace) -> str | None:
-    """One line for a banner when the store is damaged or lacks run folders; None when fine.
-    Cheap enough for every page load: no quick_check, one id query and one folder listing."""
+    """One line for the app's banner (what is wrong; the banner offers the repair) when the
+    store is damaged or lacks run folders; None when fine. Cheap enough for every page load:
+    no quick_check, one id query and one folder listing."""
     try:
         store = RunStore(ws.db_path)
         ids = store.run_ids()
     except StoreDamaged as exc:
-        return str(exc)
+        return exc.finding
     base = ws.root / "runs"
     names = {p.name for p in base.iterdir()} if base.is_dir() else set()
     missing = [n for n in names - ids if folder.is_run_id(n) and (base / n).is_dir()]
     if missing:
         return (
-            f"{len(missing)} run folder(s) in {base} are not in the run store: run "
-            "`tfstudio doctor --repair` to put them back"
+            f"{len(missing)} run folder(s) in {base} are not in the run store; the repair "
+            "puts them back"
         )
     return None
 

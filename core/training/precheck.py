@@ -144,8 +144,8 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
             if choice.kind == "hub" and not spec.trust_savedmodel:
                 raise BadInput(
                     f"{model} runs the graph of a SavedModel that Keras loads only outside safe "
-                    "mode: if you trust it, start the run with --trust-savedmodel (recorded with "
-                    "the run)"
+                    "mode: if you trust it, tick 'I trust this SavedModel' on the Train page or "
+                    "pass --trust-savedmodel (the choice is recorded with the run)"
                 )
             if choice.weights.startswith("random"):
                 warnings.append(f"{model}: starts from random initialisation (--weights random)")
