@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.browser import CHROMIUM_ARGS
 from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from tests.conftest import REPO, pid_alive, wait_until
@@ -27,14 +28,6 @@ from tests.conftest import REPO, pid_alive, wait_until
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = os.environ.get("TFSTUDIO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:

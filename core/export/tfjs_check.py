@@ -15,15 +15,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from core.browser import CHROMIUM_ARGS
+
 CHROMIUM = os.environ.get("TFSTUDIO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 class BrowserUnavailable(RuntimeError):

@@ -9,16 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
+from core.browser import CHROMIUM_ARGS
 from core.errors import BadInput
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 def chromium_path() -> str:
