@@ -92,3 +92,29 @@ def test_an_older_store_gains_the_lineage_columns(tmp_path):
         "train stage",
     )
     RunStore(db)  # opening again changes nothing
+
+
+def test_reconcile_among_a_thousand_runs_touches_only_the_active_ones(ws, store):
+    from core.runs.recovery import reconcile
+
+    newest_first = _thousand_runs(store)
+    dead = []
+    for i in range(2):  # two workers that died without reporting (a pid that is not running)
+        run = store.create_run("train", {}, name=f"killed {i}")
+        store.set_status(run.id, RunStatus.RUNNING)
+        store.set_pid(run.id, 2**22 + i, None)
+        dead.append(run.id)
+    plan = sqlite3.connect(store.db_path).execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM runs WHERE status IN ('PENDING','RUNNING')"
+    )
+    assert "runs_status" in " ".join(str(r) for r in plan.fetchall()), "reconcile uses the index"
+    changed = reconcile(store)
+    assert sorted(r.id for r in changed) == sorted(dead)
+    assert store.count_runs(statuses={RunStatus.LOST}) == 2
+    assert store.count_runs(statuses={RunStatus.SUCCEEDED}) == 1000
+    assert reconcile(store) == []  # a second pass has nothing to do
+    page = store.list_runs(limit=3)
+    assert [r.id for r in page] == [*reversed(dead), newest_first[0]]
+    assert all(
+        r.status is RunStatus.LOST and "ended without reporting" in r.error for r in page[:2]
+    )
