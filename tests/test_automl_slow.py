@@ -33,7 +33,7 @@ import autokeras, keras, tensorflow as tf
 from autokeras.pipeline import load_pipeline
 from core.data.tabular import class_labels
 from core.training.features import ModelContract, raw_arrays
-from core.tuning.automl import _table_x
+from core.tuning.automl_model import table_x
 
 run_dir, extra = sys.argv[1], json.loads(sys.argv[2])
 contract = ModelContract.load(f"{run_dir}/features.json")
@@ -62,7 +62,7 @@ if contract.input_kind == "table" and extra:
     frame = pd.DataFrame(extra)
     arrays = raw_arrays(frame, contract.features)
     mine = preprocess.predict({k: tensor(v) for k, v in arrays.items()}, verbose=0)
-    theirs = pipeline.transform_x(_table_x(arrays))
+    theirs = pipeline.transform_x(table_x(arrays))
     out["encoded"] = mine.tolist()
     out["encoded_diff"] = float(np.abs(mine - theirs).max())
 if contract.input_kind == "text" and extra:
