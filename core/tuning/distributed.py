@@ -63,8 +63,10 @@ def run_chief(ctx: Context) -> dict[str, Any]:
             start_local_worker(ctx.run_dir, f"tuner{i}", port, ctx.spec.workers)
             for i in range(ctx.spec.workers)
         ]
+        restarts = [0] * len(procs)
         while True:
             time.sleep(0.5)
+            _restart_dead_workers(ctx, oracle, procs, restarts, port)
             if ctx.should_stop():
                 stop_workers(procs)
                 mark_stopped(ctx, "canceled by the user; this trial runs again on resume")
@@ -74,7 +76,7 @@ def run_chief(ctx: Context) -> dict[str, Any]:
                 break
             codes = [p.poll() for p in procs]
             if all(c is not None for c in codes):
-                if not oracle.ongoing_trials:
+                if not oracle.ongoing_trials and not oracle._retry_queue:
                     break
                 bad = [f"tuner{i} exited with {c}" for i, c in enumerate(codes) if c]
                 raise RuntimeError(
@@ -94,6 +96,31 @@ def run_chief(ctx: Context) -> dict[str, Any]:
             server.stop(0)
         for key in ENV_KEYS:
             os.environ.pop(key, None)
+
+
+# A local worker that dies mid-trial (killed, out of memory) is started again this many times;
+# KerasTuner hands the same trial to a tuner id that asks again, so only that trial repeats.
+WORKER_RESTARTS = 2
+
+
+def _restart_dead_workers(
+    ctx: Context, oracle, procs: list, restarts: list[int], port: int
+) -> None:
+    for i, proc in enumerate(procs):
+        code = proc.poll()
+        if code in (None, 0):
+            continue
+        tuner_id = f"tuner{i}"
+        trial_id = oracle.requeue(tuner_id)
+        if trial_id is None or restarts[i] >= WORKER_RESTARTS:
+            continue  # nothing in flight (or restarted enough): the loop's own checks decide
+        restarts[i] += 1
+        ctx.reporter.event(
+            f"worker {tuner_id} exited with {code} during trial {trial_id}; starting it again "
+            f"({restarts[i]}/{WORKER_RESTARTS}): that trial runs again, finished ones are kept",
+            "warning",
+        )
+        procs[i] = start_local_worker(ctx.run_dir, tuner_id, port)
 
 
 def worker_command(run_dir: Path, chief: str, tuner_id: str, *extra: str) -> list[str]:

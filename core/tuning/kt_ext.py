@@ -85,6 +85,27 @@ def kt_classes() -> dict[str, Any]:
                 self._record_start(trial, tuner_id)
             return trial
 
+        @synchronized
+        def requeue(self, tuner_id: str) -> str | None:
+            """A worker died mid-trial while this oracle lives on: its trial goes back to the
+            queue (KerasTuner does this only when it reloads) and runs again on the next worker
+            that asks, with fresh metrics. Returns the trial's id, or None."""
+            trial = self.ongoing_trials.pop(tuner_id, None)
+            if trial is None:
+                return None
+            self._retry_queue.append(trial.trial_id)
+            self.save()
+            path = self.ctx.run_dir / tr.TRIALS_DIR / f"{trial.trial_id}.json"
+            record = read_json(path)
+            if record:
+                record.update(
+                    status=TrialStatus.STOPPED,
+                    error=f"interrupted ({worker_name(tuner_id)} died); this trial runs again",
+                    ended_at=tr.now(),
+                )
+                tr.write_trial(self.ctx.run_dir, record)
+            return trial.trial_id
+
         def _record_start(self, trial, tuner_id: str) -> None:
             ctx = self.ctx
             path = ctx.run_dir / tr.TRIALS_DIR / f"{trial.trial_id}.json"
