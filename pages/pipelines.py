@@ -7,7 +7,8 @@ import streamlit as st
 from core.data.datasets import DatasetStore
 from core.errors import BadInput, NotFound
 from core.help import HELP, choice_help
-from core.pipelines.definition import TASK_METRICS, check_against_workspace, load_pipeline
+from core.pipelines.checks import TASK_METRICS, check_against_workspace
+from core.pipelines.definition import load_pipeline
 from core.pipelines.job import submit_pipeline
 from core.runs import launcher
 from core.specs import EXPORT_FORMATS

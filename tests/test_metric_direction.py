@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.metrics import metric_direction
-from core.pipelines.definition import direction_for
+from core.pipelines.checks import direction_for
 from core.tuning.analytics import resolve_direction
 from core.tuning.space import default_direction
 

@@ -9,7 +9,8 @@ import pytest
 
 from core.data.datasets import DatasetStore
 from core.errors import BadInput
-from core.pipelines.definition import check_against_workspace, load_pipeline, parse_text
+from core.pipelines.checks import check_against_workspace
+from core.pipelines.definition import load_pipeline, parse_text
 from core.pipelines.kubeflow import describe
 from core.registry.store import Registry
 from tests.conftest import REPO, tfstudio

@@ -85,7 +85,8 @@ def cmd_show(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from core.pipelines.definition import check_against_workspace, load_pipeline
+    from core.pipelines.checks import check_against_workspace
+    from core.pipelines.definition import load_pipeline
 
     ws, _ = open_workspace(args)
     pipeline = load_pipeline(args.file)

@@ -28,11 +28,8 @@ from typing import Any
 import pandas as pd
 
 from core.errors import BadInput, JobCanceled
-from core.pipelines.definition import (
-    Pipeline,
-    check_against_workspace,
-    parse_text,
-)
+from core.pipelines.checks import check_against_workspace
+from core.pipelines.definition import Pipeline, parse_text
 from core.pipelines.stages import STAGES
 from core.pipelines.state import (
     STATE,

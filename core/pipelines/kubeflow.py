@@ -38,7 +38,8 @@ def pin_dataset(pipeline: Pipeline, ws: Workspace) -> Pipeline:
     only have the volume, find that version among the staged files."""
     import re
 
-    from core.pipelines.definition import parse_text, resolve_dataset
+    from core.pipelines.checks import resolve_dataset
+    from core.pipelines.definition import parse_text
 
     version = resolve_dataset(pipeline, ws)
     if pipeline.dataset == version.id:

@@ -16,10 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from core.errors import BadInput, NotFound
-from core.pipelines.definition import (
-    default_metric,
-    direction_for,
-)
+from core.pipelines.checks import default_metric, direction_for
 from core.pipelines.state import (
     StageStop,
     ledger_path,
