@@ -76,6 +76,20 @@ def test_report_shape_and_baseline(ptq):
         assert v["size_bytes"] == Path(v["path"]).stat().st_size
 
 
+def test_variants_share_the_baseline_and_one_savedmodel_per_source(ptq):
+    """dynamic, float16 and int8 convert from one SavedModel of each source model, and the float
+    baseline is converted (here: copied from the training run) and evaluated once."""
+    _, report = ptq
+    shared = report["shared"]
+    assert shared["baseline_evaluations"] == 1
+    assert shared["savedmodel_exports"].get("model") == 1  # dynamic and float16 both used it
+    assert set(shared["savedmodel_exports"].values()) == {1}
+    rows = by_method(report)
+    for method in ("dynamic", "float16", "int8"):
+        ratio = rows[method]["size_bytes"] / report["baseline"]["size_bytes"]
+        assert rows[method]["size_ratio"] == pytest.approx(ratio)
+
+
 def test_post_training_quantization(ptq):
     _, report = ptq
     base, variants = report["baseline"], by_method(report)

@@ -63,6 +63,17 @@ def test_every_format_exports_and_passes_its_parity_check(exported):
         assert "README.md" in names(bundle["bundle"]), fmt
 
 
+def test_formats_share_one_savedmodel_one_tflite_and_one_browser(exported):
+    """Export-all does each expensive step once: one SavedModel (SavedModel, TF.js), the
+    training run's own .tflite reused (no second conversion), one Chromium for the TF.js page."""
+    _, result = exported
+    assert result["shared"]["savedmodel_exports"] == 1
+    assert result["shared"]["tflite_conversions"] == 0
+    assert result["bundles"]["tflite"]["tflite_source"].startswith("the training run's")
+    assert result["shared"]["browser_launches"] == 1
+    assert result["shared"]["browser_checks"] == 1
+
+
 def test_keras_bundle_has_the_models_and_the_contract(exported):
     _, result = exported
     zipped = result["bundles"]["keras"]["bundle"]

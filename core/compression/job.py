@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ FINE_TUNE_MAX_LR = 1e-3
 class _Context:
     """What every method needs: the source models, the rebuilt split, preprocessed features."""
 
-    def __init__(self, spec: CompressSpec, folder: Path, run_spec: dict, run_result: dict):
+    def __init__(
+        self, spec: CompressSpec, folder: Path, run_spec: dict, run_result: dict, run_dir: Path
+    ):
         from core.compression.data import rebuild
         from core.models.io import load_run_model
         from core.training.families.common import CLASSIFICATION_TASKS
@@ -45,6 +48,29 @@ class _Context:
         self.learning_rate = float(run_spec.get("learning_rate") or 0.001)
         self._features: dict[str, np.ndarray] = {}
         self.int8_scope, self.int8_note = "end-to-end", ""
+        # Shared by every variant: each source model's SavedModel, written once per job.
+        self.work = Path(tempfile.mkdtemp(prefix="shared-", dir=run_dir))
+        self._saved: dict[str, Path] = {}
+        self.made: dict[str, Any] = {"savedmodel_exports": {}, "baseline_evaluations": 0}
+
+    def saved_model(self, which: str) -> Path:
+        """The SavedModel of `model` (end-to-end float) or `network`, exported once per job."""
+        from core.export.convert import to_savedmodel
+
+        if which not in self._saved:
+            model = self.model if which == "model" else self.network
+            self._saved[which] = to_savedmodel(model, self.work / which)
+            exports = self.made["savedmodel_exports"]
+            exports[which] = exports.get(which, 0) + 1
+        return self._saved[which]
+
+    def quantize(self, which: str, method: str, out: Path, rep=None) -> Path:
+        """A PTQ variant of the source `model` or `network`, from its shared SavedModel."""
+        from core.compression.ptq import quantize
+
+        model = self.model if which == "model" else self.network
+        saved = self.saved_model(which)
+        return quantize(model, method, out, rep, self.spec.int8_io, saved=saved)
 
     def features(self, part: str) -> np.ndarray:
         """Preprocessed feature vectors (what network.keras takes) of the train or test rows."""
@@ -73,22 +99,22 @@ class _Context:
 
 
 def _ptq(ctx: _Context, method: str, run_dir: Path) -> tuple[Path, dict[str, Any]]:
-    from core.compression.ptq import quantize, representative
+    from core.compression.ptq import representative
 
     out = run_dir / f"model_{method}.tflite"
     if method != "int8":
-        return quantize(ctx.model, method, out), {"scope": "end-to-end"}
+        return ctx.quantize("model", method, out), {"scope": "end-to-end"}
     if ctx.int8_scope == "network":
-        quantize(ctx.network, "int8", out, representative(ctx.features("train")), ctx.spec.int8_io)
+        ctx.quantize("network", "int8", out, representative(ctx.features("train")))
         return out, {"scope": "network", "note": ctx.int8_note}
     try:
-        quantize(ctx.model, "int8", out, representative(ctx.data.train_x), ctx.spec.int8_io)
+        ctx.quantize("model", "int8", out, representative(ctx.data.train_x))
         return out, {"scope": "end-to-end"}
     except BadInput:
         raise
     except Exception as exc:  # converter errors: fall back to the float-input network
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        quantize(ctx.network, "int8", out, representative(ctx.features("train")), ctx.spec.int8_io)
+        ctx.quantize("network", "int8", out, representative(ctx.features("train")))
         return out, {
             "scope": "network",
             "note": "the end-to-end model did not convert to full int8 "
@@ -185,9 +211,6 @@ def _bridge(ctx: _Context, method: str, run_dir: Path, reporter: Reporter):
 
 def run_compress_job(spec: CompressSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
     import core.training.layers  # noqa: F401  (registers custom layers for loading)
-    from core.compression.report import keras_latency, measure, weight_stats
-    from core.export.convert import to_tflite
-    from core.runs.worker import describe_failure
 
     ws = Workspace.resolve()
     store = RunStore(ws.db_path)
@@ -196,20 +219,34 @@ def run_compress_job(spec: CompressSpec, reporter: Reporter, run_dir: Path) -> d
     folder = ws.run_dir(spec.source_run)
     total = len(methods) + 2
     reporter.progress("loading", 0, total, "rebuilding the split and loading the models")
-    ctx = _Context(spec, folder, source.spec, source.result or {})
+    ctx = _Context(spec, folder, source.spec, source.result or {}, run_dir)
     ctx.int8_scope, ctx.int8_note = pre.methods["int8"].scope, pre.methods["int8"].note
     for note in ctx.data.notes:
         reporter.event(note, "warning")
 
+    try:
+        return _compress(spec, reporter, run_dir, ctx, methods, pre, total)
+    finally:
+        shutil.rmtree(ctx.work, ignore_errors=True)
+
+
+def _compress(spec, reporter, run_dir, ctx: _Context, methods, pre, total) -> dict[str, Any]:
+    """The baseline once, then every variant beside it (their report rows share its numbers)."""
+    from core.compression.report import keras_latency, measure, weight_stats
+    from core.export.convert import savedmodel_to_tflite
+    from core.runs.worker import describe_failure
+
+    folder = ctx.folder
     reporter.progress("baseline", 1, total, "measuring the float TFLite baseline")
     baseline_path = run_dir / "model_float.tflite"
-    if (folder / "model.tflite").is_file():
+    if (folder / "model.tflite").is_file():  # the training run converted it already
         shutil.copy2(folder / "model.tflite", baseline_path)
     else:
-        to_tflite(ctx.model, baseline_path)
+        savedmodel_to_tflite(ctx.saved_model("model"), baseline_path)
     baseline, base_pred = measure(
         baseline_path, "float", ctx.task, ctx.data.test_x, ctx.data.test_y
     )
+    ctx.made["baseline_evaluations"] += 1
     baseline["scope"] = "end-to-end"
     baseline.update(keras_latency(ctx.model, ctx.data.test_x))
     from core.compression.tfmot_bridge import kernels
@@ -263,6 +300,7 @@ def run_compress_job(spec: CompressSpec, reporter: Reporter, run_dir: Path) -> d
         "preflight": pre.to_dict(),
         "baseline": baseline,
         "variants": variants,
+        "shared": ctx.made,
     }
     (run_dir / REPORT_NAME).write_text(json.dumps(report, indent=2))
     reporter.artifact(REPORT_NAME, run_dir / REPORT_NAME)

@@ -67,14 +67,21 @@ def check_representative(gen, signature_inputs: dict[str, tuple]):
     return gen
 
 
-def quantize(model, method: str, out_path: Path, rep=None, int8_io: bool = False) -> Path:
-    """Convert a Keras 3 model (via a SavedModel, like the export) with one PTQ method."""
+def quantize(
+    model, method: str, out_path: Path, rep=None, int8_io: bool = False, saved: Path | None = None
+) -> Path:
+    """Convert a Keras 3 model (via a SavedModel, like the export) with one PTQ method.
+
+    `saved`: the model's SavedModel when the caller already wrote one (a compression job writes
+    it once and converts every variant from it); written here otherwise.
+    """
     import tensorflow as tf
 
     from core.export.convert import to_savedmodel
 
     with tempfile.TemporaryDirectory() as tmp:
-        saved = to_savedmodel(model, Path(tmp) / "saved")
+        if saved is None:
+            saved = to_savedmodel(model, Path(tmp) / "saved")
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if method == "float16":

@@ -41,24 +41,28 @@ def to_tflite(model, out_path: str | Path) -> tuple[Path, str]:
     TensorFlow ops that TFLite lacks (text vectorisation, some recurrent layers); such a model
     needs the Flex delegate where it runs.
     """
+    with tempfile.TemporaryDirectory() as tmp:
+        return savedmodel_to_tflite(to_savedmodel(model, Path(tmp) / "saved"), out_path)
+
+
+def savedmodel_to_tflite(saved: str | Path, out_path: str | Path) -> tuple[Path, str]:
+    """`to_tflite` from a SavedModel already written (an export job writes one, once)."""
     import tensorflow as tf
 
     out = Path(out_path)
-    with tempfile.TemporaryDirectory() as tmp:
-        saved = to_savedmodel(model, Path(tmp) / "saved")
-        try:
-            flatbuffer, ops = (
-                tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert(),
-                "builtin",
-            )
-        except Exception:  # the converter raises ConverterError and friends; retry with TF ops
-            converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
-            converter.target_spec.supported_ops = [
-                tf.lite.OpsSet.TFLITE_BUILTINS,
-                tf.lite.OpsSet.SELECT_TF_OPS,
-            ]
-            converter._experimental_lower_tensor_list_ops = False
-            flatbuffer, ops = converter.convert(), "builtin+select-tf"
+    try:
+        flatbuffer, ops = (
+            tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert(),
+            "builtin",
+        )
+    except Exception:  # the converter raises ConverterError and friends; retry with TF ops
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+            tf.lite.OpsSet.SELECT_TF_OPS,
+        ]
+        converter._experimental_lower_tensor_list_ops = False
+        flatbuffer, ops = converter.convert(), "builtin+select-tf"
     tmp_out = out.with_suffix(".tflite.tmp")
     tmp_out.write_bytes(flatbuffer)
     tmp_out.replace(out)

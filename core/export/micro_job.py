@@ -235,12 +235,12 @@ def tflm_version() -> str:
 
 
 def export_micro(ctx) -> dict[str, Any]:
-    """Write and check the micro bundle for an export context (core.export.job._Context)."""
+    """Write and check the micro bundle for an export job (core.export.context.ExportContext)."""
     contract = ctx.contract
     why = micro_glue.refusal(contract, [])
     if why:
         raise MicroRefused(why)
-    pre = load_run_model(ctx.source, "preprocessing.keras")
+    pre = ctx.preprocessing()
     glue = micro_glue.plan(pre, contract)
     keras_features = np.asarray(pre.predict(ctx.tensors, verbose=0), "float32")
     mirror = micro_glue.apply(glue, ctx.raw)
