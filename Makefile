@@ -20,8 +20,9 @@ setup: uv
 demo: setup
 	$(UV) run --frozen tfstudio app --demo --port $(PORT)
 
-# Before a meeting: build the demo story (a model, a search, an int8 variant, an export with a
-# TF.js bundle) in .demo-home and wait until it has finished, so `make demo` opens it complete.
+# `make demo` opens the app at once; one process runs the story (a model, its int8 variant, its
+# export with a TF.js bundle, a search) meanwhile, ~23 s on a quiet 2-core machine (the Home page
+# counts it). Before a meeting, `make demo-ready` builds it in .demo-home and waits for it.
 demo-ready: setup
 	$(UV) run --frozen python -m core.demo --prepare .demo-home
 

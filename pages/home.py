@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.runs.status import RunStatus
 from dashboard.components import status_label
+from dashboard.demo_view import render_demo_banner
 from dashboard.learn_view import learn_enabled, render_learn_path
 from dashboard.navigation import page_icon, page_path
 from dashboard.services import store
@@ -14,6 +15,7 @@ st.markdown(
     "its own worker process, so you can close this tab or restart the app: the run carries on and "
     "its page finds it again."
 )
+render_demo_banner()  # only in a demo workspace (`make demo`)
 
 STEPS = [
     (

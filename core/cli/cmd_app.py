@@ -28,9 +28,14 @@ def cmd_app(args) -> int:
     if args.demo:
         from core.demo import seed_demo
 
-        run = seed_demo(ws)
-        if run:
-            print(f"demo: started training run {run.id} on the iris sample", file=sys.stderr)
+        # The story process tops up the warm pool once the story has ended (the app's setting).
+        runs = seed_demo(ws, {"TFSTUDIO_WARM_WORKERS": env["TFSTUDIO_WARM_WORKERS"]})
+        if runs:
+            print(
+                f"demo: the story ({len(runs)} runs on the iris sample) is running; the Home "
+                "page shows its progress",
+                file=sys.stderr,
+            )
         if _has_screen():  # open a browser tab where there is a screen to show it on
             headless = "false"
     cmd = [
@@ -71,6 +76,6 @@ def register(sub, common) -> None:
     p.add_argument(
         "--demo",
         action="store_true",
-        help="use the demo workspace (./.demo-home) and start a sample training run",
+        help="use the demo workspace (./.demo-home); an empty one gets the demo story",
     )
     p.set_defaults(func=cmd_app)
