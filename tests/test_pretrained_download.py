@@ -254,3 +254,45 @@ def test_tf_hub_text_encoders_are_listed_but_refused_for_training_with_the_reaso
         )
     entry = check_fits("kerashub:bert_tiny_en_uncased", "text-classification", "text")
     assert entry.builder == "core.models.builders:build_text_transfer"
+
+
+def test_an_unknown_tf_hub_handle_lists_the_close_listed_handles(caches, mirror):
+    typo = "https://tfhub.dev/google/imagenet/mobilenet_v2_100_244/feature_vector/5"
+    with pytest.raises(dl.DownloadFailed, match=r"HTTP 404.*close matches: " + HUB):
+        pt.ensure_hub(typo)
+    assert list((caches / "hub").iterdir()) == []
+
+
+def test_an_image_model_is_refused_for_text_before_any_download(caches, mirror):
+    with pytest.raises(BadInput, match="is an image model, so it does not fit text-classification"):
+        describe(f"hub:{HUB}", task="text-classification")
+    with pytest.raises(BadInput, match="resnet model for image-classification, so it does not"):
+        describe("kerashub:resnet_18_imagenet", task="text-classification")
+    assert mirror.requests == []
+
+
+class _SmallDisk:
+    free = 1_000_000
+
+
+def test_a_tf_hub_download_bigger_than_the_free_disk_is_refused_with_its_size(
+    caches, mirror, monkeypatch
+):
+    mirror.files[HUB_PATH] = PAYLOAD  # 307 KB announced; tarball + unpacked copy need 3x
+    monkeypatch.setattr(dl.shutil, "disk_usage", lambda _p: _SmallDisk)
+    with pytest.raises(dl.DownloadFailed, match=r"is 921.6 KB but only 1.0 MB is free"):
+        pt.ensure_hub(HUB)
+    assert mirror.gets(HUB_PATH) == []  # refused before the body was asked for
+
+
+def test_a_kerashub_preset_bigger_than_the_free_disk_is_refused_with_its_size(
+    caches, mirror, monkeypatch, tmp_path
+):
+    _serve_folder(mirror, _preset_folder(tmp_path), "/presets/bert_tiny_en_uncased")
+    monkeypatch.setattr(dl.shutil, "disk_usage", lambda _p: _SmallDisk)
+    with pytest.raises(
+        dl.DownloadFailed, match=r"KerasHub preset bert_tiny_en_uncased is 307.\d KB but only"
+    ):
+        pt.ensure_kerashub("bert_tiny_en_uncased")
+    assert mirror.gets("/presets/bert_tiny_en_uncased/model.weights.h5") == []
+    assert leftovers(caches / "kh") == []

@@ -7,6 +7,7 @@ asked from the server (Content-Length) right before a download. Plain data: no T
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -132,6 +133,13 @@ _IMAGE_WORDS = ("imagenet", "feature_vector", "feature-vector", "image", "bit/",
 def normalise(handle: str) -> str:
     """One spelling per handle: no trailing slash, tfhub.dev for the tfhub.dev form."""
     return handle.rstrip("/").replace("http://tfhub.dev", "https://tfhub.dev")
+
+
+def close_handles(handle: str) -> str:
+    """ " (close matches: ...)" among the curated handles, for a handle the server did not
+    know; "" when none is close."""
+    close = difflib.get_close_matches(normalise(handle), BY_HANDLE, n=3, cutoff=0.8)
+    return f" (close matches: {', '.join(close)})" if close else ""
 
 
 def guess_task(handle: str) -> str | None:

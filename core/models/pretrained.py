@@ -189,9 +189,19 @@ def ensure_hub(handle: str, reporter=None, offline: bool = False, approx: int = 
     tarball = module_dir.with_name(module_dir.name + ".tar.gz")
     unpack = module_dir.with_name(module_dir.name + ".unpacking")
     try:
-        dl.fetch_file(
-            url, tarball, what=what, progress=reporting_progress(reporter, what), offline=offline
-        )
+        try:
+            dl.fetch_file(
+                url,
+                tarball,
+                what=what,
+                progress=reporting_progress(reporter, what),
+                offline=offline,
+            )
+        except dl.DownloadFailed as exc:  # an unknown handle: name the listed ones close to it
+            from core.models.hub_handles import close_handles
+
+            hint = close_handles(handle) if "(HTTP 404)" in str(exc) else ""
+            raise dl.DownloadFailed(f"{exc}{hint}") from None
         shutil.rmtree(unpack, ignore_errors=True)
         try:
             with tarfile.open(tarball) as tar:
