@@ -77,6 +77,7 @@ def test_import_writes_version_1_with_hash_and_files(datasets):
         "manifest.json",
         "profile.json",
         "schema.json",
+        "stats.json",
     ]
     manifest = json.loads((v.folder / "manifest.json").read_text())
     assert manifest["sha256"] == v.sha256 and manifest["rows"] == 30
@@ -325,6 +326,7 @@ def test_update_schema_rewrites_schema_and_profile_not_data(datasets):
         "profile.json",
         "schema.json",
         "schemas",  # the schema before the correction, for undo
+        "stats.json",
     ]
     # A later edit keeps the earlier choices it does not change.
     datasets.update_schema(v, types={"a": "numeric"})

@@ -1,7 +1,10 @@
 """Dataset versions: every import becomes an immutable, content-hashed folder in the workspace.
 
     datasets/<name>/v<N>/manifest.json   id, kind, hash, source, read settings, rows, columns
-                          data.parquet    the table (tables, time series, text)
+                          data.parquet    the table (tables, time series, text), in row
+                                          groups of ROW_GROUP_ROWS rows (streamed by workers)
+                          stats.json      per-column counts, min/max/mean/var, vocabularies
+                                          (core.data.stats): what prechecks read instead of rows
                           index.parquet   path, label, width, height (image datasets)
                           images/...      decoded images, converted to RGB PNG
                           schema.json     column types, target, time column (the user may edit)
@@ -29,8 +32,10 @@ from typing import Any
 
 import pandas as pd
 
+from core.data.limits import ROW_GROUP_ROWS
 from core.data.profile import COLUMN_TYPES, TableProfile, profile_table
 from core.data.sources import ReadOptions, check_table_size, detect_format, read_table
+from core.data.stats import load_stats, write_stats
 from core.errors import BadInput, NotFound
 from core.workspace import Workspace
 
@@ -134,6 +139,14 @@ class DatasetStore:
         name = "index.parquet" if version.kind == "images" else "data.parquet"
         return pd.read_parquet(version.folder / name)
 
+    def table_path(self, version: DatasetVersion) -> Path:
+        return version.folder / ("index.parquet" if version.kind == "images" else "data.parquet")
+
+    def stats(self, version: DatasetVersion) -> dict[str, Any]:
+        """The version's stored column statistics (computed now for a version imported before
+        they were stored); no rows are held in memory."""
+        return load_stats(version.folder, self.table_path(version))
+
     def schema(self, version: DatasetVersion) -> dict[str, Any]:
         return json.loads((version.folder / "schema.json").read_text())
 
@@ -184,12 +197,14 @@ class DatasetStore:
     def _write_table(self, source, filename, tmp: Path, kind, target, time_column, options):
         result, prof, kind = read_for_import(source, filename, kind, target, time_column, options)
         frame = result.frame
-        frame.to_parquet(tmp / "data.parquet", index=False)
+        frame.to_parquet(tmp / "data.parquet", index=False, row_group_size=ROW_GROUP_ROWS)
+        result.frame = frame = None  # freed: the statistics are read back from the Parquet file
+        write_stats(tmp, tmp / "data.parquet")
         self._write_schema(tmp, prof, kind)
         return {
             "kind": kind,
-            "rows": len(frame),
-            "columns": list(map(str, frame.columns)),
+            "rows": prof.rows,
+            "columns": [c.name for c in prof.columns],
             "read": result.describe(),
             "notes": result.notes,
         }

@@ -30,3 +30,26 @@ def max_table_bytes() -> int:
     except OSError:
         pass
     return 4 << 30
+
+
+# A dataset version whose stored Parquet table is larger than this is never read whole by the
+# precheck or the training worker: the precheck reads its stored statistics, the worker streams
+# row groups (core/data/stream.py). Smaller tables keep the in-memory path, which is faster.
+STREAM_ABOVE_BYTES = 64 << 20
+# Rows per Parquet row group written at import: the unit a streaming worker reads and shuffles.
+ROW_GROUP_ROWS = 65_536
+# Distinct values counted per column in the stored statistics; beyond it only "more" is known.
+VOCAB_CAP = 1_000
+
+
+def stream_above_bytes() -> int:
+    """STREAM_ABOVE_BYTES, or TFSTUDIO_STREAM_ABOVE_MB (tests stream tiny tables with 0)."""
+    import os
+
+    env = os.environ.get("TFSTUDIO_STREAM_ABOVE_MB")
+    if env:
+        try:
+            return int(float(env) * 2**20)
+        except ValueError:
+            pass
+    return STREAM_ABOVE_BYTES

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from core.data.datasets import DatasetStore, DatasetVersion, file_sha256
+from core.data.limits import stream_above_bytes
 from core.data.parsing import describe_failures, parse_numbers
 from core.data.profile import Reading
 from core.data.samples import SAMPLE_PREFIX, sample_path
@@ -39,6 +40,20 @@ class LoadedData:
     schema: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)  # values that did not convert, and so on
     auto_imported: bool = False  # given as a path, imported on this first use
+    # A large version's stored table and statistics: `frame` then holds no rows (only the
+    # columns and their types), and the training job streams the Parquet file.
+    stream: Streamed | None = None
+
+
+@dataclass
+class Streamed:
+    parquet: Path
+    stats: dict[str, Any]
+    size: int  # bytes of the Parquet file
+
+    @property
+    def rows(self) -> int:
+        return int(self.stats["rows"])
 
 
 def folder_zip(folder: Path) -> bytes:
@@ -71,7 +86,9 @@ def import_path(path: Path, ws: Workspace) -> DatasetVersion:
     return store.import_file(path, path.name)
 
 
-def load_data(ref: str, ws: Workspace | None = None) -> LoadedData:
+def load_data(ref: str, ws: Workspace | None = None, stream_large: bool = False) -> LoadedData:
+    """The data `ref` names. With `stream_large`, a version larger than the streaming threshold
+    (core.data.limits) comes back without its rows: `stream` says where they are."""
     ws = ws or Workspace.resolve()
     if ref.startswith(SAMPLE_PREFIX):
         path = sample_path(ref[len(SAMPLE_PREFIX) :], ws.samples_dir)
@@ -80,13 +97,13 @@ def load_data(ref: str, ws: Workspace | None = None) -> LoadedData:
     store = DatasetStore(ws)
     if path.exists():
         version = import_path(path, ws)
-        loaded = load_version(store, version)
+        loaded = load_version(store, version, stream_large)
         loaded.lineage["file"] = str(path.resolve())
         loaded.label = path.name
         loaded.auto_imported = True
         return loaded
     if store.is_ref(ref):
-        return load_version(store, store.get(ref))
+        return load_version(store, store.get(ref), stream_large)
     if "/" in ref or "\\" in ref or Path(ref).suffix:
         raise BadInput(f"no such file or folder: {ref}")
     raise BadInput(
@@ -94,9 +111,26 @@ def load_data(ref: str, ws: Workspace | None = None) -> LoadedData:
     )
 
 
-def load_version(store: DatasetStore, version: DatasetVersion) -> LoadedData:
-    """A stored version's table with its schema's number columns parsed as numbers."""
+def load_version(
+    store: DatasetStore, version: DatasetVersion, stream_large: bool = False
+) -> LoadedData:
+    """A stored version's table with its schema's number columns parsed as numbers (or, for a
+    large one with `stream_large`, its columns and statistics only)."""
     schema = store.schema(version)
+    if stream_large and version.kind != "images":
+        parquet = store.table_path(version)
+        size = parquet.stat().st_size
+        if size > stream_above_bytes():
+            import pyarrow.parquet as pq
+
+            return LoadedData(
+                pq.read_schema(parquet).empty_table().to_pandas(),
+                version.id,
+                {"dataset": version.id, "sha256": version.sha256},
+                version,
+                schema,
+                stream=Streamed(parquet, store.stats(version), size),
+            )
     try:  # the user's corrections: types that differ from what was inferred
         corrected = {c.name for c in store.profile(version).columns if c.type != c.inferred_type}
     except (OSError, ValueError, KeyError, TypeError):
@@ -110,6 +144,19 @@ def load_version(store: DatasetStore, version: DatasetVersion) -> LoadedData:
         schema,
         notes,
     )
+
+
+def with_rows(loaded: LoadedData, ws: Workspace | None = None) -> LoadedData:
+    """`loaded` with its rows in memory (tasks that do not stream read the whole table)."""
+    if loaded.stream is None or loaded.dataset is None:
+        return loaded
+    full = load_version(DatasetStore(ws or Workspace.resolve()), loaded.dataset)
+    full.lineage, full.label, full.auto_imported = (
+        loaded.lineage,
+        loaded.label,
+        loaded.auto_imported,
+    )
+    return full
 
 
 def typed_frame(

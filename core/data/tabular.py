@@ -175,45 +175,61 @@ def prepare_table(
         raise BadInput(f"the table has {len(frame)} usable rows; at least {MIN_ROWS} are needed")
 
     numeric, categorical, hashed, integer_codes = [], [], [], []
+    roles = {
+        "numeric": numeric,
+        "categorical": categorical,
+        "hashed": hashed,
+        "integer": integer_codes,
+    }
     for name in frame.columns:
         if name == target:
             continue
         col, declared = frame[name], types.get(name)
-        if col.isna().all():
-            warnings.append(f"column {name!r} is empty and was left out")
-        elif declared in ("text", "timestamp", "image_path"):
-            warnings.append(f"column {name!r} ({declared}) was left out of this table model")
-        elif declared in ("numeric", "integer"):
-            frame[name] = pd.to_numeric(col, errors="coerce")
-            numeric.append(name)
-        elif (
-            declared is None
-            and pd.api.types.is_numeric_dtype(col)
-            and not (pd.api.types.is_bool_dtype(col))
-        ):
-            numeric.append(name)
-        elif (
-            declared == "categorical"
-            and pd.api.types.is_numeric_dtype(col)
-            and bool((col.dropna() == col.dropna().round()).all())
-        ):
-            integer_codes.append(name)  # codes such as 1/2/3: IntegerLookup, not Normalization
-        else:
-            distinct = col.astype(str).nunique()
-            if declared is None and distinct > 50 and distinct > 0.5 * len(col):
-                warnings.append(
-                    f"column {name!r} looks like an identifier or free text "
-                    f"({distinct} distinct values) and was left out"
-                )
-            elif distinct > HASH_ABOVE:
-                hashed.append(name)
-            else:
-                categorical.append(name)
+        all_missing = bool(col.isna().all())
+        if declared in ("numeric", "integer"):
+            frame[name] = col = pd.to_numeric(col, errors="coerce")
+        is_number = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        present = col.dropna()
+        role, warning = feature_role(
+            name,
+            declared,
+            all_missing=all_missing,
+            is_number=is_number,
+            integral=is_number and bool((present == present.round()).all()),
+            distinct=lambda col=col: col.astype(str).nunique(),
+            rows=len(col),
+        )
+        if warning:
+            warnings.append(warning)
+        if role:
+            roles[role].append(name)
     if not (numeric or categorical or hashed or integer_codes):
         raise BadInput("no usable feature columns are left besides the target")
     return TableInfo(
         frame, target, task, numeric, categorical, classes, warnings, hashed, integer_codes
     )
+
+
+def feature_role(name, declared, all_missing, is_number, integral, distinct, rows):
+    """(role, warning) of a feature column: numeric, categorical, hashed, integer (whole-number
+    codes) or None (left out, with the warning why). `distinct()` counts its values as strings
+    (missing as one more); called only when needed. The in-memory table checks and the
+    statistics-based ones of a streamed table (core/data/streamed.py) both decide here."""
+    if all_missing:
+        return None, f"column {name!r} is empty and was left out"
+    if declared in ("text", "timestamp", "image_path"):
+        return None, f"column {name!r} ({declared}) was left out of this table model"
+    if declared in ("numeric", "integer") or (declared is None and is_number):
+        return "numeric", None
+    if declared == "categorical" and is_number and integral:
+        return "integer", None  # codes such as 1/2/3: IntegerLookup, not Normalization
+    count = distinct()
+    if declared is None and count > 50 and count > 0.5 * rows:
+        return None, (
+            f"column {name!r} looks like an identifier or free text "
+            f"({count} distinct values) and was left out"
+        )
+    return ("hashed" if count > HASH_ABOVE else "categorical"), None
 
 
 def load_table(

@@ -28,7 +28,7 @@ from core.training.build import (
     to_tensors,
 )
 from core.training.fit import fine_tune, fit
-from core.training.precheck import plan
+from core.training.precheck import plan, streaming
 
 
 def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
@@ -81,8 +81,12 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     from core.training.families.common import save_test_inputs
 
     reporter.progress("reading data", 0, 1, f"reading {spec.data}")
-    loaded = load_data(spec.data)
+    loaded = load_data(spec.data, stream_large=True)
     task, model_name = plan(spec, loaded)
+    before = len(loaded.notes)
+    loaded = streaming(spec, task, loaded)  # rows in memory unless a large table streams
+    for note in loaded.notes[before:]:  # why a large table is read whole after all
+        reporter.event(note, "warning")
     reporter.event(
         f"task {task}, model {model_name}, data {loaded.label} "
         f"(sha256 {loaded.lineage.get('sha256', '')[:12]}), strategy {spec.strategy} "

@@ -13,7 +13,7 @@ from core.data.tabular import class_labels, infer_task, prepare_table
 from core.errors import BadInput
 from core.models.catalog import DEFAULT_MODEL, check_fits
 from core.specs import TASKS, TrainSpec
-from core.training.split import table_split
+from core.training.split import SPLITS, check_fractions, table_split
 from core.workspace import Workspace
 
 INPUT_KIND = {
@@ -56,7 +56,37 @@ def resolve_task(spec: TrainSpec, loaded: LoadedData) -> str:
             f"there is no column {spec.target!r}; columns are: "
             f"{', '.join(map(str, loaded.frame.columns))}"
         )
+    if loaded.stream is not None:  # no rows here: the stored statistics decide
+        from core.data.streamed import infer_task_from_stats
+
+        return infer_task_from_stats(loaded.stream.stats["columns"][spec.target])
     return infer_task(loaded.frame[spec.target])
+
+
+def streaming(spec: TrainSpec, task: str, loaded: LoadedData, ws=None) -> LoadedData:
+    """`loaded` as the run will read it: a large table for a table task on one machine stays
+    on disk (streamed); anything else gets its rows in memory. The reason a large table is
+    read whole after all is added to its notes."""
+    if loaded.stream is None:
+        return loaded
+    from core.data.resolve import with_rows
+    from core.data.streamed import not_streamable
+
+    reason = None
+    if task not in ("classification", "regression"):
+        reason = f"{task} reads its rows into memory"
+    elif spec.strategy != "default":
+        reason = f"the {spec.strategy} strategy reads its rows into memory"
+    else:
+        reason = not_streamable(loaded.stream.stats, loaded.schema)
+    if reason is None:
+        return loaded
+    full = with_rows(loaded, ws)
+    full.notes.append(
+        f"{loaded.label} ({loaded.stream.size / 2**20:.0f} MB) is read into memory, not "
+        f"streamed: {reason}"
+    )
+    return full
 
 
 def asks_for_series(spec: TrainSpec) -> bool:
@@ -86,8 +116,9 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
     """Validate a spec against its data; returns the plan, with the split sizes to show."""
     if spec.epochs < 1 or spec.batch_size < 1:
         raise BadInput("epochs and batch size must be at least 1")
-    loaded = load_data(spec.data, ws)
+    loaded = load_data(spec.data, ws, stream_large=True)
     task, model = plan(spec, loaded)
+    loaded = streaming(spec, task, loaded, ws)
     _check_hyperparameters(spec, model)
     if spec.warm_start:
         from core.models.io import trained_run_dir
@@ -103,7 +134,23 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
         )
     warnings: list[str] = list(loaded.notes)
     sizes: dict[str, int] = {}
-    if task in ("classification", "regression"):
+    if task in ("classification", "regression") and loaded.stream is not None:
+        from core.data.stats import split_sizes
+        from core.data.streamed import plan_table
+
+        streamed = plan_table(loaded.stream.stats, loaded.schema, spec.target, task)
+        warnings += streamed.warnings
+        if spec.split not in SPLITS:
+            raise BadInput(f"unknown split {spec.split!r}; choose one of {', '.join(SPLITS)}")
+        check_fractions(spec.validation_fraction, spec.test_fraction)
+        sizes = split_sizes(
+            streamed.rows, spec.validation_fraction, spec.test_fraction, spec.split == "time"
+        )
+        warnings.append(
+            f"{loaded.label}: {loaded.stream.rows:,} rows checked from its stored statistics; "
+            "the run streams them from disk"
+        )
+    elif task in ("classification", "regression"):
         types = {c["name"]: c["type"] for c in loaded.schema["columns"]} if loaded.schema else None
         info = prepare_table(loaded.frame, spec.target, task, spec.coerce_numeric, types=types)
         warnings += info.warnings

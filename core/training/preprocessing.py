@@ -21,15 +21,30 @@ HASH_BINS = 64
 BUCKETS = 10
 
 
-def build_preprocessing_model(train: pd.DataFrame, features: list[FeatureSpec]):
+def build_preprocessing_model(
+    train: pd.DataFrame | None,
+    features: list[FeatureSpec],
+    stats: dict[str, dict] | None = None,
+):
+    """Adapted on the training rows `train`; or, for a streamed table, set from `stats`
+    (input name -> mean and variance of the filled values, vocabulary, codes, or a bounded
+    `sample` for quantile bins), gathered by core.data.stream.train_statistics."""
     import keras
 
     from core.training.layers import FillMissing
 
-    arrays = raw_arrays(train, features)
+    arrays = raw_arrays(train, features) if stats is None else {}
     inputs, encoded = {}, []
     for f in features:
-        if f.dtype == "float32":
+        given = (stats or {}).get(f.input)
+        if f.dtype == "float32" and given is not None:
+            inp = keras.Input(shape=(1,), name=f.input, dtype="float32")
+            mean = given["mean"]
+            norm = keras.layers.Normalization(
+                mean=mean, variance=given["variance"], name=f"{f.input}_norm"
+            )
+            encoded.append(norm(FillMissing(mean, name=f"{f.input}_fill")(inp)))
+        elif f.dtype == "float32":
             inp = keras.Input(shape=(1,), name=f.input, dtype="float32")
             values = arrays[f.input]
             mean = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
@@ -38,8 +53,10 @@ def build_preprocessing_model(train: pd.DataFrame, features: list[FeatureSpec]):
             encoded.append(norm(FillMissing(mean, name=f"{f.input}_fill")(inp)))
         elif f.dtype == "float32_binned":
             inp = keras.Input(shape=(1,), name=f.input, dtype="float32")
-            values = arrays[f.input]
+            values = arrays[f.input] if given is None else given["sample"]
             mean = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
+            if given is not None:
+                mean = given["mean"]
             # int bucket ids, then one-hot: Discretization's own one-hot mode reports a wrong
             # symbolic width (1), which breaks the end-to-end model's shapes.
             bins = keras.layers.Discretization(num_bins=BUCKETS, name=f"{f.input}_bins")
@@ -50,7 +67,11 @@ def build_preprocessing_model(train: pd.DataFrame, features: list[FeatureSpec]):
             encoded.append(onehot(bins(FillMissing(mean, name=f"{f.input}_fill")(inp))))
         elif f.dtype == "int64":
             inp = keras.Input(shape=(1,), name=f.input, dtype="int64")
-            codes = sorted({int(v) for v in arrays[f.input].ravel() if v != -1})
+            codes = (
+                given["codes"]
+                if given is not None
+                else sorted({int(v) for v in arrays[f.input].ravel() if v != -1})
+            )
             lookup = keras.layers.IntegerLookup(
                 vocabulary=codes, output_mode="one_hot", name=f"{f.input}_lookup"
             )
@@ -62,7 +83,11 @@ def build_preprocessing_model(train: pd.DataFrame, features: list[FeatureSpec]):
             )
         else:
             inp = keras.Input(shape=(1,), name=f.input, dtype="string")
-            vocab = sorted({v for v in arrays[f.input].ravel() if v != ""})
+            vocab = (
+                given["vocabulary"]
+                if given is not None
+                else sorted({v for v in arrays[f.input].ravel() if v != ""})
+            )
             lookup = keras.layers.StringLookup(
                 vocabulary=vocab, output_mode="one_hot", name=f"{f.input}_lookup"
             )

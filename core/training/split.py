@@ -20,9 +20,7 @@ def split_rows(
 ) -> dict[str, pd.DataFrame]:
     """Split rows; `order_by` (times) makes it time-ordered, else `stratify` (labels) if every
     class has enough rows to appear in each part, else random."""
-    for name, frac in (("validation", validation_fraction), ("test", test_fraction)):
-        if not 0 < frac <= 0.5:
-            raise BadInput(f"the {name} fraction must be in (0, 0.5], got {frac}")
+    check_fractions(validation_fraction, test_fraction)
     if order_by is not None:
         ordered = frame.loc[order_by.sort_values(kind="stable").index]
         n = len(ordered)
@@ -55,6 +53,12 @@ def split_rows(
         if len(part) == 0:
             raise BadInput(f"the {name} split is empty: the table needs more rows")
     return {k: v.reset_index(drop=True) for k, v in parts.items()}
+
+
+def check_fractions(validation_fraction: float, test_fraction: float) -> None:
+    for name, frac in (("validation", validation_fraction), ("test", test_fraction)):
+        if not 0 < frac <= 0.5:
+            raise BadInput(f"the {name} fraction must be in (0, 0.5], got {frac}")
 
 
 def table_split(frame: pd.DataFrame, spec, labels: pd.Series | None, schema: dict | None):

@@ -46,6 +46,8 @@ def targets(frame: pd.DataFrame, contract: ModelContract) -> np.ndarray:
 
 
 def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
+    if loaded.stream is not None:  # a large table: streamed from its Parquet file
+        return _prepare_streamed(spec, loaded, run_dir, reporter)
     from core.data.pipelines import array_dataset
 
     task = spec.task if spec.task in ("classification", "regression") else "auto"
@@ -90,3 +92,86 @@ def _schema_types(loaded: LoadedData) -> dict[str, str] | None:
     if not loaded.schema:
         return None
     return {c["name"]: c["type"] for c in loaded.schema.get("columns", [])}
+
+
+def _prepare_streamed(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
+    """A table too large to hold: the same model, fed by streaming the stored Parquet file
+    (core/data/stream.py) instead of arrays in memory."""
+    from core.data import stream
+    from core.data.streamed import plan_table
+
+    source = loaded.stream
+    task = spec.task if spec.task in ("classification", "regression") else "auto"
+    info = plan_table(source.stats, loaded.schema, spec.target, task)
+    contract = contract_for(info, spec.bucketize)
+    target_stats = source.stats["columns"][info.target]
+    reporter.progress("preprocessing", 0, 2, "splitting the rows (target column only)")
+    parts = stream.split_parts(
+        source.parquet, spec, info.target, info.task, target_stats, loaded.schema
+    )
+    rows = {name: int((parts == code).sum()) for code, name in enumerate(stream.PARTS)}
+    reporter.progress(
+        "preprocessing", 1, 2, "gathering the training split's statistics in one streaming pass"
+    )
+    stats, test = stream.train_statistics(source.parquet, parts, contract.features, info.target)
+    preprocess = build_preprocessing_model(None, contract.features, stats)
+    binned = [f.column for f in contract.features if f.dtype == "float32_binned"]
+    reporter.event(
+        f"streaming {source.rows:,} rows from {source.parquet.name} "
+        f"({source.size / 2**20:.0f} MB, {stream.num_row_groups(source.parquet)} row groups); "
+        f"preprocessing adapted from the statistics of the {rows['train']:,} training rows, "
+        "gathered in one streaming pass"
+        + (
+            f" (quantile bins of {', '.join(binned)} from a sample of at most "
+            f"{stream.SAMPLE_ROWS:,} training rows)"
+            if binned
+            else ""
+        )
+    )
+    is_class = info.task == "classification"
+    y_of = stream.Targets(info.target, target_stats, info.classes if is_class else None)
+    train_labels = y_train = None
+    if is_class or info.task == "regression":  # the training split's targets (one column)
+        import pyarrow.parquet as pq
+
+        frame = pq.read_table(source.parquet, columns=[info.target]).to_pandas()
+        y_train = y_of(frame[parts == 0])
+        del frame
+    scale = None
+    if is_class:
+        train_labels = y_train
+    else:
+        scale = (float(y_train.mean()), float(y_train.std() or 1.0))
+    test.head(64).to_csv(run_dir / "test_sample.csv", index=False)
+    reporter.artifact("test_sample.csv", run_dir / "test_sample.csv")
+
+    def dataset(part: str, batch_size: int, shuffle: bool):
+        return stream.table_dataset(
+            source.parquet,
+            parts,
+            part,
+            contract.features,
+            y_of,
+            preprocess,
+            batch_size,
+            shuffle=shuffle,
+            seed=spec.seed,
+        )
+
+    return Prepared(
+        task=info.task,
+        input_kind="table",
+        contract=contract,
+        preprocess=preprocess,
+        train=dataset("train", spec.batch_size, True),
+        train_labels=train_labels,
+        validation=dataset("validation", 256, False),
+        test_inputs=raw_arrays(test, contract.features),
+        test_y=targets(test, contract),
+        outputs=len(info.classes) if is_class else 1,
+        network_input_shape=(int(preprocess.output.shape[-1]),),
+        rows=rows,
+        target_scale=scale,
+        warnings=info.warnings,
+        hp={},
+    )
