@@ -62,16 +62,23 @@ def render_report_sections(report: Report, skip_visuals: tuple[str, ...] = ()) -
                 _render_section(section, True)
 
 
-def render_run_summary(run: Run, key: str) -> None:
-    """The run's summary and report downloads (finished runs only)."""
+def render_report_buttons(
+    run: Run, key: str, report: Report | None = None, heading: str = ""
+) -> Report | None:
+    """The one-click report of a finished run: "Download report (HTML)" (one self-contained
+    file) and "Make a PDF" (then its download). The Runs page and each page that starts a run
+    (Train, Tune, Compress, Pipelines) show the same widget; returns the report, or None when
+    the run has none yet (still running: nothing is drawn)."""
     if not run.status.is_finalized:
-        return
-    try:
-        report = build_report(workspace(), store(), run.id)
-    except BadInput as exc:
-        st.info(str(exc))
-        return
-    st.subheader("Summary")
+        return None
+    if report is None:
+        try:
+            report = build_report(workspace(), store(), run.id)
+        except BadInput as exc:
+            st.info(str(exc))
+            return None
+    if heading:
+        st.subheader(heading)
     html = render_html(report)
     left, right = st.columns(2)
     left.download_button(
@@ -81,10 +88,16 @@ def render_run_summary(run: Run, key: str) -> None:
         mime="text/html",
         icon=":material/description:",
         key=f"{key}-report-html-{run.id}",
-        help="One self-contained file: opens offline in any browser, charts included.",
+        help="One self-contained file for a stakeholder: data, model, curves, test results and "
+        "plain-language explanations; opens offline in any browser, charts included.",
     )
     pdf_key = f"{key}-report-pdf-{run.id}"
-    if right.button("Make a PDF", key=f"{pdf_key}-make", icon=":material/picture_as_pdf:"):
+    if right.button(
+        "Make a PDF",
+        key=f"{pdf_key}-make",
+        icon=":material/picture_as_pdf:",
+        help="Prints the same report with headless Chromium (a few seconds), then offers it.",
+    ):
         from core.report.pdf import html_to_pdf
 
         out = workspace().run_dir(run.id) / "report.pdf"
@@ -103,6 +116,20 @@ def render_run_summary(run: Run, key: str) -> None:
                 mime="application/pdf",
                 key=f"{pdf_key}-get",
             )
+    return report
+
+
+def render_run_summary(run: Run, key: str) -> None:
+    """The run's summary and report downloads (finished runs only)."""
+    if not run.status.is_finalized:
+        return
+    try:
+        report = build_report(workspace(), store(), run.id)
+    except BadInput as exc:
+        st.info(str(exc))
+        return
+    st.subheader("Summary")
+    render_report_buttons(run, key, report)
     render_report_sections(report, skip_visuals=INTERACTIVE if run.kind == "train" else ())
 
 

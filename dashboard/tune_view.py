@@ -30,6 +30,7 @@ from dashboard.components import (
     tail_text,
 )
 from dashboard.navigation import page_icon, page_path
+from dashboard.run_summary import render_report_buttons
 from dashboard.run_view import render_cancel_button
 from dashboard.services import store, workspace
 
@@ -81,6 +82,8 @@ def render_tune_run(run_id: str, key: str = "tune") -> None:
     else:
         render_resume(run, key)
     render_search(run, key)
+    if run.status is RunStatus.SUCCEEDED:
+        render_report_buttons(run, key, heading="Share this search")
     _log(run)
 
 

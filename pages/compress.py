@@ -13,6 +13,7 @@ from core.specs import CENTROID_INITS, PRUNE_SCHEDULES, CompressSpec
 from dashboard.components import render_downloads
 from dashboard.compression_view import methods_frame, pareto_figure, report_frame
 from dashboard.navigation import page_icon, page_path
+from dashboard.run_summary import render_report_buttons
 from dashboard.run_view import render_run
 from dashboard.services import store, workspace
 
@@ -200,6 +201,7 @@ def show_report(run) -> None:
     st.subheader("Download")
     for start in range(0, len(names), 4):  # four to a row, so the names stay readable
         render_downloads(artifacts, names[start : start + 4], key=f"compress-{run.id}")
+    render_report_buttons(run, key="compress", heading="Share this run")
 
 
 compress_id = st.query_params.get("compress")

@@ -15,6 +15,7 @@ from core.specs import EXPORT_FORMATS
 from dashboard.components import fmt_time, status_label
 from dashboard.navigation import page_icon, page_path
 from dashboard.pipeline_view import pipeline_yaml, render_pipeline_run, resumable, stage_graph
+from dashboard.run_summary import render_report_buttons
 from dashboard.services import store, workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,6 +80,7 @@ if run_id:
     st.subheader(f"Run of {run.name}")
     render_pipeline_run(pipeline, run_id)
     run = store().get_run(run_id)
+    render_report_buttons(run, key="pipelines", heading="Share this run")
     stopped_by_validation = (run.error or "").startswith("validation stopped")
     cols = st.columns(4)
     if run.status.is_active and not run.cancel_requested_at:

@@ -22,6 +22,7 @@ from core.specs import (
 from core.training.precheck import check_train_spec, resolve_task
 from dashboard.data_picker import render_data_picker
 from dashboard.playground import render_playground
+from dashboard.run_summary import render_report_buttons
 from dashboard.run_view import render_log, render_run, render_training_result
 from dashboard.services import store, workspace
 from dashboard.tools_view import render_tensorboard_panel
@@ -38,6 +39,7 @@ if run_id:
         run = store().get_run(run_id)
     except NotFound:
         st.stop()
+    render_report_buttons(run, key="train", heading="Share this run")
     render_tensorboard_panel(run, key="train-tb")
     render_playground(run, key="train-play")
     render_log(run)
