@@ -12,31 +12,12 @@ from __future__ import annotations
 
 import sys
 
-from core.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    data_arg,
-    emit,
-    open_workspace,
-    run_payload,
-    watch,
-)
-from core.runs import launcher
-from core.runs.status import RunStatus
-from core.specs import AUTOML_TUNERS, AutoMLSpec
+from core.cli.common import data_arg, open_workspace, search_payload, submit_and_watch
+from core.specs import AUTOML_TUNERS, AutoMLSpec, field_default
 
 
 def automl_payload(ws, store, run) -> dict:
-    payload = run_payload(store, run)
-    result = run.result or {}
-    payload["best"] = result.get("best")
-    payload["trials"] = result.get("trials", [])
-    if not payload["trials"] and ws.run_dir(run.id).exists():
-        # A failed or canceled search: its trial records are still on disk.
-        from core.tuning.trials import read_trials, summary
-
-        payload["trials"] = [summary(t) for t in read_trials(ws.run_dir(run.id))]
-    return payload
+    return search_payload(ws, store, run, summaries=True)
 
 
 def cmd_automl(args) -> int:
@@ -62,24 +43,26 @@ def cmd_automl(args) -> int:
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
     name = args.name or f"automl {plan.automodel} · {args.target or plan.task} · {plan.data_label}"
-    run = launcher.submit(ws, store, spec, name=name)
-    if args.detach:
-        emit(args, automl_payload(ws, store, run), run.id)
-        return EXIT_OK
-    run = watch(store, run)
-    payload = automl_payload(ws, store, run)
-    best = payload.get("best") or {}
-    text = f"{run.id} {run.status.value}"
-    if best:
-        objective = (run.result or {}).get("objective", {}).get("name", "score")
-        text += f" best trial {best['trial_id']}: {objective} {best['score']:.4g}"
-    metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items() if v is not None)
-    text += f" · test {metrics}" if metrics else ""
-    emit(args, payload, (text + (f" {run.error}" if run.error else "")).strip())
-    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+
+    def text(run, payload) -> str:
+        best = payload.get("best") or {}
+        line = f"{run.id} {run.status.value}"
+        if best:
+            objective = (run.result or {}).get("objective", {}).get("name", "score")
+            line += f" best trial {best['trial_id']}: {objective} {best['score']:.4g}"
+        shown = payload["test_metrics"].items()
+        metrics = ", ".join(f"{k} {v:.4g}" for k, v in shown if v is not None)
+        return line + (f" · test {metrics}" if metrics else "")
+
+    return submit_and_watch(
+        args, ws, store, spec, name, lambda run: automl_payload(ws, store, run), text
+    )
 
 
 def register(sub, common) -> None:
+    def default(name: str):
+        return field_default(AutoMLSpec, name)
+
     p = sub.add_parser(
         "automl",
         parents=[common],
@@ -88,17 +71,25 @@ def register(sub, common) -> None:
     p.add_argument("--data", required=True, help="a file, a dataset id (name@vN) or sample:NAME")
     p.add_argument("--target", default="", help="the column to predict (images: their folders)")
     p.add_argument(
-        "--task", default="auto", help="auto (from the target column), classification, regression"
+        "--task",
+        default=default("task"),
+        help="auto (from the target column), classification, regression",
     )
-    p.add_argument("--max-trials", type=int, default=3, help="models AutoKeras tries")
-    p.add_argument("--epochs", type=int, default=10, help="the most epochs a trial trains")
-    p.add_argument("--tuner", default="greedy", choices=list(AUTOML_TUNERS))
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--validation-fraction", type=float, default=0.2)
-    p.add_argument("--test-fraction", type=float, default=0.2)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--max-trials", type=int, default=default("max_trials"), help="models AutoKeras tries"
+    )
+    p.add_argument(
+        "--epochs", type=int, default=default("epochs"), help="the most epochs a trial trains"
+    )
+    p.add_argument("--tuner", default=default("tuner"), choices=list(AUTOML_TUNERS))
+    p.add_argument("--batch-size", type=int, default=default("batch_size"))
+    p.add_argument("--validation-fraction", type=float, default=default("validation_fraction"))
+    p.add_argument("--test-fraction", type=float, default=default("test_fraction"))
+    p.add_argument("--seed", type=int, default=default("seed"))
     p.add_argument("--text-column", default="", help="text: the column of text")
-    p.add_argument("--image-size", type=int, default=64, help="images: resized to N x N")
+    p.add_argument(
+        "--image-size", type=int, default=default("image_size"), help="images: resized to N x N"
+    )
     p.add_argument("--name", default="")
     p.add_argument("--detach", action="store_true", help="start the search and return at once")
     p.set_defaults(func=cmd_automl)

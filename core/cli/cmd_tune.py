@@ -22,6 +22,8 @@ from core.cli.common import (
     emit,
     open_workspace,
     run_payload,
+    search_payload,
+    submit_and_watch,
     watch,
 )
 from core.errors import BadInput
@@ -47,15 +49,7 @@ def _read_space(path: str) -> list:
 
 
 def tune_payload(ws, store, run) -> dict:
-    payload = run_payload(store, run)
-    result = run.result or {}
-    payload["best"] = result.get("best")
-    payload["trials"] = result.get("trials", [])
-    if not payload["trials"]:  # a failed or canceled search: its records are still on disk
-        from core.tuning.trials import read_trials
-
-        payload["trials"] = read_trials(ws.run_dir(run.id)) if ws.run_dir(run.id).exists() else []
-    return payload
+    return search_payload(ws, store, run, summaries=False)
 
 
 def cmd_tune(args) -> int:
@@ -94,21 +88,19 @@ def cmd_tune(args) -> int:
         f"tune {args.tuner} · {planned.model} · {args.target or planned.task} · "
         f"{planned.data_label}"
     )
-    run = launcher.submit(ws, store, spec, name=name)
-    if args.detach:
-        emit(args, tune_payload(ws, store, run), run.id)
-        return EXIT_OK
-    run = watch(store, run)
-    payload = tune_payload(ws, store, run)
-    best = payload.get("best") or {}
-    text = f"{run.id} {run.status.value}"
-    if best:
-        text += (
-            f" best trial {best['trial_id']}: {objective} {best['score']:.4g} "
-            f"{best['hyperparameters']}"
+
+    def text(run, payload) -> str:
+        best = payload.get("best") or {}
+        if not best:
+            return f"{run.id} {run.status.value}"
+        return (
+            f"{run.id} {run.status.value} best trial {best['trial_id']}: {objective} "
+            f"{best['score']:.4g} {best['hyperparameters']}"
         )
-    emit(args, payload, (text + (f" {run.error}" if run.error else "")).strip())
-    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+
+    return submit_and_watch(
+        args, ws, store, spec, name, lambda run: tune_payload(ws, store, run), text
+    )
 
 
 def cmd_promote(args) -> int:

@@ -103,3 +103,31 @@ def wait_and_report(args, store: RunStore, run: Run) -> int:
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items())
     emit(args, payload, f"{run.id} {run.status.value} {metrics}{run.error or ''}".strip())
     return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+
+
+def submit_and_watch(args, ws: Workspace, store: RunStore, spec, name: str, payload, text) -> int:
+    """Submit a run; with --detach print its id at once, else watch it and print `text(run,
+    payload)` (or the payload with --json). `payload(run)` builds what --json prints."""
+    run = launcher.submit(ws, store, spec, name=name)
+    if args.detach:
+        emit(args, payload(run), run.id)
+        return EXIT_OK
+    run = watch(store, run)
+    body = payload(run)
+    emit(args, body, (text(run, body) + (f" {run.error}" if run.error else "")).strip())
+    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+
+
+def search_payload(ws: Workspace, store: RunStore, run: Run, summaries: bool) -> dict[str, Any]:
+    """A search run's payload with its best trial and its trials. A failed or canceled search
+    has no result, but its trial records are still on disk (`summaries`: short rows)."""
+    payload = run_payload(store, run)
+    result = run.result or {}
+    payload["best"] = result.get("best")
+    payload["trials"] = result.get("trials", [])
+    if not payload["trials"] and ws.run_dir(run.id).exists():
+        from core.tuning.trials import read_trials, summary
+
+        trials = read_trials(ws.run_dir(run.id))
+        payload["trials"] = [summary(t) for t in trials] if summaries else trials
+    return payload

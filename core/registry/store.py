@@ -228,21 +228,16 @@ class Registry:
         return self.get(target.id)
 
     def add_bundles(self, ref: str, bundles: list[dict[str, Any]]) -> ModelVersion:
-        target = self.get(ref)
-        with self._tx() as conn:
-            row = conn.execute(
-                "SELECT record FROM versions WHERE name = ? AND version = ?",
-                (target.name, target.version),
-            ).fetchone()
-            record = json.loads(row["record"])
+        def add(record: dict[str, Any]) -> None:
             record["bundles"] = record.get("bundles", []) + list(bundles)
-            conn.execute(
-                "UPDATE versions SET record = ?, updated_at = ? WHERE name = ? AND version = ?",
-                (json.dumps(record), time.time(), target.name, target.version),
-            )
-        return self.get(target.id)
+
+        return self._update_record(ref, add, touch=True)
 
     def set_extra(self, ref: str, **values: Any) -> ModelVersion:
+        return self._update_record(ref, lambda r: r.setdefault("extra", {}).update(values))
+
+    def _update_record(self, ref: str, change, touch: bool = False) -> ModelVersion:
+        """Change a version's stored record in one transaction (`touch`: bump updated_at)."""
         target = self.get(ref)
         with self._tx() as conn:
             row = conn.execute(
@@ -250,11 +245,17 @@ class Registry:
                 (target.name, target.version),
             ).fetchone()
             record = json.loads(row["record"])
-            record.setdefault("extra", {}).update(values)
-            conn.execute(
-                "UPDATE versions SET record = ? WHERE name = ? AND version = ?",
-                (json.dumps(record), target.name, target.version),
-            )
+            change(record)
+            if touch:
+                conn.execute(
+                    "UPDATE versions SET record = ?, updated_at = ? WHERE name = ? AND version = ?",
+                    (json.dumps(record), time.time(), target.name, target.version),
+                )
+            else:
+                conn.execute(
+                    "UPDATE versions SET record = ? WHERE name = ? AND version = ?",
+                    (json.dumps(record), target.name, target.version),
+                )
         return self.get(target.id)
 
     @staticmethod

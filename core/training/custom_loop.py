@@ -84,18 +84,8 @@ def fit_distributed(network, prepared, strategy, optimizer, epochs: int, reporte
             n = max(total[2], 1.0)
             history[f"{prefix}loss"].append(total[0] / n)
             history[f"{prefix}{metric}"].append(total[1] / n)
-        values: dict[str, Any] = {k: v[-1] for k, v in history.items()}
-        reporter.metrics(epoch + 1, values)
-        reporter.progress(
-            "training",
-            epoch + 1,
-            epochs,
-            f"epoch {epoch + 1}/{epochs} · val_loss {values['val_loss']:.4g}",
-        )
-        if not all(math.isfinite(v) for v in values.values()):
+        if not report_epoch(history, epoch, epochs, reporter):
             break
-        if reporter.should_stop():
-            raise JobCanceled("canceled by the user")
     return history
 
 
@@ -157,16 +147,24 @@ def fit_parameter_server(network, prepared, strategy, optimizer, epochs: int, re
             val += [float(loss_fn(y, p)) * n, float(score(y, p)), n]
         history["val_loss"].append(val[0] / max(val[2], 1.0))
         history[f"val_{metric}"].append(val[1] / max(val[2], 1.0))
-        values: dict[str, Any] = {k: v[-1] for k, v in history.items()}
-        reporter.metrics(epoch + 1, values)
-        reporter.progress(
-            "training",
-            epoch + 1,
-            epochs,
-            f"epoch {epoch + 1}/{epochs} · val_loss {values['val_loss']:.4g}",
-        )
-        if not all(math.isfinite(v) for v in values.values()):
+        if not report_epoch(history, epoch, epochs, reporter):
             break
-        if reporter.should_stop():
-            raise JobCanceled("canceled by the user")
     return history
+
+
+def report_epoch(history: dict[str, list[float]], epoch: int, epochs: int, reporter) -> bool:
+    """Report an epoch's last values as `fit` would; False when a value is not finite (the loop
+    stops, as TerminateOnNaN does). A cancel request raises JobCanceled."""
+    values: dict[str, Any] = {k: v[-1] for k, v in history.items()}
+    reporter.metrics(epoch + 1, values)
+    reporter.progress(
+        "training",
+        epoch + 1,
+        epochs,
+        f"epoch {epoch + 1}/{epochs} · val_loss {values['val_loss']:.4g}",
+    )
+    if not all(math.isfinite(v) for v in values.values()):
+        return False
+    if reporter.should_stop():
+        raise JobCanceled("canceled by the user")
+    return True
