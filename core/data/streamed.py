@@ -1,19 +1,28 @@
 """The table checks of `core.data.tabular.prepare_table`, made from a version's stored statistics
 instead of its rows: what the precheck and the streaming worker know of a large table before
 reading it. Same rules (core.data.tabular.feature_role, MIN_ROWS, MAX_CLASSES, CLASS_LIMIT), same
-messages. pandas-free and TensorFlow-free.
+messages; then the split and the training split's statistics, read from the Parquet file a
+row group at a time. Memory: one byte per row (its part), the target column while splitting,
+one row group in a pass, and the test split (evaluated at the end). No TensorFlow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from core.data.stats import class_label
 from core.data.tabular import CLASS_LIMIT, MAX_CLASSES, MIN_ROWS, feature_role
 from core.errors import BadInput
+from core.training.features import FeatureSpec, raw_arrays
 
 LEFT_OUT = ("text", "timestamp", "image_path")
+PARTS = ("train", "validation", "test")
+SAMPLE_ROWS = 100_000  # training rows that quantile bins (Discretization) adapt on
 
 
 @dataclass
@@ -141,3 +150,115 @@ def plan_table(
     if not info.features:
         raise BadInput("no usable feature columns are left besides the target")
     return info
+
+
+def split_parts(parquet: Path, spec, target: str, task: str, target_stats: dict, schema):
+    """int8 per stored row: 0 train, 1 validation, 2 test, -1 no target value. The same rows
+    as the in-memory split (core.training.split.table_split): it is called on the positions of
+    the rows with a target, with the same labels (and time column) and seed."""
+    import pyarrow.parquet as pq
+
+    from core.training.split import table_split
+
+    time_column = spec.time_column or (schema or {}).get("time_column")
+    columns = [target] + ([time_column] if spec.split == "time" and time_column else [])
+    table = pq.read_table(parquet, columns=list(dict.fromkeys(columns)))
+    y = table.column(target).to_pandas()
+    keep = y.notna().to_numpy()
+    frame = pd.DataFrame({"_row": np.flatnonzero(keep)})
+    if len(columns) > 1 and time_column in table.column_names:
+        frame[time_column] = table.column(time_column).to_pandas()[keep].reset_index(drop=True)
+    del table
+    labels = None
+    if task == "classification":
+        labels = class_labels(y[keep].reset_index(drop=True), target_stats)
+    parts = table_split(frame, spec, labels, schema)
+    out = np.full(len(y), -1, np.int8)
+    for code, name in enumerate(PARTS):
+        out[parts[name]["_row"].to_numpy()] = code
+    return out
+
+
+def class_labels(y: pd.Series, column: dict) -> pd.Series:
+    """Target values as class names, as the stored statistics name them (class_label)."""
+    if column["kind"] == "number" and column.get("integral"):
+        return y.astype("int64").astype(str)
+    return y.astype(str)
+
+
+def row_groups(
+    parquet: Path, columns: list[str], parts: np.ndarray, order: list[int] | None = None
+):
+    """(part codes, frame) per row group, in `order` (default: file order)."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(parquet)
+    starts = np.cumsum([0] + [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)])
+    for g in order if order is not None else range(pf.num_row_groups):
+        offset = int(starts[g])
+        for batch in pf.iter_batches(batch_size=65_536, row_groups=[g], columns=columns):
+            n = batch.num_rows
+            yield parts[offset : offset + n], batch.to_pandas()
+            offset += n
+
+
+def num_row_groups(parquet: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(parquet).num_row_groups
+
+
+def train_statistics(parquet: Path, parts: np.ndarray, features: list[FeatureSpec], target: str):
+    """One pass over the file: per training-split input the mean and variance of the filled
+    values (what Normalization.adapt computes on them), the vocabulary or integer codes, and a
+    bounded sample for quantile bins; plus the test split's rows, gathered for evaluation."""
+    acc: dict[str, dict[str, Any]] = {
+        f.input: {"n": 0, "k": 0, "mean": 0.0, "m2": 0.0} for f in features
+    }
+    vocab: dict[str, set] = {f.input: set() for f in features}
+    samples: dict[str, list] = {f.input: [] for f in features if f.dtype == "float32_binned"}
+    test: list[pd.DataFrame] = []
+    columns = list(dict.fromkeys([f.column for f in features] + [target]))
+    for codes, frame in row_groups(parquet, columns, parts):
+        if (codes == 2).any():
+            test.append(frame[codes == 2])
+        train = frame[codes == 0]
+        if train.empty:
+            continue
+        arrays = raw_arrays(train, features)
+        for f in features:
+            values = arrays[f.input].ravel()
+            if f.dtype in ("float32", "float32_binned"):
+                a = acc[f.input]
+                present = values[~np.isnan(values)].astype(np.float64)
+                a["n"] += len(values)
+                if len(present):  # Chan et al.: merge this batch's mean and squared deviations
+                    mean = float(present.mean())
+                    m2 = float(((present - mean) ** 2).sum())
+                    total = a["k"] + len(present)
+                    delta = mean - a["mean"]
+                    a["mean"] += delta * len(present) / total
+                    a["m2"] += m2 + delta * delta * a["k"] * len(present) / total
+                    a["k"] = total
+                if f.input in samples and sum(map(len, samples[f.input])) < SAMPLE_ROWS:
+                    samples[f.input].append(values)
+            elif f.dtype == "int64":
+                vocab[f.input].update(int(v) for v in np.unique(values) if v != -1)
+            elif f.dtype == "string":
+                vocab[f.input].update(v for v in pd.unique(values) if v != "")
+    stats: dict[str, dict] = {}
+    for f in features:
+        a = acc[f.input]
+        if f.dtype in ("float32", "float32_binned"):
+            # missing values are filled with the mean: they add rows but no squared deviation
+            mean = a["mean"] if a["k"] else 0.0
+            stats[f.input] = {"mean": mean, "variance": a["m2"] / a["n"] if a["n"] else 1.0}
+            if f.input in samples:
+                sample = np.concatenate(samples[f.input])[:SAMPLE_ROWS]
+                stats[f.input]["sample"] = np.where(np.isnan(sample), mean, sample)
+        elif f.dtype == "int64":
+            stats[f.input] = {"codes": sorted(vocab[f.input])}
+        elif f.dtype == "string":
+            stats[f.input] = {"vocabulary": sorted(vocab[f.input])}
+    test_frame = pd.concat(test, ignore_index=True) if test else pd.DataFrame(columns=columns)
+    return stats, test_frame

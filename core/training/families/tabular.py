@@ -97,33 +97,32 @@ def _schema_types(loaded: LoadedData) -> dict[str, str] | None:
 def _prepare_streamed(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
     """A table too large to hold: the same model, fed by streaming the stored Parquet file
     (core/data/stream.py) instead of arrays in memory."""
-    from core.data import stream
-    from core.data.streamed import plan_table
+    from core.data import stream, streamed
 
     source = loaded.stream
     task = spec.task if spec.task in ("classification", "regression") else "auto"
-    info = plan_table(source.stats, loaded.schema, spec.target, task)
+    info = streamed.plan_table(source.stats, loaded.schema, spec.target, task)
     contract = contract_for(info, spec.bucketize)
     target_stats = source.stats["columns"][info.target]
     reporter.progress("preprocessing", 0, 2, "splitting the rows (target column only)")
-    parts = stream.split_parts(
+    parts = streamed.split_parts(
         source.parquet, spec, info.target, info.task, target_stats, loaded.schema
     )
-    rows = {name: int((parts == code).sum()) for code, name in enumerate(stream.PARTS)}
+    rows = {name: int((parts == code).sum()) for code, name in enumerate(streamed.PARTS)}
     reporter.progress(
         "preprocessing", 1, 2, "gathering the training split's statistics in one streaming pass"
     )
-    stats, test = stream.train_statistics(source.parquet, parts, contract.features, info.target)
+    stats, test = streamed.train_statistics(source.parquet, parts, contract.features, info.target)
     preprocess = build_preprocessing_model(None, contract.features, stats)
     binned = [f.column for f in contract.features if f.dtype == "float32_binned"]
     reporter.event(
         f"streaming {source.rows:,} rows from {source.parquet.name} "
-        f"({source.size / 2**20:.0f} MB, {stream.num_row_groups(source.parquet)} row groups); "
+        f"({source.size / 2**20:.0f} MB, {streamed.num_row_groups(source.parquet)} row groups); "
         f"preprocessing adapted from the statistics of the {rows['train']:,} training rows, "
         "gathered in one streaming pass"
         + (
             f" (quantile bins of {', '.join(binned)} from a sample of at most "
-            f"{stream.SAMPLE_ROWS:,} training rows)"
+            f"{streamed.SAMPLE_ROWS:,} training rows)"
             if binned
             else ""
         )
