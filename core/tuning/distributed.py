@@ -98,7 +98,7 @@ def run_chief(ctx: Context) -> dict[str, Any]:
             os.environ.pop(key, None)
 
 
-# A local worker that dies mid-trial (killed, out of memory) is started again this many times;
+# A local worker killed by a signal (kill -9, the OOM killer) is started again this many times;
 # KerasTuner hands the same trial to a tuner id that asks again, so only that trial repeats.
 WORKER_RESTARTS = 2
 
@@ -108,16 +108,18 @@ def _restart_dead_workers(
 ) -> None:
     for i, proc in enumerate(procs):
         code = proc.poll()
-        if code in (None, 0):
+        if code is None or code >= 0:  # running, done, or failed on its own (reported below)
             continue
         tuner_id = f"tuner{i}"
-        trial_id = oracle.requeue(tuner_id)
-        if trial_id is None or restarts[i] >= WORKER_RESTARTS:
-            continue  # nothing in flight (or restarted enough): the loop's own checks decide
+        trial_id = oracle.requeue(tuner_id)  # another live worker may take it meanwhile
+        if restarts[i] >= WORKER_RESTARTS:
+            continue  # restarted enough: the loop's own checks decide
+        # Also between trials: a worker killed by a signal has not seen the search end.
         restarts[i] += 1
+        where = f"during trial {trial_id}" if trial_id else "between trials"
         ctx.reporter.event(
-            f"worker {tuner_id} exited with {code} during trial {trial_id}; starting it again "
-            f"({restarts[i]}/{WORKER_RESTARTS}): that trial runs again, finished ones are kept",
+            f"worker {tuner_id} exited with {code} {where}; starting it again "
+            f"({restarts[i]}/{WORKER_RESTARTS}): only a trial in flight runs again",
             "warning",
         )
         procs[i] = start_local_worker(ctx.run_dir, tuner_id, port)
