@@ -28,7 +28,12 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A killed chief stays a zombie until its own parent (the app, a CLI) reaps it: gone too.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _reachable(host: str, port: int) -> bool:
