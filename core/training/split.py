@@ -42,12 +42,15 @@ def split_rows(
             frame, test_size=test_fraction, random_state=seed, stratify=stratify
         )
         rest_strat = stratify.loc[rest.index] if stratify is not None else None
-        train, val = train_test_split(
-            rest,
-            test_size=validation_fraction / (1 - test_fraction),
-            random_state=seed,
-            stratify=rest_strat,
-        )
+        try:
+            train, val = train_test_split(
+                rest,
+                test_size=validation_fraction / (1 - test_fraction),
+                random_state=seed,
+                stratify=rest_strat,
+            )
+        except ValueError:  # scikit-learn: "the resulting train set will be empty"
+            raise BadInput("the train split is empty: the table needs more rows") from None
         parts = {"train": train, "validation": val, "test": test}
     for name, part in parts.items():
         if len(part) == 0:
@@ -59,6 +62,8 @@ def check_fractions(validation_fraction: float, test_fraction: float) -> None:
     for name, frac in (("validation", validation_fraction), ("test", test_fraction)):
         if not 0 < frac <= 0.5:
             raise BadInput(f"the {name} fraction must be in (0, 0.5], got {frac}")
+    if validation_fraction + test_fraction >= 1:
+        raise BadInput("the validation and test fractions take every row: leave some for training")
 
 
 def table_split(frame: pd.DataFrame, spec, labels: pd.Series | None, schema: dict | None):
