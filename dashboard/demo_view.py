@@ -6,7 +6,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.demo import StoryProgress, story_progress
+from core.errors import BadInput
+from core.report.collect import build_report
 from core.runs.status import RunStatus
+from core.runs.store import Run
 from dashboard.components import status_label
 from dashboard.navigation import page_icon, page_path
 from dashboard.services import store, workspace
@@ -18,6 +21,22 @@ ROLE = {
     "export": "its exports: TFLite, SavedModel for TF Serving, TF.js checked in a browser",
     "tune": "a hyperparameter search (KerasTuner, random search)",
 }
+
+
+def one_line(run: Run) -> str:
+    """The finished run's result in its report's own words (from its numbers): the test score
+    of the model, the TF.js check of the export, the first sentence otherwise."""
+    try:
+        report = build_report(workspace(), store(), run.id)
+    except BadInput:
+        return ""
+    sections = [s for s in report.sections if s.primary and s.notes]
+    if run.kind == "train":
+        sections = [s for s in sections if s.title.endswith("Test results")] or sections
+    notes = [n for s in sections for n in s.notes]
+    if run.kind == "export":
+        notes = [n for n in notes if n.startswith("TF.js")] or notes
+    return notes[0] if notes else ""
 
 
 def banner_text(progress: StoryProgress) -> str:
@@ -34,6 +53,8 @@ def _render(progress: StoryProgress) -> None:
             line = f"{status_label(run.status)} {ROLE.get(run.kind, run.kind)}"
             if run.status.is_active and run.message:
                 line += f" · *{run.message}*"
+            elif run.status is RunStatus.SUCCEEDED and (said := one_line(run)):
+                line += f"  \n{said[:1].upper()}{said[1:]}"
             elif run.status is not RunStatus.SUCCEEDED and run.error:
                 line += f" · {run.error}"
             left, right = st.columns([4, 1])

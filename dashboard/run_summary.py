@@ -63,12 +63,13 @@ def render_report_sections(report: Report, skip_visuals: tuple[str, ...] = ()) -
 
 
 def render_report_buttons(
-    run: Run, key: str, report: Report | None = None, heading: str = ""
+    run: Run, key: str, report: Report | None = None, heading: str = "", explain: bool = False
 ) -> Report | None:
     """The one-click report of a finished run: "Download report (HTML)" (one self-contained
     file) and "Make a PDF" (then its download). The Runs page and each page that starts a run
     (Train, Tune, Compress, Pipelines) show the same widget; returns the report, or None when
-    the run has none yet (still running: nothing is drawn)."""
+    the run has none yet (still running: nothing is drawn). `explain`: first the report's own
+    sentences about this run ("In short"), for pages that do not say them already."""
     if not run.status.is_finalized:
         return None
     if report is None:
@@ -79,6 +80,10 @@ def render_report_buttons(
             return None
     if heading:
         st.subheader(heading)
+    if explain:
+        notes = [n for sec in report.sections if sec.primary for n in sec.notes]
+        if notes:
+            st.markdown("**In short**\n\n" + "\n".join(f"- {_sentence(n)}" for n in notes))
     html = render_html(report)
     left, right = st.columns(2)
     left.download_button(

@@ -83,7 +83,7 @@ def render_tune_run(run_id: str, key: str = "tune") -> None:
         render_resume(run, key)
     render_search(run, key)
     if run.status is RunStatus.SUCCEEDED:
-        render_report_buttons(run, key, heading="Share this search")
+        render_report_buttons(run, key, heading="What this search shows", explain=True)
     _log(run)
 
 

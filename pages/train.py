@@ -39,7 +39,7 @@ if run_id:
         run = store().get_run(run_id)
     except NotFound:
         st.stop()
-    render_report_buttons(run, key="train", heading="Share this run")
+    render_report_buttons(run, key="train", heading="What this run shows", explain=True)
     render_tensorboard_panel(run, key="train-tb")
     render_playground(run, key="train-play")
     render_log(run)

@@ -4,6 +4,7 @@ them. Fast tests use fake handlers; one slow test runs the real story."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -97,6 +98,20 @@ def test_home_page_banner_counts_the_story(ws, store, monkeypatch):
     text = " ".join(b.value for b in [*at.info, *at.success, *at.markdown])
     assert "demo story: 3 of 4 ready" in text
     assert "searching: 1/3 trials" in text
+
+
+def test_banner_says_each_finished_result_in_its_reports_words(ws, store, monkeypatch):
+    from tests.report_fixtures import make_compress_run, make_train_run
+
+    train = make_train_run(store, ws)
+    compress = make_compress_run(store, ws, train)
+    (ws.root / demo.STORY_FILE).write_text(json.dumps({"runs": [train.id, compress.id]}))
+    at = open_page("home")
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "demo story: 2 of 2 ready" in " ".join(b.value for b in at.success)
+    assert "The model got 28 of 30 test rows right (93.3%)" in text
+    assert "Int8 made the file 3.8x smaller and lost 0.4 points of accuracy" in text
 
 
 def test_no_banner_outside_a_demo_workspace(ws):

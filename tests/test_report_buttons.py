@@ -69,9 +69,12 @@ def pipeline_run(store, ws):
 
 def test_train_page_reports_its_finished_run(ws, store, downloads):
     run = make_train_run(store, ws)
-    html = report_html(open_page("train", {"run": run.id}), run.id, downloads)
+    at = open_page("train", {"run": run.id})
+    html = report_html(at, run.id, downloads)
     assert "validation loss rose after epoch 12" in html.lower()
     assert "0.933" in html  # test accuracy 28/30
+    said = "\n".join(m.value for m in at.markdown if m.value.startswith("**In short**"))
+    assert "- Validation loss rose after epoch 12" in said  # the page says it too
 
 
 def test_tune_page_reports_its_finished_search(ws, store, downloads):
