@@ -118,3 +118,26 @@ def test_reconcile_among_a_thousand_runs_touches_only_the_active_ones(ws, store)
     assert all(
         r.status is RunStatus.LOST and "ended without reporting" in r.error for r in page[:2]
     )
+
+
+def test_a_pipeline_finds_its_child_again_behind_thousands_of_newer_runs(ws, store):
+    """The child a pipeline submitted just before a kill (its id never saved) is found again by
+    its name even when more than one page of newer runs came after it."""
+    from core.pipelines.job import Runner
+
+    pipeline = store.create_run("pipeline", {}, name="retrain")
+    label = f"retrain · train (train of pipeline run {pipeline.id})"
+    child = store.create_run("train", {}, name=label)
+    later = time.time() + 10
+    with sqlite3.connect(store.db_path) as conn:
+        conn.executemany(
+            "INSERT INTO runs (id, kind, name, status, spec, created_at) VALUES (?,?,?,?,?,?)",
+            [
+                (f"2099-{i:06x}", "train", f"other {i}", "SUCCEEDED", "{}", later + i)
+                for i in range(2100)
+            ],
+        )
+    runner = Runner.__new__(Runner)  # only its store and run id are needed to look
+    runner.store, runner.run_id = store, pipeline.id
+    assert runner._find_child(label) == child.id
+    assert runner._find_child("retrain · push (export of pipeline run x)") is None

@@ -240,9 +240,16 @@ class Runner:
         return self._await(stage, run.id)
 
     def _find_child(self, label: str) -> str | None:
-        for run in self.store.list_runs(limit=2000):
-            if run.name == label:
-                return run.id
+        """A child submitted just before a kill, whose id the state never got: it is newer than
+        this pipeline run, so the pages stop there (however many runs the store holds)."""
+        offset = 0
+        while page := self.store.list_runs(limit=500, offset=offset):
+            for run in page:
+                if run.name == label:
+                    return run.id
+                if run.id == self.run_id:
+                    return None
+            offset += len(page)
         return None
 
     def _await(self, stage, run_id: str):
