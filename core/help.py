@@ -96,6 +96,62 @@ HELP: dict[str, str] = {
     "checked with the real TFLM interpreter.",
     "export.quantize": "TF.js weight quantization: uint8 makes the download about 4x smaller, "
     "float16 2x, with small differences in the outputs.",
+    # -- choosing what to train -----------------------------------------------------------
+    "target": "The column the model learns to predict from the other columns. Its values decide "
+    "the task: categories make it classification, numbers regression.",
+    "task": "What kind of prediction. auto reads it from the data: images give image "
+    "classification, text gives text classification, a category target classification, numbers "
+    "regression, a time column forecasting.",
+    "model": "The network to train. mlp (a few dense layers) suits tables; the Models page "
+    "describes each one, what it is for and its hyperparameters.",
+    "seed": "Fixes the random choices (the split, the first weights, the shuffling), so a rerun "
+    "gives the same result. Change it to see how much a result owes to chance.",
+    "bucketize": "Numeric columns to cut into quantile bins (a Discretization layer) instead of "
+    "scaling them (Normalization): a small model then learns thresholds easily. The layer is "
+    "part of the model, so every export bins the same way.",
+    "window": "How many past time steps the model sees for one prediction.",
+    "horizon": "How many steps after the window the model predicts (1: the next step).",
+    "stride": "Steps between the starts of two training windows: 1 uses every window; larger "
+    "gives fewer, less overlapping examples.",
+    "features": "Other numeric columns the model sees over the window, beside the target's own "
+    "past values.",
+    "max_tokens": "How many distinct words the TextVectorization layer keeps (the most "
+    "frequent); rarer words share one 'unknown' token.",
+    "sequence_length": "Each text is cut or padded to this many tokens: longer keeps more of "
+    "long texts and costs time.",
+    "image_size": "Images are resized to this many pixels a side before the network: larger "
+    "keeps detail and trains slower.",
+    "fine_tune_epochs": "Transfer learning trains a new head on a frozen pretrained backbone "
+    "first; these epochs then also train the top backbone layers at a low learning rate. 0 "
+    "skips fine-tuning.",
+    "mixed_precision": "Computes in float16 where it is safe and keeps the weights in float32: "
+    "faster on GPUs with tensor cores, no gain on a CPU.",
+    "workers": "How many devices (mirrored) or worker processes (multi-worker, parameter "
+    "server) share each batch, through a tf.distribute strategy.",
+    # -- search engines -----------------------------------------------------------------------
+    "engine": "KerasTuner searches the hyperparameters of a model you choose (units, dropout, "
+    "learning rate); AutoKeras also searches the architecture itself and exports the best "
+    "model.",
+    "hyperband_factor": "Each Hyperband round keeps the best 1/factor of its trials and trains "
+    "them factor times longer; 3 is KerasTuner's default.",
+    # -- profiling ----------------------------------------------------------------------------
+    "profile.mode": "training steps: what fit() spends each step on (input, forward, backward, "
+    "optimizer update); inference batches: what predict() spends, as a server would run it.",
+    "prefetch": "tf.data prefetch prepares the next batches while the model works on the "
+    "current one (auto lets tf.data size the buffer, a number fixes it); off shows what it saves.",
+    "cache": "tf.data cache keeps the preprocessed batches in memory after the first epoch, so "
+    "later epochs skip reading and preprocessing.",
+    # -- registry and pipelines -------------------------------------------------------------
+    "stage": "candidate: a version to try; production: the one in use (promoting one archives "
+    "the previous); archived: kept for its lineage.",
+    "pipeline.mode": "append: retrain on the production data plus the new rows; replace: on the "
+    "new rows only (when old data no longer applies).",
+    "pipeline.learner": "train: one training run with the settings in the file; tune: a "
+    "hyperparameter search, whose best trial is the challenger.",
+    "pipeline.metric": "The test metric the challenger and the production model are compared "
+    "on, on the same held-out rows.",
+    "pipeline.margin": "The challenger is pushed only when it beats production by more than "
+    "this; 0 pushes any improvement.",
     # -- data validation (drift) ------------------------------------------------------------
     "drift": "Whether new data looks like the data the model was trained on.",
     "drift.psi": "Population stability index, for numeric columns: compares the share of rows in "

@@ -16,6 +16,7 @@ import streamlit as st
 from core.data.profile import ColumnProfile, TableProfile
 from core.data.timeindex import time_values
 from core.data.windows import WindowSpec, window_starts
+from core.help import HELP
 
 ORANGE, BLUE, GREY = "#E8710A", "#1967D2", "#9AA0A6"
 SEVERITY_COLOR = {"high": "red", "medium": "orange", "low": "gray"}
@@ -204,10 +205,17 @@ def render_window_preview(frame: pd.DataFrame, prof: TableProfile, key: str) -> 
     a, b, c, d = st.columns(4)
     target = a.selectbox("Predict", numeric, key=f"{key}-wtarget")
     width = b.number_input(
-        "Input steps", 1, 10_000, min(24, max(1, len(frame) // 4)), key=f"{key}-wwidth"
+        "Input steps",
+        1,
+        10_000,
+        min(24, max(1, len(frame) // 4)),
+        key=f"{key}-wwidth",
+        help=HELP["window"],
     )
-    horizon = c.number_input("Steps ahead", 1, 1_000, 1, key=f"{key}-whorizon")
-    stride = d.number_input("Stride", 1, 1_000, 1, key=f"{key}-wstride")
+    horizon = c.number_input(
+        "Steps ahead", 1, 1_000, 1, key=f"{key}-whorizon", help=HELP["horizon"]
+    )
+    stride = d.number_input("Stride", 1, 1_000, 1, key=f"{key}-wstride", help=HELP["stride"])
     spec = WindowSpec(int(width), int(horizon), int(stride), (target,))
     try:
         starts = window_starts(len(frame), spec)

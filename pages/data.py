@@ -14,7 +14,7 @@ from core.data.samples import SAMPLES, sample_path
 from core.data.sources import ReadOptions, read_table
 from core.data.validation import validate_frame
 from core.errors import BadInput, NotFound
-from core.help import choice_help
+from core.help import HELP, choice_help
 from dashboard.components import fmt_bytes, fmt_time
 from dashboard.data_views import (
     columns_frame,
@@ -245,6 +245,7 @@ with views["Overview"]:
         ["(none)", *names],
         index=names.index(schema["target"]) + 1 if schema.get("target") in names else 0,
         key=f"target-{version.id}",
+        help=HELP["target"],
     )
     time_options = [
         "(none)",

@@ -211,6 +211,7 @@ with tab_new:
                 "Target",
                 columns,
                 index=columns.index(target_default) if target_default in columns else 0,
+                help=HELP["target"],
             )
             model = right.text_input("Registered model name", value=name)
             source = left.text_input(
@@ -225,6 +226,7 @@ with tab_new:
                     "append": "production data + new rows",
                     "replace": "new rows only",
                 }[m],
+                help=HELP["pipeline.mode"],
             )
             severity = right.select_slider(
                 "Stop when an anomaly is at least",
@@ -232,16 +234,27 @@ with tab_new:
                 value="high",
                 help=HELP["severity"] + "\n\n" + choice_help("drift", ["psi", "ks", "linf"]),
             )
-            learner = left.radio("Learner", ["train", "tune"], horizontal=True)
+            learner = left.radio(
+                "Learner", ["train", "tune"], horizontal=True, help=HELP["pipeline.learner"]
+            )
             epochs = right.number_input("Epochs", 1, 1000, 10, help=HELP["epochs"])
             metric = left.selectbox(
-                "Metric", sorted({m for ms in TASK_METRICS.values() for m in ms}), index=0
+                "Metric",
+                sorted({m for ms in TASK_METRICS.values() for m in ms}),
+                index=0,
+                help=HELP["pipeline.metric"],
             )
             direction = right.radio("Better is", ["max", "min"], horizontal=True)
             margin = left.number_input(
-                "Push only when better by more than", value=0.0, step=0.01, format="%.3f"
+                "Push only when better by more than",
+                value=0.0,
+                step=0.01,
+                format="%.3f",
+                help=HELP["pipeline.margin"],
             )
-            formats = right.multiselect("Bundles", EXPORT_FORMATS, default=["savedmodel"])
+            formats = right.multiselect(
+                "Bundles", EXPORT_FORMATS, default=["savedmodel"], help=HELP["export.formats"]
+            )
             submitted = st.form_submit_button("Write pipeline file", type="primary")
         if submitted:
             text = pipeline_yaml(

@@ -7,6 +7,7 @@ import math
 import streamlit as st
 
 from core.errors import BadInput, NotFound
+from core.help import HELP
 from core.models.io import trained_run_dir
 from core.profiling.options import check_spec, precheck
 from core.runs import launcher
@@ -85,6 +86,7 @@ mode = left.radio(
     key="profile-mode",
     horizontal=True,
     format_func=lambda m: {"train": "training steps", "inference": "inference batches"}[m],
+    help=HELP["profile.mode"],
 )
 batch_size = right.number_input(
     "Batch size (0: the run's)",
@@ -112,7 +114,7 @@ else:
 
 st.markdown("**What-if knobs** (the input pipeline: rows → batch → preprocessing map → …)")
 k1, k2, k3 = st.columns(3)
-prefetch = k1.selectbox("Prefetch", PREFETCH, key="profile-prefetch")
+prefetch = k1.selectbox("Prefetch", PREFETCH, key="profile-prefetch", help=HELP["prefetch"])
 parallel = k2.selectbox(
     "Parallel map calls",
     PARALLEL,
@@ -121,7 +123,7 @@ parallel = k2.selectbox(
     help="Tables run their preprocessing model in a tf.data map; image, text and series runs "
     "keep their family's own pipeline, where this does not apply.",
 )
-cache = k3.checkbox("Cache preprocessed batches", key="profile-cache")
+cache = k3.checkbox("Cache preprocessed batches", key="profile-cache", help=HELP["cache"])
 
 if st.button("Profile", type="primary", icon=":material/speed:", key="profile-start"):
     spec = ProfileSpec(

@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.errors import BadInput, NotFound
+from core.help import HELP
 from core.registry.store import STAGES, Registry, publish
 from core.runs.status import RunStatus
 from dashboard.navigation import page_icon, page_path
@@ -48,7 +49,7 @@ def render_register_form() -> None:
             placeholder="iris-classifier",
             help="Versions of the same model share a name; letters, digits, - _ .",
         )
-        stage = left.selectbox("Stage", STAGES, index=0)
+        stage = left.selectbox("Stage", STAGES, index=0, help=HELP["stage"])
         description = right.text_input("Note (optional)")
         if st.form_submit_button("Register", type="primary"):
             if not name.strip():

@@ -74,6 +74,7 @@ target = right.selectbox(
     index=target_options.index(default_target),
     key="train-target",
     disabled=kind == "images",
+    help=HELP["target"],
 )
 try:
     resolved = resolve_task(TrainSpec(data=picked.ref, target=target, task=task), loaded)
@@ -88,6 +89,7 @@ model = left.selectbox(
     index=models.index(DEFAULT_MODEL[resolved]),
     key=f"train-model-{resolved}",
     format_func=lambda n: f"{n} · {titles[n]}",
+    help=HELP["model"],
 )
 right.markdown(f"&nbsp;  \n**{resolved}** on {picked.label}")
 
@@ -130,7 +132,9 @@ if model.startswith(("keras-app:", "hub:", "kerashub:")):
         )
     )
     extra["fine_tune_epochs"] = int(
-        c.number_input("Fine-tune epochs", 0, 500, 0, key="train-ft-epochs")
+        c.number_input(
+            "Fine-tune epochs", 0, 500, 0, key="train-ft-epochs", help=HELP["fine_tune_epochs"]
+        )
     )
     extra["offline"] = st.checkbox(
         "Offline (no downloads)",
@@ -151,33 +155,55 @@ if resolved in ("classification", "regression"):
             "Bucketize (Discretization into quantile bins instead of Normalization)",
             numeric_columns,
             key="train-bucketize",
+            help=HELP["bucketize"],
         )
     )
 elif resolved == "forecasting":
     a, b, c, d = st.columns(4)
     extra["window"] = int(
         a.number_input(
-            "Input steps", 1, 10_000, min(24, max(2, len(loaded.frame) // 8)), key="train-window"
+            "Input steps",
+            1,
+            10_000,
+            min(24, max(2, len(loaded.frame) // 8)),
+            key="train-window",
+            help=HELP["window"],
         )
     )
-    extra["horizon"] = int(b.number_input("Steps ahead", 1, 1_000, 1, key="train-horizon"))
-    extra["stride"] = int(c.number_input("Stride", 1, 1_000, 1, key="train-stride"))
+    extra["horizon"] = int(
+        b.number_input("Steps ahead", 1, 1_000, 1, key="train-horizon", help=HELP["horizon"])
+    )
+    extra["stride"] = int(
+        c.number_input("Stride", 1, 1_000, 1, key="train-stride", help=HELP["stride"])
+    )
     numeric = [
         col
         for col in columns
         if col != target and str(loaded.frame[col].dtype) not in ("object", "str", "string")
     ]
-    extra["features"] = tuple(d.multiselect("Extra input columns", numeric, key="train-features"))
+    extra["features"] = tuple(
+        d.multiselect("Extra input columns", numeric, key="train-features", help=HELP["features"])
+    )
 elif resolved == "text-classification":
     a, b = st.columns(2)
     extra["max_tokens"] = int(
-        a.number_input("Vocabulary size", 100, 200_000, 10_000, key="train-vocab")
+        a.number_input(
+            "Vocabulary size", 100, 200_000, 10_000, key="train-vocab", help=HELP["max_tokens"]
+        )
     )
-    extra["sequence_length"] = int(b.number_input("Tokens per text", 4, 2_048, 64, key="train-len"))
+    extra["sequence_length"] = int(
+        b.number_input(
+            "Tokens per text", 4, 2_048, 64, key="train-len", help=HELP["sequence_length"]
+        )
+    )
 elif resolved == "image-classification":
     extra["image_size"] = int(
         st.select_slider(
-            "Image size (pixels)", [32, 48, 64, 96, 128, 160, 224], value=64, key="train-imgsize"
+            "Image size (pixels)",
+            [32, 48, 64, 96, 128, 160, 224],
+            value=64,
+            key="train-imgsize",
+            help=HELP["image_size"],
         )
     )
 
@@ -213,7 +239,7 @@ with st.expander("Training options"):
         key=f"train-dropout-{model}",
         help=HELP["dropout"],
     )
-    seed = b.number_input("Seed", 0, 2**31 - 1, 42, key="train-seed")
+    seed = b.number_input("Seed", 0, 2**31 - 1, 42, key="train-seed", help=HELP["seed"])
     patience = a.number_input(
         "Early stopping patience (0 = off)",
         0,
@@ -252,8 +278,12 @@ with st.expander("Training options"):
     )
     extra["strategy"] = strategy
     if strategy != "default":
-        extra["workers"] = int(c.number_input("Devices / workers", 1, 16, 2, key="train-workers"))
-    extra["mixed_precision"] = a.checkbox("Mixed precision (GPU only)", key="train-mixed")
+        extra["workers"] = int(
+            c.number_input("Devices / workers", 1, 16, 2, key="train-workers", help=HELP["workers"])
+        )
+    extra["mixed_precision"] = a.checkbox(
+        "Mixed precision (GPU only)", key="train-mixed", help=HELP["mixed_precision"]
+    )
 coerce = st.checkbox(
     "Treat non-numbers in numeric columns as missing",
     key="train-coerce",

@@ -41,7 +41,9 @@ st.caption(
 )
 render_previous_searches("tune")
 
-mode = st.radio("Engine", (KERAS_TUNER, AUTOKERAS), horizontal=True, key="tune-mode")
+mode = st.radio(
+    "Engine", (KERAS_TUNER, AUTOKERAS), horizontal=True, key="tune-mode", help=HELP["engine"]
+)
 picked = render_data_picker("tune", preselect=st.query_params.get("data"))
 if picked is None:
     st.stop()
@@ -64,6 +66,7 @@ target = right.selectbox(
     index=target_options.index(default_target),
     key="tune-target",
     disabled=kind == "images",
+    help=HELP["target"],
 )
 
 
@@ -88,15 +91,19 @@ if mode == AUTOKERAS:
     max_trials = a.number_input(
         "Max trials", 1, 500, 3, key="tune-ak-trials", help=HELP["max_trials"]
     )
-    epochs = b.number_input("Epochs per trial", 1, 1000, 10, key="tune-ak-epochs")
+    epochs = b.number_input(
+        "Epochs per trial", 1, 1000, 10, key="tune-ak-epochs", help=HELP["epochs"]
+    )
     tuner = c.selectbox(
         "AutoKeras tuner",
         AUTOML_TUNERS,
         key="tune-ak-tuner",
         help=choice_help("tuner", AUTOML_TUNERS),
     )
-    batch_size = d.number_input("Batch size", 1, 4096, 32, key="tune-ak-batch")
-    seed = a.number_input("Seed", 0, 2**31 - 1, 42, key="tune-ak-seed")
+    batch_size = d.number_input(
+        "Batch size", 1, 4096, 32, key="tune-ak-batch", help=HELP["batch_size"]
+    )
+    seed = a.number_input("Seed", 0, 2**31 - 1, 42, key="tune-ak-seed", help=HELP["seed"])
     text_column = ""
     if kind == "text":
         text_columns = [col for col in columns if col != target]
@@ -105,7 +112,11 @@ if mode == AUTOKERAS:
     if kind == "images":
         image_size = int(
             c.select_slider(
-                "Image size (pixels)", [32, 48, 64, 96, 128], value=64, key="tune-ak-imgsize"
+                "Image size (pixels)",
+                [32, 48, 64, 96, 128],
+                value=64,
+                key="tune-ak-imgsize",
+                help=HELP["image_size"],
             )
         )
     st.caption(
@@ -140,7 +151,7 @@ if mode == AUTOKERAS:
 # ----------------------------------------------------------------------------------------------
 # KerasTuner
 
-task = left.selectbox("Task", TASKS, key="tune-task")
+task = left.selectbox("Task", TASKS, key="tune-task", help=HELP["task"])
 try:
     resolved = resolve_task(TrainSpec(data=picked.ref, target=target, task=task), loaded)
 except BadInput:
@@ -156,6 +167,7 @@ model = left.selectbox(
     index=names.index(DEFAULT_MODEL[resolved]) if DEFAULT_MODEL.get(resolved) in names else 0,
     key=f"tune-model-{resolved}",
     format_func=lambda n: f"{n} · {get_entry(n).title}",
+    help=HELP["model"],
 )
 right.markdown(f"&nbsp;  \n**{resolved}** on {picked.label}")
 
@@ -267,11 +279,13 @@ max_failed = c.number_input(
     key="tune-max-failed",
     help="The search continues past failing trials up to this many, keeping what it found.",
 )
-batch_size = d.number_input("Batch size", 1, 4096, 32, key="tune-batch")
+batch_size = d.number_input("Batch size", 1, 4096, 32, key="tune-batch", help=HELP["batch_size"])
 factor = 3
 if tuner == "hyperband":
-    factor = a.number_input("Hyperband factor", 2, 10, 3, key="tune-factor")
-seed = b.number_input("Seed", 0, 2**31 - 1, 42, key="tune-seed")
+    factor = a.number_input(
+        "Hyperband factor", 2, 10, 3, key="tune-factor", help=HELP["hyperband_factor"]
+    )
+seed = b.number_input("Seed", 0, 2**31 - 1, 42, key="tune-seed", help=HELP["seed"])
 
 if st.button("Start search", icon=":material/play_arrow:", type="primary", key="tune-go"):
     if problems:

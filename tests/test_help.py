@@ -44,3 +44,20 @@ def test_tune_page_explains_each_tuner(ws):
     assert not at.exception, at.exception
     tuner = next(w for w in at.selectbox if w.label == "Tuner")
     assert "Hyperband: trains many trials for a few epochs" in tuner.help
+
+
+def test_every_control_a_newcomer_decides_on_has_help(ws):
+    """The choices of what to train and how: target, model, seed, search engine, profiler
+    knobs (each one's text from core.help, so the CLI and the docs can quote the same)."""
+    at = open_page("train")
+    assert not at.exception, at.exception
+    boxes = {w.label: w.help for w in at.selectbox}
+    assert boxes["Column to predict (target)"] == HELP["target"]
+    assert boxes["Model"] == HELP["model"]
+    assert {w.label: w.help for w in at.number_input}["Seed"] == HELP["seed"]
+    assert {w.label: w.help for w in at.multiselect}[
+        "Bucketize (Discretization into quantile bins instead of Normalization)"
+    ] == HELP["bucketize"]
+    at = open_page("tune")
+    assert {w.label: w.help for w in at.radio}["Engine"] == HELP["engine"]
+    assert {w.label: w.help for w in at.number_input}["Batch size"] == HELP["batch_size"]
