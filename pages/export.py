@@ -19,6 +19,7 @@ from core.serving import process as serving
 from core.specs import EXPORT_FORMATS, ExportSpec
 from dashboard.components import fmt_bytes
 from dashboard.navigation import page_icon, page_path
+from dashboard.run_summary import render_report_buttons
 from dashboard.run_view import render_run
 from dashboard.services import store, workspace
 
@@ -127,6 +128,24 @@ else:
         format_func=lambda i: f"{i} · {next(r.name for r in trained if r.id == i)}",
     )
     allowed = list(EXPORT_FORMATS)
+    # A model exported before (the demo story's, say) is one click away, not exported again.
+    done = [
+        r
+        for r in store().list_runs(kind="export", statuses={RunStatus.SUCCEEDED}, limit=50)
+        if r.spec.get("source_run") == source and not r.spec.get("variant")
+    ]
+    if done and not st.query_params.get("export"):
+        checked = ", ".join(
+            FORMAT_TITLE.get(f, f)
+            for f, b in ((done[0].result or {}).get("bundles") or {}).items()
+            if b.get("ok")
+        )
+        st.page_link(
+            page_path("export"),
+            label=f"This model was exported before ({checked or 'see its run'}): open that export",
+            icon=":material/history:",
+            query_params={"export": done[0].id},
+        )
 micro_why = _micro_refusal(source, variant)
 if micro_why and "micro" in allowed:
     st.warning(
@@ -262,6 +281,7 @@ def show_export(run) -> None:
             "TF.js: unzip and open `index.html` in a browser; it runs the model with the bundled "
             "`@tensorflow/tfjs` on example rows, offline."
         )
+    render_report_buttons(run, key="export", heading="Share this run")
 
 
 export_id = st.query_params.get("export")

@@ -9,7 +9,12 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import app_test
 
 from core.runs.status import RunStatus
-from tests.report_fixtures import make_compress_run, make_train_run, make_tune_run
+from tests.report_fixtures import (
+    make_compress_run,
+    make_export_run,
+    make_train_run,
+    make_tune_run,
+)
 from tests.test_pages import open_page
 
 
@@ -102,3 +107,15 @@ def test_no_report_buttons_while_a_run_is_active(ws, store):
     at = open_page("train", {"run": run.id})
     assert not at.exception, at.exception
     assert not [b for b in at.get("download_button") if "report" in b.proto.label]
+
+
+def test_export_page_reports_its_run_and_links_an_earlier_export(ws, store, downloads):
+    train = make_train_run(store, ws)
+    export = make_export_run(store, ws, train)
+    at = open_page("export")
+    assert not at.exception, at.exception
+    (link,) = [p for p in at.get("page_link") if "exported before" in p.proto.label]
+    assert link.proto.label.startswith("This model was exported before (TFLite")
+    assert export.id in link.proto.page or export.id in str(link.proto)
+    html = report_html(open_page("export", {"export": export.id}), export.id, downloads)
+    assert "TF.js (in the browser) was run on 8 test rows by its own runtime" in html
