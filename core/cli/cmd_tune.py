@@ -26,7 +26,7 @@ from core.cli.common import (
     submit_and_watch,
     watch,
 )
-from core.errors import BadInput
+from core.errors import BadInput, NotFound
 from core.runs import launcher
 from core.runs.status import RunStatus
 from core.specs import TUNERS, TrainSpec, TuneSpec
@@ -138,7 +138,7 @@ def cmd_tune_worker(args) -> int:
         else:
             try:
                 run = store.get_run(args.run)
-            except Exception:
+            except NotFound:
                 raise BadInput(
                     f"run {args.run} is not in {ws.root}: copy its search/tune_spec.json from "
                     "the chief's machine and pass it with --spec"

@@ -13,6 +13,7 @@ import sys
 
 from core.cli.common import EXIT_BAD_INPUT, CliParser
 from core.errors import BadInput, NotFound, storage_fault
+from core.logs import setup_logging
 from core.runs.dbfile import sqlite_fault
 
 
@@ -43,6 +44,7 @@ def _command_modules():
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    setup_logging()
     try:
         return args.func(args)
     except (BadInput, NotFound) as exc:

@@ -12,6 +12,7 @@ XProf's converters turn it into `profile_summary.json` here, in the job, with re
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ from core.profiling.options import check_spec, precheck, resolve_steps
 from core.profiling.recommend import recommend
 from core.runs.reporter import Reporter, raise_if_canceled
 from core.specs import ProfileSpec
+
+log = logging.getLogger(__name__)
 
 SUMMARY_NAME = "profile_summary.json"
 LOG_DIR = "profile"  # <run>/profile/plugins/profile/<timestamp>/<host>.xplane.pb
@@ -289,8 +292,8 @@ def run_profile_job(spec: ProfileSpec, reporter: Reporter, run_dir: Path) -> dic
 
             try:
                 tf.profiler.experimental.stop()
-            except Exception:
-                pass
+            except Exception as exc:  # noqa: BLE001  (already stopped: the error says why)
+                log.debug("profiler stop after a failure: %s", exc)
     reporter.progress("converting", 4, 5, "turning the trace into the views (XProf converters)")
     summary = summarize(logdir)
     trace_path = Path(summary["traces"][-1])

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import socket
 import sys
 import threading
 import time
 from pathlib import Path
+
+from core.logs import setup_logging
+
+log = logging.getLogger(__name__)
 
 CHIEF_GONE_S = float(os.environ.get("TFSTUDIO_TUNE_CHIEF_GONE_S", "60"))
 
@@ -49,14 +54,14 @@ def _watchdog(host: str, port: int, parent_pid: int | None) -> None:
     while True:
         time.sleep(2)
         if parent_pid and not _alive(parent_pid):
-            print("tune worker: the chief process is gone; exiting", flush=True)
+            log.warning("the chief process is gone; exiting")
             os._exit(4)
         if _reachable(host, port):
             unreachable_since = None
         elif unreachable_since is None:
             unreachable_since = time.time()
         elif time.time() - unreachable_since > CHIEF_GONE_S:
-            print(f"tune worker: chief {host}:{port} unreachable; exiting", flush=True)
+            log.warning("chief %s:%s unreachable; exiting", host, port)
             os._exit(4)
 
 
@@ -69,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, default=0)
     parser.add_argument("--wait-for", type=int, default=0, help="local workers started together")
     args = parser.parse_args(argv)
+    setup_logging("INFO")  # its log file says when it joined, finished or gave up
     if "chief" in args.tuner_id:
         print("error: a worker's id must not contain 'chief'", file=sys.stderr)
         return 2
@@ -96,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
     spec = TuneSpec.from_dict(spec_dict)
     (run_dir / "search").mkdir(parents=True, exist_ok=True)
-    print(f"tune worker {args.tuner_id} (pid {os.getpid()}) -> chief {args.chief}", flush=True)
+    log.info("tune worker %s (pid %d) -> chief %s", args.tuner_id, os.getpid(), args.chief)
     code = run_worker(spec, run_dir, args.tuner_id, wait_for=args.wait_for)
-    print(f"tune worker {args.tuner_id} finished", flush=True)
+    log.info("tune worker %s finished", args.tuner_id)
     return code
 
 
