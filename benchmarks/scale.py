@@ -94,6 +94,16 @@ def make_csv(path: Path, rows: int, chunk: int = 500_000) -> None:
             )
 
 
+def write_csv(path: Path, rows: int) -> None:
+    """make_csv in a child: a child's ru_maxrss starts from its parent's RSS at fork, so the
+    parent stays small and the children's peaks are their own."""
+    import subprocess
+
+    code = "import sys, pathlib; from benchmarks.scale import make_csv; "
+    code += "make_csv(pathlib.Path(sys.argv[1]), int(sys.argv[2]))"
+    subprocess.run([sys.executable, "-c", code, str(path), str(rows)], cwd=ROOT, check=True)
+
+
 def engine_run(csv: Path, home: Path, batch: int) -> dict:
     """Import, then train one epoch on the version; figures of each step."""
     from benchmarks.abab import run_child
@@ -148,7 +158,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "bench.csv"
-        make_csv(csv, args.rows)
+        write_csv(csv, args.rows)
         mib = csv.stat().st_size / 2**20
         print(f"{args.rows:,} x 20 numeric CSV: {mib:.0f} MiB", flush=True)
         # Fewer pairs than the harness's minimum of 5 may be asked for (each pair takes
@@ -192,7 +202,7 @@ def main() -> None:
 
         if args.big_rows:
             big = Path(tmp) / "big.csv"
-            make_csv(big, args.big_rows)
+            write_csv(big, args.big_rows)
             big_mib = big.stat().st_size / 2**20
             print(f"{args.big_rows:,} x 20 numeric CSV: {big_mib:.0f} MiB", flush=True)
             e = engine_run(big, Path(tmp) / "bighome", args.batch)

@@ -148,9 +148,12 @@ def test_streamed_split_is_the_in_memory_split(ws, version):
     parts = table_split(info.frame, spec, class_labels(info.frame["label"]), loaded.schema)
     stats = DatasetStore(ws).stats(version)
     parquet = version.folder / "data.parquet"
-    codes = streamed.split_parts(
+    codes, class_ids = streamed.split_parts(
         parquet, spec, "label", "classification", stats["columns"]["label"], loaded.schema
     )
+    names = class_labels(loaded.frame["label"].dropna())
+    assert (class_ids[loaded.frame["label"].notna()] == names.map({"big": 0, "small": 1})).all()
+    assert (class_ids[loaded.frame["label"].isna()] == -1).all()
     kept = loaded.frame[loaded.frame["label"].notna()].reset_index(drop=True)
     for code, name in enumerate(streamed.PARTS):
         stored = loaded.frame[codes == code].sort_values("id")["id"].tolist()
@@ -165,7 +168,8 @@ def test_streamed_split_is_the_in_memory_split(ws, version):
     assert got["a"]["mean"] == pytest.approx(float(np.nanmean(a)), rel=1e-6)
     assert got["a"]["variance"] == pytest.approx(float(filled.var()), rel=1e-5)
     assert got["color"]["vocabulary"] == sorted(train["color"].unique())
-    assert sorted(test["id"]) == sorted(parts["test"]["id"])
+    in_file_order = loaded.frame[codes == 2]["id"].head(streamed.TEST_HEAD)
+    assert test["id"].tolist() == in_file_order.tolist()  # the first rows the stream serves
 
 
 def test_time_split_streams_the_same_rows(ws, tmp_path, monkeypatch):
@@ -180,7 +184,7 @@ def test_time_split_streams_the_same_rows(ws, tmp_path, monkeypatch):
     info = prepare_table(loaded.frame, "label", types=streamed._types(loaded.schema))
     parts = table_split(info.frame, spec, None, loaded.schema)
     stats = DatasetStore(ws).stats(v)
-    codes = streamed.split_parts(
+    codes, _ = streamed.split_parts(
         v.folder / "data.parquet", spec, "label", "classification", stats["columns"]["label"],
         loaded.schema,
     )  # fmt: skip

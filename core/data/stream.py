@@ -43,6 +43,7 @@ def table_dataset(
     count = int((parts == code).sum())
     chunk = batch_size * max(1, CHUNK_ROWS // batch_size)
     columns = list(dict.fromkeys([f.column for f in features] + [targets.column]))
+    columns = [c for c in columns if c]
     groups = num_row_groups(parquet)
     epochs = itertools.count()
 
@@ -74,9 +75,17 @@ def table_dataset(
         tf.TensorSpec((None,), targets.dtype),
     )
     ds = tf.data.Dataset.from_generator(chunks, output_signature=signature)
-    ds = ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if preprocess is not None:
+        ds = ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.rebatch(batch_size).prefetch(tf.data.AUTOTUNE)
     return ds.apply(tf.data.experimental.assert_cardinality(math.ceil(count / batch_size)))
+
+
+def inputs_dataset(parquet: Path, parts: np.ndarray, part: str, features, batch_size=1024):
+    """Raw inputs of one split in file order (no targets, no preprocessing), for predict."""
+    nothing = Targets("", {}, None)
+    ds = table_dataset(parquet, parts, part, features, nothing, None, batch_size)
+    return ds.map(lambda x, y: x)
 
 
 @dataclass
@@ -93,6 +102,8 @@ class Targets:
         return tf.int32 if self.classes is not None else tf.float32
 
     def __call__(self, frame: pd.DataFrame) -> np.ndarray:
+        if not self.column:  # inputs only
+            return np.zeros(len(frame), np.float32)
         y = frame[self.column]
         if self.classes is None:
             return y.to_numpy("float32")

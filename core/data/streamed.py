@@ -3,7 +3,7 @@ instead of its rows: what the precheck and the streaming worker know of a large 
 reading it. Same rules (core.data.tabular.feature_role, MIN_ROWS, MAX_CLASSES, CLASS_LIMIT), same
 messages; then the split and the training split's statistics, read from the Parquet file a
 row group at a time. Memory: one byte per row (its part), the target column while splitting,
-one row group in a pass, and the test split (evaluated at the end). No TensorFlow.
+one row group in a pass, and the test split's targets. No TensorFlow.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from core.training.features import FeatureSpec, raw_arrays
 LEFT_OUT = ("text", "timestamp", "image_path")
 PARTS = ("train", "validation", "test")
 SAMPLE_ROWS = 100_000  # training rows that quantile bins (Discretization) adapt on
+TEST_HEAD = 64  # test rows kept as examples (test_sample.csv, the exports' parity checks)
 
 
 @dataclass
@@ -153,30 +154,55 @@ def plan_table(
 
 
 def split_parts(parquet: Path, spec, target: str, task: str, target_stats: dict, schema):
-    """int8 per stored row: 0 train, 1 validation, 2 test, -1 no target value. The same rows
-    as the in-memory split (core.training.split.table_split): it is called on the positions of
-    the rows with a target, with the same labels (and time column) and seed."""
+    """(part per stored row as int8: 0 train, 1 validation, 2 test, -1 no target value; class
+    ids per stored row for a classifier, else None). The same rows as the in-memory split
+    (core.training.split.table_split): it is called on the positions of the rows with a target,
+    with the same time column and seed, and labels that sort as the class names do."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from core.data.sources import _memory_pool
     from core.training.split import table_split
 
+    # Arrow's default pool keeps what a row group freed for reuse: across a pass over a large
+    # file that is hundreds of MB of peak memory. This process (a worker) reads with the pool
+    # that gives memory back at once, as the CSV reader does.
+    pa.set_memory_pool(_memory_pool())
     time_column = spec.time_column or (schema or {}).get("time_column")
     columns = [target] + ([time_column] if spec.split == "time" and time_column else [])
     table = pq.read_table(parquet, columns=list(dict.fromkeys(columns)))
-    y = table.column(target).to_pandas()
-    keep = y.notna().to_numpy()
+    y = table.column(target)
+    keep = ~np.asarray(y.is_null(nan_is_null=True))
     frame = pd.DataFrame({"_row": np.flatnonzero(keep)})
     if len(columns) > 1 and time_column in table.column_names:
         frame[time_column] = table.column(time_column).to_pandas()[keep].reset_index(drop=True)
-    del table
-    labels = None
-    if task == "classification":
-        labels = class_labels(y[keep].reset_index(drop=True), target_stats)
+    codes = class_codes(y, target_stats) if task == "classification" else None
+    del table, y
+    labels = None if codes is None else pd.Series(codes[keep])
     parts = table_split(frame, spec, labels, schema)
-    out = np.full(len(y), -1, np.int8)
+    out = np.full(len(keep), -1, np.int8)
     for code, name in enumerate(PARTS):
         out[parts[name]["_row"].to_numpy()] = code
-    return out
+    return out, codes
+
+
+def class_codes(y, column: dict) -> np.ndarray:
+    """int32 class id per value (-1 where missing): the position of its class name
+    (class_label) among the sorted names, computed in Arrow without a string per row.
+    Stratifying on these ids splits exactly as on the names: same classes, same order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if column["kind"] == "number" and column.get("integral"):
+        y = pc.cast(y, pa.int64())
+    encoded = pc.dictionary_encode(pc.cast(y, pa.string())).combine_chunks()
+    names = encoded.dictionary.to_pylist()
+    if column["kind"] == "bool":
+        names = [n.capitalize() for n in names]  # Arrow "true", Python "True"
+    rank = np.empty(len(names), np.int32)
+    rank[np.argsort(np.array(names, dtype=object))] = np.arange(len(names), dtype=np.int32)
+    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return np.where(indices >= 0, rank[np.maximum(indices, 0)], -1).astype(np.int32)
 
 
 def class_labels(y: pd.Series, column: dict) -> pd.Series:
@@ -211,7 +237,8 @@ def num_row_groups(parquet: Path) -> int:
 def train_statistics(parquet: Path, parts: np.ndarray, features: list[FeatureSpec], target: str):
     """One pass over the file: per training-split input the mean and variance of the filled
     values (what Normalization.adapt computes on them), the vocabulary or integer codes, and a
-    bounded sample for quantile bins; plus the test split's rows, gathered for evaluation."""
+    bounded sample for quantile bins; plus the test split's first TEST_HEAD rows (file order,
+    as the test stream serves them)."""
     acc: dict[str, dict[str, Any]] = {
         f.input: {"n": 0, "k": 0, "mean": 0.0, "m2": 0.0} for f in features
     }
@@ -220,7 +247,7 @@ def train_statistics(parquet: Path, parts: np.ndarray, features: list[FeatureSpe
     test: list[pd.DataFrame] = []
     columns = list(dict.fromkeys([f.column for f in features] + [target]))
     for codes, frame in row_groups(parquet, columns, parts):
-        if (codes == 2).any():
+        if (codes == 2).any() and sum(map(len, test)) < TEST_HEAD:
             test.append(frame[codes == 2])
         train = frame[codes == 0]
         if train.empty:
@@ -261,4 +288,5 @@ def train_statistics(parquet: Path, parts: np.ndarray, features: list[FeatureSpe
         elif f.dtype == "string":
             stats[f.input] = {"vocabulary": sorted(vocab[f.input])}
     test_frame = pd.concat(test, ignore_index=True) if test else pd.DataFrame(columns=columns)
+    test_frame = test_frame.head(TEST_HEAD)
     return stats, test_frame

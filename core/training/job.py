@@ -158,8 +158,10 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     preprocess = prepared.preprocess
     inputs = preprocess.input
     end_to_end = keras.Model(inputs, network(preprocess(inputs)), name="end_to_end")
-    test_inputs = to_tensors(prepared.test_inputs)
-    predictions = np.asarray(end_to_end.predict(test_inputs, verbose=0))
+    if prepared.test_stream is not None:  # a streamed table: its test split is not in memory
+        predictions = np.asarray(end_to_end.predict(prepared.test_stream, verbose=0))
+    else:
+        predictions = np.asarray(end_to_end.predict(to_tensors(prepared.test_inputs), verbose=0))
     evaluation = evaluate(prepared, predictions)
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
     sample = head_rows(prepared.test_inputs, 64)

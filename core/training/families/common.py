@@ -31,6 +31,9 @@ class Prepared:
     residual: dict[str, Any] | None = None  # forecasting: predict the change from the last value
     train_labels: np.ndarray | None = None  # class ids of the training split (class weights)
     warnings: list[str] = field(default_factory=list)
+    # A streamed table's test split: a tf.data.Dataset of raw inputs, in the order of test_y,
+    # whose first rows are test_inputs (which then holds only those). None: test_inputs is all.
+    test_stream: Any = None
 
     @property
     def is_classification(self) -> bool:

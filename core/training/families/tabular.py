@@ -105,7 +105,7 @@ def _prepare_streamed(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) ->
     contract = contract_for(info, spec.bucketize)
     target_stats = source.stats["columns"][info.target]
     reporter.progress("preprocessing", 0, 2, "splitting the rows (target column only)")
-    parts = streamed.split_parts(
+    parts, class_ids = streamed.split_parts(
         source.parquet, spec, info.target, info.task, target_stats, loaded.schema
     )
     rows = {name: int((parts == code).sum()) for code, name in enumerate(streamed.PARTS)}
@@ -129,17 +129,16 @@ def _prepare_streamed(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) ->
     )
     is_class = info.task == "classification"
     y_of = stream.Targets(info.target, target_stats, info.classes if is_class else None)
-    train_labels = y_train = None
-    if is_class or info.task == "regression":  # the training split's targets (one column)
+    scale = None
+    if is_class:  # one int32 per row, not a class name per row
+        y_train, y_test = class_ids[parts == 0], class_ids[parts == 2]
+    else:
         import pyarrow.parquet as pq
 
-        frame = pq.read_table(source.parquet, columns=[info.target]).to_pandas()
-        y_train = y_of(frame[parts == 0])
-        del frame
-    scale = None
-    if is_class:
-        train_labels = y_train
-    else:
+        y = pq.read_table(source.parquet, columns=[info.target]).column(0)
+        y = y.to_numpy().astype("float32")
+        y_train, y_test = y[parts == 0], y[parts == 2]
+        del y
         scale = (float(y_train.mean()), float(y_train.std() or 1.0))
     test.head(64).to_csv(run_dir / "test_sample.csv", index=False)
     reporter.artifact("test_sample.csv", run_dir / "test_sample.csv")
@@ -163,10 +162,11 @@ def _prepare_streamed(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) ->
         contract=contract,
         preprocess=preprocess,
         train=dataset("train", spec.batch_size, True),
-        train_labels=train_labels,
+        train_labels=y_train if is_class else None,
         validation=dataset("validation", 256, False),
-        test_inputs=raw_arrays(test, contract.features),
-        test_y=targets(test, contract),
+        test_inputs=raw_arrays(test, contract.features),  # the first rows the stream serves
+        test_y=y_test,
+        test_stream=stream.inputs_dataset(source.parquet, parts, "test", contract.features),
         outputs=len(info.classes) if is_class else 1,
         network_input_shape=(int(preprocess.output.shape[-1]),),
         rows=rows,
