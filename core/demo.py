@@ -8,12 +8,13 @@ imports TensorFlow once and runs the four jobs one after another, each exactly a
 would (`core.runs.worker.run_job`: its own log, heartbeat, cancel watchdog, result). The app
 opens meanwhile; its Home page shows "demo story: N of 4 ready" and each run appears as it ends.
 
-Why one process: four cold workers import TensorFlow four times (8 s of a core each here),
-two at a time on a 2-core machine, while the jobs themselves take seconds. A warm worker
+Why one process: four cold workers import TensorFlow four times; on 2 cores two imports run
+side by side, so the wall time is about the same, but the story costs 36 s of CPU instead of
+21 s, which a loaded machine (or a laptop during a meeting) feels. A warm worker
 (core.runs.warm) serves one job per life; the story is four small jobs of a known, trusted
 shape (int8 needs no tfmot, so no job changes Keras for the next), so it keeps one process and
-restores the environment between jobs. If the process dies, its unfinished runs become LOST
-like any worker's. Timings: benchmarks/README.md ("demo story").
+restores the environment and folder between jobs. If the process dies, its unfinished runs
+become LOST like any worker's. Timings: benchmarks/README.md ("demo story").
 """
 
 from __future__ import annotations
