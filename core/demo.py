@@ -30,7 +30,7 @@ from pathlib import Path
 from core.runs.liveness import process_started_at
 from core.runs.status import InvalidTransition, RunStatus
 from core.runs.store import Run, RunStore
-from core.specs import CompressSpec, ExportSpec, TrainSpec, TuneSpec
+from core.specs import CompressSpec, ExportSpec, Spec, TrainSpec, TuneSpec
 from core.workspace import Workspace
 
 DATA, TARGET = "sample:iris", "species"
@@ -53,7 +53,7 @@ STORY_FILE = "demo.json"
 QUEUED = "waiting its turn: one demo process runs the story's jobs in order"
 
 
-def story_runs(train_id: str) -> list[tuple[str, object, str]]:
+def story_runs(train_id: str) -> list[tuple[str, Spec, str]]:
     """(kind, spec, name) of the story after its training run, in the order they run:
     what depends on the model first, the search last."""
     return [
@@ -87,7 +87,7 @@ def seed_demo(ws: Workspace, env: dict[str, str] | None = None) -> list[Run] | N
         "train", DEMO_SPEC.to_dict(), name="demo · mlp · species · sample iris"
     )
     runs = [train] + [
-        store.create_run(kind, spec.to_dict(), name=name)  # type: ignore[attr-defined]
+        store.create_run(kind, spec.to_dict(), name=name)
         for kind, spec, name in story_runs(train.id)
     ]
     ids = [r.id for r in runs]
