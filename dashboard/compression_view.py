@@ -116,4 +116,9 @@ def pareto_figure(result: dict[str, Any], x_key: str, x_title: str) -> go.Figure
         margin=dict(l=10, r=10, t=40, b=10),
         showlegend=False,
     )
+    # Plotly pads equal values to +-1 (an accuracy axis of 0..1.5 when int8 lost nothing):
+    # pad by the spread instead, with room above for the labels.
+    lo, hi = min(ys), max(ys)
+    span = (hi - lo) or max(abs(hi) * 0.02, 0.01)
+    fig.update_yaxes(range=[lo - span * 0.6, hi + span * 0.9])
     return fig
