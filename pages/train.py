@@ -94,14 +94,18 @@ model = left.selectbox(
 right.markdown(f"&nbsp;  \n**{resolved}** on {picked.label}")
 
 extra: dict = {}
-if model in ("hub", "kerashub", "kerashub-text"):
+if model in ("hub", "kerashub", "kerashub-text", "hub-text"):
     text_preset = model == "kerashub-text"
     handle = st.text_input(
-        "TF Hub URL or SavedModel folder" if model == "hub" else "KerasHub preset name or folder",
+        "TF Hub URL or SavedModel folder"
+        if model.startswith("hub")
+        else "KerasHub preset name or folder",
         key=f"train-handle-{model}",
         placeholder=(
             "https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/feature_vector/5"
             if model == "hub"
+            else "https://tfhub.dev/google/nnlm-en-dim50/2"
+            if model == "hub-text"
             else "bert_tiny_en_uncased"
             if text_preset
             else "mobilenet_v3_small_050_imagenet"
@@ -110,7 +114,7 @@ if model in ("hub", "kerashub", "kerashub-text"):
         "without internet access, give a local copy: a SavedModel folder (TF Hub) or a "
         "folder written by save_to_preset (KerasHub).",
     )
-    prefix = "kerashub" if text_preset else model
+    prefix = {"kerashub-text": "kerashub", "hub-text": "hub"}.get(model, model)
     model = f"{prefix}:{handle}" if handle else model
 if model.startswith(("keras-app:", "hub:", "kerashub:")):
     a, b, c = st.columns(3)

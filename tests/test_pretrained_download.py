@@ -243,15 +243,18 @@ def test_a_kerashub_preset_with_a_bad_file_leaves_no_folder(caches, mirror, tmp_
     assert leftovers(caches / "kh") == []
 
 
-def test_tf_hub_text_encoders_are_listed_but_refused_for_training_with_the_reason():
+def test_tf_hub_text_encoders_are_trainable_with_their_preprocessing_model():
     from core.models.catalog import check_fits
+    from core.models.hub_handles import BY_HANDLE
 
-    with pytest.raises(BadInput, match="train text on a kerashub: BERT preset"):
-        check_fits(
-            "hub:https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4",
-            "text-classification",
-            "text",
-        )
+    bert = "https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4"
+    entry = check_fits(f"hub:{bert}", "text-classification", "text")
+    assert entry.builder == "core.models.builders:build_hub_text_transfer"
+    assert BY_HANDLE[bert].preprocess.endswith("/bert_en_uncased_preprocess/3")
+    assert BY_HANDLE["https://tfhub.dev/google/nnlm-en-dim50/2"].preprocess == ""  # raw strings
+    assert all(not h.trainable_here for h in BY_HANDLE.values())  # none listed is refused
+    with pytest.raises(BadInput, match="takes text input for text-classification"):
+        check_fits(f"hub:{bert}", "image-classification", "image")
     entry = check_fits("kerashub:bert_tiny_en_uncased", "text-classification", "text")
     assert entry.builder == "core.models.builders:build_text_transfer"
 

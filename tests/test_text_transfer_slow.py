@@ -1,7 +1,8 @@
 """Text transfer learning on a BERT-family KerasHub preset the test makes (tiny dims, a tiny
 vocabulary), served by name from a local mirror on 127.0.0.1: downloaded once into the
 kagglehub cache, frozen encoder + new head, one fine-tuning epoch, TFLite refused with the
-reason, SavedModel exported and run on raw strings."""
+reason, then exported to SavedModel by the export job and served by `tfstudio serve` on raw
+strings (`{"instances": ["some text"]}`), with the Keras model's probabilities."""
 
 from __future__ import annotations
 
@@ -101,6 +102,7 @@ def test_bert_preset_by_name_downloads_trains_fine_tunes_and_exports_savedmodel(
     result = payload["result"]
     assert result["model"] == "kerashub:bert_tiny_en_uncased"
     assert payload["test_metrics"]["accuracy"] >= 0.8
+    assert "LiteRT" in result["tflite_parity"]["refused"]
     assert "TF Text tokenizer ops" in result["tflite_parity"]["refused"]
     cached = tmp_path / "kagglehub/models/keras/bert/keras/bert_tiny_en_uncased/3"
     assert (cached / "model.weights.h5").is_file()
@@ -126,19 +128,89 @@ def test_bert_preset_by_name_downloads_trains_fine_tunes_and_exports_savedmodel(
         )
         assert out.returncode == 2 and "TF Text" in out.stderr, out.stderr
 
-    # the saved end-to-end model reloads (tokenizer included) and exports a SavedModel
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (the tokenizer's ops)
+    # The normal export job writes the SavedModel; `tfstudio serve` (a fresh process, which
+    # must load TF Text's ops itself) answers TF Serving row requests with raw strings.
+    exported = tfstudio(
+        "export", payload["run_id"], "--format", "savedmodel", "--out", str(tmp_path / "sm"),
+        "--json", "--home", str(tmp_path),
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    export = json.loads(exported.stdout)
+    assert export["parity"]["agreement"] == 1.0 and export["parity"]["max_abs_diff"] < 1e-5
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "sm" / "savedmodel.zip") as bundle:
+        readme = bundle.read(next(n for n in bundle.namelist() if n.endswith("README.md")))
+    readme = readme.decode()
+    assert '"instances": ["' in readme  # the README's curl example sends one string per row
 
     from core.models.io import load_run_model
 
-    run_dir = tmp_path / "runs" / payload["run_id"]
-    model = load_run_model(run_dir)
-    texts = tf.constant([["great superb movie"], ["awful dull film"]])
-    probabilities = np.asarray(model.predict(texts, verbose=0))
-    model.export(str(tmp_path / "savedmodel"), verbose=False)
-    loaded = tf.saved_model.load(str(tmp_path / "savedmodel"))  # kept: it owns the variables
-    served = loaded.serve(texts)
-    assert np.abs(np.asarray(served) - probabilities).max() < 1e-5
+    texts = ["great superb movie", "awful dull film", "the film was really lovely"]
+    model = load_run_model(tmp_path / "runs" / payload["run_id"])
+    probabilities = np.asarray(model.predict(np.array(texts, object), verbose=0))
     classes = result["classes"]
-    assert [classes[i] for i in probabilities.argmax(1)] == ["pos", "neg"]
+    assert [classes[i] for i in probabilities.argmax(1)] == ["pos", "neg", "pos"]
+    from core.predict.job import run_predict_job  # the playground's one text
+    from core.runs.reporter import NullReporter
+    from core.specs import PredictSpec
+
+    monkeypatch.setenv("TFSTUDIO_HOME", str(tmp_path))
+    one = PredictSpec(source_run=payload["run_id"], inputs_json=json.dumps({"text": texts[1]}))
+    got = run_predict_job(one, NullReporter(), tmp_path)
+    assert got["predicted_class"] == "neg"
+    assert np.abs(np.asarray(got["probabilities"]) - probabilities[1]).max() < 1e-5
+    url, stop = serve(tmp_path, export["run_id"])
+    try:
+        status, meta = call(f"{url}/metadata")
+        inputs = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"]
+        assert inputs["text"]["dtype"] == "DT_STRING"
+        assert [d["size"] for d in inputs["text"]["tensor_shape"]["dim"]] == ["-1"]
+        status, answer = call(f"{url}:predict", {"instances": texts})
+        assert status == 200, answer
+        assert np.abs(np.asarray(answer["predictions"]) - probabilities).max() < 1e-5
+        status, answer = call(f"{url}:predict", {"instances": [["great movie"]]})
+        assert status == 400 and "takes [-1]" in answer["error"]  # one string per row, no list
+    finally:
+        stop()
+
+
+def serve(home, run_id):
+    """`tfstudio serve RUN_ID` on a free loopback port; returns its model URL and a stopper."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    from tests.test_browser import free_port
+
+    port = free_port()
+    log = open(home / "serve.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.cli.main", "serve", run_id, "--port", str(port),
+         "--home", str(home)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+    )  # fmt: skip
+    line = proc.stdout.readline()  # the "listening" line, once the model is loaded
+    assert line, (home / "serve.log").read_text()[-3000:]
+    name = json.loads(line)["name"]
+
+    def stop():
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+
+    return f"http://127.0.0.1:{port}/v1/models/{name}", stop
+
+
+def call(url, body=None):
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())

@@ -14,7 +14,7 @@ def _builtin(args) -> int:
 
     ws = Workspace.resolve(args.home)
     entries = list_entries(args.task, handles=True)
-    templates = ("hub", "kerashub", "kerashub-text")  # handles without a model of their own
+    templates = ("hub", "kerashub", "kerashub-text", "hub-text")  # handles, no model of their own
     counts = count_parameters(ws, [e.name for e in entries if e.name not in templates])
     items = []
     for e in entries:

@@ -168,3 +168,30 @@ def build_text_transfer(hp: dict[str, Any], input_shape: tuple, task: str, outpu
     model = keras.Model(inputs, _head(x, task, outputs), name="text_transfer")
     model.backbone_name = backbone.name
     return model
+
+
+def build_hub_text_transfer(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+    """A TF Hub text encoder (frozen TFSMLayer) + dropout + a new head.
+
+    The network takes what the run's preprocessing model gives: the token dict of a TF Hub
+    preprocessing model (`hp["token_inputs"]`: name -> (dtype, length)), or raw strings
+    (batch,) for an encoder that tokenizes inside (NNLM, Universal Sentence Encoder).
+    """
+    import keras
+
+    from core.models.hub_text import encoder_layer, pick_features
+
+    encoder = encoder_layer(hp["encoder_folder"], name="hub_encoder")
+    encoder.trainable = False
+    if hp.get("token_inputs"):
+        inputs: Any = {
+            k: keras.Input(shape=(int(n),), dtype=d, name=k)
+            for k, (d, n) in hp["token_inputs"].items()
+        }
+    else:
+        inputs = keras.Input(shape=(), dtype="string", name="text")
+    features = pick_features(encoder(inputs))
+    x = keras.layers.Dropout(float(hp.get("dropout", 0.1)), name="head_dropout")(features)
+    model = keras.Model(inputs, _head(x, task, outputs), name="hub_text_transfer")
+    model.backbone_name = encoder.name
+    return model

@@ -204,6 +204,21 @@ TEXT_TRANSFER = CatalogEntry(
     ),
 )
 
+HUB_TEXT_TRANSFER = CatalogEntry(
+    "hub-text",
+    "TF Hub text encoder",
+    ("text-classification",),
+    "text",
+    "A TF Hub text encoder (URL, downloaded once): raw strings through its preprocessing "
+    "model when it has one (BERT: the matching bert_*_preprocess), the encoder frozen "
+    "(keras.layers.TFSMLayer), a new classification head.",
+    "core.models.builders:build_hub_text_transfer",
+    (
+        HyperParam("dropout", "float", 0.1, 0.0, 0.5, help="dropout before the new head"),
+        HyperParam("learning_rate", "float", 0.001, 1e-5, 1e-2, log=True, help="Adam step"),
+    ),
+)
+
 
 def _handle_entry(name: str) -> CatalogEntry:
     """The template for a `hub:`/`kerashub:` handle: text or image, by what the model is."""
@@ -214,6 +229,7 @@ def _handle_entry(name: str) -> CatalogEntry:
         from core.models.hub_handles import check_hub_task
 
         check_hub_task(handle, "text-classification")  # says why a listed encoder is not trained
+        return HUB_TEXT_TRANSFER
     return HANDLES[prefix]
 
 
@@ -265,7 +281,8 @@ def get_entry(name: str) -> CatalogEntry:
 
 def list_entries(task: str | None = None, handles: bool = False) -> list[CatalogEntry]:
     """Catalog entries for a task; `handles` adds the hub:/kerashub: templates."""
-    entries = [*CATALOG.values(), *((*HANDLES.values(), TEXT_TRANSFER) if handles else ())]
+    templates = (*HANDLES.values(), TEXT_TRANSFER, HUB_TEXT_TRANSFER)
+    entries = [*CATALOG.values(), *(templates if handles else ())]
     return [e for e in entries if task is None or task in e.tasks]
 
 

@@ -23,6 +23,7 @@ class HubHandle:
     params: int | None
     inputs: str  # what the signature takes, in words
     trainable_here: str  # "" when TF Studio trains on it, else the reason it does not
+    preprocess: str = ""  # a text encoder's TF Hub preprocessing model (strings -> token ids)
 
     @property
     def approx_bytes(self) -> int | None:
@@ -33,14 +34,10 @@ class HubHandle:
 
 
 _IMG = "float32 images in [0, 1], any size (resized to the run's image size)"
-_TEXT_NOTE = (
-    "is listed for reference: TF Studio trains text on KerasHub BERT-family presets "
-    "(kerashub:NAME, tokenizer included), not on TF Hub text encoders yet"
-)
-_BERT_NOTE = (
-    "needs its separate TF Hub preprocessing model: train text on a kerashub: BERT preset "
-    "instead (tokenizer included)"
-)
+# TF Hub's BERT encoders take token ids; each has a matching preprocessing model (raw strings
+# -> input_word_ids, input_mask, input_type_ids), downloaded and chained in front of it.
+_EN_UNCASED = "https://tfhub.dev/tensorflow/bert_en_uncased_preprocess/3"
+_MULTI_CASED = "https://tfhub.dev/tensorflow/bert_multi_cased_preprocess/3"
 
 HUB_HANDLES: tuple[HubHandle, ...] = (
     HubHandle(
@@ -86,7 +83,7 @@ HUB_HANDLES: tuple[HubHandle, ...] = (
         "text-encoder",
         48_190_600,
         "raw strings",
-        _TEXT_NOTE,
+        "",
     ),
     HubHandle(
         "https://tfhub.dev/google/universal-sentence-encoder/4",
@@ -95,7 +92,7 @@ HUB_HANDLES: tuple[HubHandle, ...] = (
         "text-encoder",
         None,
         "raw strings",
-        _TEXT_NOTE,
+        "",
     ),
     HubHandle(
         "https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4",
@@ -103,8 +100,9 @@ HUB_HANDLES: tuple[HubHandle, ...] = (
         "text-classification",
         "text-encoder",
         109_482_241,
-        "token ids, mask and type ids from bert_en_uncased_preprocess",
-        _BERT_NOTE,
+        "raw strings, through bert_en_uncased_preprocess (downloaded with it)",
+        "",
+        _EN_UNCASED,
     ),
     HubHandle(
         "https://tfhub.dev/tensorflow/bert_multi_cased_L-12_H-768_A-12/4",
@@ -112,8 +110,9 @@ HUB_HANDLES: tuple[HubHandle, ...] = (
         "text-classification",
         "text-encoder",
         177_853_441,
-        "token ids, mask and type ids from bert_multi_cased_preprocess",
-        _BERT_NOTE,
+        "raw strings, through bert_multi_cased_preprocess (downloaded with it)",
+        "",
+        _MULTI_CASED,
     ),
     HubHandle(
         "https://tfhub.dev/tensorflow/small_bert/bert_en_uncased_L-4_H-512_A-8/2",
@@ -121,8 +120,9 @@ HUB_HANDLES: tuple[HubHandle, ...] = (
         "text-classification",
         "text-encoder",
         28_763_649,
-        "token ids, mask and type ids from bert_en_uncased_preprocess",
-        _BERT_NOTE,
+        "raw strings, through bert_en_uncased_preprocess (downloaded with it)",
+        "",
+        _EN_UNCASED,
     ),
 )
 BY_HANDLE = {h.handle: h for h in HUB_HANDLES}

@@ -99,6 +99,11 @@ def load_run_model(run_dir: str | Path, name: str = "model.keras", trusted: bool
         details = json.loads((folder / "features.json").read_text()).get("details", {})
     if details.get("text_encoder"):  # a KerasHub preset's tokenizer inside the model
         import core.models.text_layers  # noqa: F401  (registers PresetTextPreprocess)
+    for saved in details.get("savedmodels", []):  # TF Hub text models: TF Text's ops first
+        from core.serving.custom_ops import load_op_libraries
+
+        if Path(saved, "saved_model.pb").is_file():
+            load_op_libraries(saved)
     custom_objects = None
     if details.get("engine") == "autokeras":  # AutoKeras layers (e.g. CastToFloat32) in images
         import autokeras

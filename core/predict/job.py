@@ -97,13 +97,14 @@ def run_predict_job(spec: PredictSpec, reporter: Reporter, run_dir: Path) -> dic
     prepared, echo = _model_inputs(spec, contract, source)
 
     reporter.progress("loading", 0, 2, "loading the model")
-    import keras
+    from core.models.io import load_run_model  # custom layers, a preset's tokenizer, trust
 
-    import core.training.layers  # noqa: F401  (registers custom layers for loading)
-
-    model = keras.models.load_model(source / "model.keras")
+    model = load_run_model(source)
     reporter.progress("predicting", 1, 2, "predicting")
-    output = np.asarray(model.predict(_to_tensors(prepared, contract), verbose=0))[0]
+    inputs = _to_tensors(prepared, contract)
+    if prepared[0] == "text" and len(model.inputs[0].shape) == 1:
+        inputs = inputs[:, 0]  # a pretrained text encoder's model takes (batch,) strings
+    output = np.asarray(model.predict(inputs, verbose=0))[0]
 
     result: dict[str, Any] = {
         "source_run": spec.source_run,

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from core.serving.custom_ops import load_op_libraries
 from core.serving.json_examples import examples_from_json
 from core.serving.json_tensor import (
     TF_NAME,
@@ -94,6 +95,7 @@ class ServedModel:
         self.tf = tf
         self.path, self.name, self.version = Path(path), name, int(version)
         self.signature_defs = read_signature_defs(self.path)
+        load_op_libraries(self.path)  # TF Text's ops, for a model with a KerasHub tokenizer
         self._loaded = tf.saved_model.load(str(path), tags=["serve"])
         self.functions = dict(self._loaded.signatures)
         self.inputs = {

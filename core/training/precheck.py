@@ -171,6 +171,8 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
             from core.models.backbones import describe
 
             choice = describe(model, spec.weights, 0, spec.offline, task)
+            if choice.kind == "hub" and not spec.trust_savedmodel:
+                raise BadInput(untrusted_savedmodel(model))
             if "downloaded" in choice.weights:
                 warnings.append(f"{model}: {choice.weights} when the run starts")
         text_column(spec, loaded)
@@ -189,17 +191,21 @@ def check_train_spec(spec: TrainSpec, ws: Workspace | None = None) -> TrainPlan:
             # BadInput for unknown names (close matches), the wrong task, offline downloads
             choice = describe(model, spec.weights, spec.image_size, spec.offline, task)
             if choice.kind == "hub" and not spec.trust_savedmodel:
-                raise BadInput(
-                    f"{model} runs the graph of a SavedModel that Keras loads only outside safe "
-                    "mode: if you trust it, tick 'I trust this SavedModel' on the Train page or "
-                    "pass --trust-savedmodel (the choice is recorded with the run)"
-                )
+                raise BadInput(untrusted_savedmodel(model))
             if choice.weights.startswith("random"):
                 warnings.append(f"{model}: starts from random initialisation (--weights random)")
             elif "downloaded" in choice.weights:
                 warnings.append(f"{model}: {choice.weights} when the run starts")
         sizes = fraction_sizes(len(loaded.frame), spec)
     return TrainPlan(task, model, loaded.label, warnings, sizes)
+
+
+def untrusted_savedmodel(model: str) -> str:
+    return (
+        f"{model} runs the graph of a SavedModel that Keras loads only outside safe "
+        "mode: if you trust it, tick 'I trust this SavedModel' on the Train page or "
+        "pass --trust-savedmodel (the choice is recorded with the run)"
+    )
 
 
 def _check_hyperparameters(spec: TrainSpec, model: str) -> None:

@@ -3,8 +3,10 @@
 
 The preset comes from a local folder or by name (downloaded once into kagglehub's cache, see
 core.models.pretrained). The preprocessing model holds the tokenizer, so the end-to-end model
-takes raw text, also as a SavedModel. Fine-tuning (`fine_tune_layers`/`fine_tune_epochs`)
-unfreezes the encoder's top transformer layers like any other backbone.
+takes raw text, also as a SavedModel. Its input is one string per example, shape (batch,), as
+TF Serving clients send text (`{"instances": ["some text"]}`); Keras still takes (batch, 1).
+Fine-tuning (`fine_tune_layers`/`fine_tune_epochs`) unfreezes the encoder's top transformer
+layers like any other backbone.
 """
 
 from __future__ import annotations
@@ -13,11 +15,19 @@ from core.errors import BadInput
 from core.training.families.common import Prepared
 from core.training.features import FeatureSpec, ModelContract
 
-# The converters do not take KerasHub's tokenizer ops (TF Text): said on the run and in exports.
+# Measured with TF 2.19: the TFLite converter takes this model only with Select TF ops and
+# TF Text custom ops, and LiteRT then refuses to run it; the TF.js converter has no TF Text ops.
+# Said on the run and refused by the export before any job starts.
 EXPORT_REFUSALS = {
-    "tflite": "TFLite has no kernels for the TF Text tokenizer ops inside this model "
-    "(FastWordpieceTokenize, RegexSplit...); serve the SavedModel instead",
-    "tfjs": "TF.js has no TF Text tokenizer ops; serve the SavedModel instead",
+    "tflite": "TFLite (LiteRT) cannot run the TF Text tokenizer ops inside this model: it "
+    "converts only with Select TF ops (CaseFoldUTF8, RegexSplitWithOffsets, StaticRegexReplace) "
+    "and TF Text custom ops (FastWordpieceTokenizeWithOffsets, RoundRobinTrim), and LiteRT "
+    "refuses it ('Select TensorFlow op(s) ... not supported by this interpreter'); only a "
+    "TFLite runtime built with the Flex delegate and TF Text's kernels runs it. Serve the "
+    "SavedModel instead",
+    "tfjs": "TF.js has no kernels for the TF Text tokenizer ops inside this model (its "
+    "converter reports RegexSplitWithOffsets, FastWordpieceTokenizeWithOffsets, CaseFoldUTF8 "
+    "and TFText>RoundRobinTrim as unsupported); serve the SavedModel instead",
     "micro": "a BERT encoder with a string tokenizer does not run on a microcontroller",
 }
 
@@ -38,7 +48,7 @@ def preset_folder(spec, reporter) -> str:
 
 
 def build_text_preprocessing(folder: str, sequence_length: int):
-    """keras.Model: (batch, 1) strings -> the preset's token dict."""
+    """keras.Model: (batch,) strings -> the preset's token dict."""
     import keras
     import keras_hub
     import tensorflow as tf
@@ -56,7 +66,7 @@ def build_text_preprocessing(folder: str, sequence_length: int):
         ) from None
     sample = preprocessor(tf.constant(["a"]))
     outputs = {k: [v.dtype.name, int(v.shape[-1])] for k, v in sample.items()}
-    inputs = keras.Input(shape=(1,), dtype="string", name="text")
+    inputs = keras.Input(shape=(), dtype="string", name="text")
     layer = PresetTextPreprocess(preprocessor, outputs, name="preset_tokenizer")
     return keras.Model(inputs, layer(inputs), name="preprocessing"), outputs
 
@@ -64,12 +74,16 @@ def build_text_preprocessing(folder: str, sequence_length: int):
 def prepare_pretrained(spec, column: str, parts: dict, classes: list, reporter) -> Prepared:
     from core.data.pipelines import AUTOTUNE, text_dataset
 
+    if spec.model.startswith("hub:"):  # a TF Hub text encoder (and its preprocessing model)
+        from core.training.families.text_hub import prepare_hub_text
+
+        return prepare_hub_text(spec, column, parts, classes, reporter)
     folder = preset_folder(spec, reporter)
     reporter.progress("preprocessing", 0, 1, "loading the preset's tokenizer")
     preprocess, outputs = build_text_preprocessing(folder, spec.sequence_length)
 
     def pipeline(part, shuffle):
-        texts = part[column].to_numpy(dtype=object).reshape(-1, 1)
+        texts = part[column].to_numpy(dtype=object)
         ds = text_dataset(texts, part["_y"].to_numpy("int32"), spec.batch_size, shuffle, spec.seed)
         return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
 
@@ -94,7 +108,7 @@ def prepare_pretrained(spec, column: str, parts: dict, classes: list, reporter) 
         train=pipeline(parts["train"], True),
         train_labels=parts["train"]["_y"].to_numpy("int32"),
         validation=pipeline(parts["validation"], False),
-        test_inputs=parts["test"][column].to_numpy(dtype=object).astype(str).reshape(-1, 1),
+        test_inputs=parts["test"][column].to_numpy(dtype=object).astype(str),
         test_y=parts["test"]["_y"].to_numpy("int32"),
         outputs=len(classes),
         network_input_shape=(spec.sequence_length,),

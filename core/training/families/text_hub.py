@@ -1,0 +1,116 @@
+"""Text transfer learning on a TF Hub text encoder: raw strings -> its TF Hub preprocessing
+model when it has one (a BERT encoder's bert_*_preprocess: token ids, mask, type ids) -> the
+encoder (frozen) -> a new classification head.
+
+Both SavedModels come by URL (downloaded once into the TF Hub cache, core.models.pretrained)
+and run as `keras.layers.TFSMLayer`s, so the run needs the user's trust in them
+(`--trust-savedmodel`). An encoder that tokenizes inside (NNLM, Universal Sentence Encoder)
+takes the strings directly.
+"""
+
+from __future__ import annotations
+
+from core.errors import BadInput
+from core.training.families.common import Prepared
+from core.training.features import FeatureSpec, ModelContract
+
+MICRO_REFUSAL = "a TF Hub text encoder with a string tokenizer does not run on a microcontroller"
+
+
+def export_refusals(folders: list[str]) -> dict[str, str]:
+    """The formats this run's SavedModels rule out: TFLite and TF.js when a graph holds TF
+    Text ops (TF Hub's BERT preprocessing), as measured on KerasHub's tokenizer (LiteRT
+    refuses its Select TF ops, the TF.js converter lists them unsupported)."""
+    from core.serving.custom_ops import ops_from
+
+    ops = sorted({op for folder in folders for op in ops_from(folder)})
+    if not ops:
+        return {"micro": MICRO_REFUSAL}
+    named = ", ".join(ops[:5]) + ("..." if len(ops) > 5 else "")
+    return {
+        "tflite": f"TFLite (LiteRT) cannot run the TF Text tokenizer ops inside this model "
+        f"({named}): LiteRT refuses the Select TF ops they convert to. Serve the SavedModel "
+        "instead",
+        "tfjs": f"TF.js has no kernels for the TF Text tokenizer ops inside this model ({named}); "
+        "serve the SavedModel instead",
+        "micro": MICRO_REFUSAL,
+    }
+
+
+def hub_folders(spec, reporter) -> tuple[str, str]:
+    """(encoder folder, preprocessing folder or "") in the TF Hub cache, downloaded if needed."""
+    from core.models import pretrained as pt
+    from core.models.backbones import describe, fetch
+    from core.models.hub_handles import BY_HANDLE
+
+    offline = getattr(spec, "offline", False)
+    choice = describe(spec.model, "", 0, offline, task="text-classification")
+    reporter.event(f"text encoder {spec.model}: weights {choice.weights}")
+    encoder = fetch(choice, 0, reporter, offline)
+    entry = BY_HANDLE.get(choice.handle)
+    if not (entry and entry.preprocess):
+        return encoder, ""
+    reporter.event(f"its preprocessing model: {entry.preprocess}")
+    return encoder, str(pt.ensure_hub(entry.preprocess, reporter, offline))
+
+
+def build_hub_preprocessing(folder: str):
+    """keras.Model: (batch,) strings -> the preprocessing model's token dict (or the strings
+    themselves without one); and the dict's (dtype, length) per key ({} for strings)."""
+    import keras
+    import tensorflow as tf
+
+    from core.models.hub_text import encoder_layer
+
+    inputs = keras.Input(shape=(), dtype="string", name="text")
+    if not folder:
+        return keras.Model(inputs, keras.layers.Identity(name="raw_text")(inputs)), {}
+    layer = encoder_layer(folder, name="hub_preprocessing")
+    sample = layer(tf.constant(["a"]))
+    if not isinstance(sample, dict):
+        raise BadInput(f"the TF Hub preprocessing model in {folder} does not return a token dict")
+    outputs = {k: [v.dtype.name, int(v.shape[-1])] for k, v in sample.items()}
+    return keras.Model(inputs, layer(inputs), name="preprocessing"), outputs
+
+
+def prepare_hub_text(spec, column: str, parts: dict, classes: list, reporter) -> Prepared:
+    from core.data.pipelines import AUTOTUNE, text_dataset
+
+    encoder, pre_folder = hub_folders(spec, reporter)
+    reporter.progress("preprocessing", 0, 1, "loading the TF Hub preprocessing model")
+    preprocess, outputs = build_hub_preprocessing(pre_folder)
+
+    def pipeline(part, shuffle):
+        texts = part[column].to_numpy(dtype=object)
+        ds = text_dataset(texts, part["_y"].to_numpy("int32"), spec.batch_size, shuffle, spec.seed)
+        return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
+
+    folders = [f for f in (pre_folder, encoder) if f]
+    contract = ModelContract(
+        "text-classification",
+        spec.target,
+        [FeatureSpec(column, "text", "string")],
+        classes,
+        "text",
+        {
+            "text_encoder": spec.model,
+            # the SavedModels inside: their op libraries (TF Text for BERT) load before them
+            "savedmodels": folders,
+            "export_refusals": export_refusals(folders),
+        },
+    )
+    return Prepared(
+        task="text-classification",
+        input_kind="text",
+        contract=contract,
+        preprocess=preprocess,
+        train=pipeline(parts["train"], True),
+        train_labels=parts["train"]["_y"].to_numpy("int32"),
+        validation=pipeline(parts["validation"], False),
+        test_inputs=parts["test"][column].to_numpy(dtype=object).astype(str),
+        test_y=parts["test"]["_y"].to_numpy("int32"),
+        outputs=len(classes),
+        network_input_shape=(),
+        rows={k: len(v) for k, v in parts.items()},
+        hp={"token_inputs": outputs, "encoder_folder": encoder},
+    )
