@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/latency.py --pairs 5            # iris + penguins-sized, ABAB
     .venv/bin/python benchmarks/latency.py --pairs 5 --tables iris --sides warm
+    .venv/bin/python benchmarks/latency.py --pairs 5 --sides app   # the app in Chromium
 
 "Click" is the moment the command starts (the CLI process is spawned, as a shell user's Enter);
 the first epoch point is the first metric row's time stamp in the run store (what the page
@@ -14,6 +15,9 @@ Sides of TF Studio:
         waits, unmeasured, until the next one is ready: the app has one ready at all times when
         idle). Its CPU excludes the warm worker's TensorFlow import, given apart as preload.
   cold  `tfstudio train` starting a new worker process (TensorFlow imported after the click).
+  app   the Streamlit app (one warm worker, as `tfstudio app` keeps) in headless Chromium:
+        the click on the Train page's Train button (its defaults: the iris sample) to the first
+        epoch point in the store, and to the first curve drawn on the page (iris only).
 
 Tables: iris (150 rows, 4 numeric columns, sample:iris written to CSV) and a penguins-sized
 table (344 rows: 4 numeric columns with missing values and 2 categorical ones, 3 classes),
@@ -30,6 +34,7 @@ import json
 import os
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -172,11 +177,115 @@ def studio_side(csv: Path, home: Path, warm: bool, env: dict[str, str]):
     return side
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppInBrowser:
+    """`streamlit run dashboard/app.py` with one warm worker (as `tfstudio app` starts it),
+    driven by headless Chromium (Playwright over Debian's chromium, core.browser's flags)."""
+
+    def __init__(self, home: Path) -> None:
+        from playwright.sync_api import sync_playwright
+
+        from core.browser import CHROMIUM_ARGS
+        from core.export.tfjs_check import chromium_path
+
+        self.home, self.port = home, free_port()
+        env = {**os.environ, "TFSTUDIO_HOME": str(home), "TFSTUDIO_WARM_WORKERS": "1"}
+        env.pop("TFSTUDIO_HANDLERS", None)
+        cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py")]
+        cmd += ["--server.port", str(self.port), "--server.headless", "true"]
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        self.pw = sync_playwright().start()
+        self.browser = self.pw.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        self.page = self.browser.new_page(viewport={"width": 1400, "height": 1000})
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 120
+        while True:  # the server answers once Streamlit has started
+            try:
+                self.page.goto(self.url, timeout=5_000)
+                break
+            except Exception:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def close(self) -> None:
+        import signal
+
+        self.browser.close()
+        self.pw.stop()
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        subprocess.run(
+            [sys.executable, "-m", "core.cli.main", "warm", "--stop", "--home", str(self.home)],
+            cwd=REPO, capture_output=True,
+        )  # fmt: skip
+
+
+def app_side(app: AppInBrowser):
+    """Click Train on the Train page (its defaults: the iris sample) -> the first epoch point
+    in the store, and -> the first curve drawn on the page; the run then finishes unmeasured."""
+    from core.runs import warm as warm_pool
+
+    def side() -> Sample:
+        deadline = time.time() + 300
+        while warm_pool.status(app.home)["ready"] < 1:  # unmeasured, as the app keeps one ready
+            if time.time() > deadline:
+                raise RuntimeError("no warm worker became ready in 300 s")
+            time.sleep(0.2)
+        page = app.page
+        page.goto(f"{app.url}/train")
+        page.get_by_text("Column to predict (target)").wait_for(timeout=60_000)
+        before = page.locator(".js-plotly-plot").count()
+        t0 = time.time()
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.wait_for_url("**/train?run=*", timeout=60_000)
+        run_id = page.url.split("run=")[1].split("&")[0]
+        first_ts = None
+        drawn = None
+        db = app.home / "runs.sqlite"
+        while time.time() < t0 + 300 and (first_ts is None or drawn is None):
+            if first_ts is None:
+                with sqlite3.connect(db) as con:
+                    (first_ts,) = con.execute(
+                        "SELECT MIN(ts) FROM metrics WHERE run_id = ?", (run_id,)
+                    ).fetchone()
+            if drawn is None and page.locator(".js-plotly-plot").count() > before:
+                drawn = time.time() - t0
+            time.sleep(0.1)
+        if first_ts is None:
+            raise RuntimeError(f"run {run_id}: no epoch point in 300 s")
+        while True:  # let it finish, unmeasured, before the next click
+            with sqlite3.connect(db) as con:
+                (status,) = con.execute(
+                    "SELECT status FROM runs WHERE id = ?", (run_id,)
+                ).fetchone()
+            if status not in ("PENDING", "RUNNING"):
+                break
+            time.sleep(0.5)
+        return Sample(first_ts - t0, None, {"page_curve_s": drawn, "status": status})
+
+    return side
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--tables", default="iris,penguins")
-    parser.add_argument("--sides", default="warm,cold", help="TF Studio sides: warm, cold")
+    parser.add_argument(
+        "--sides", default="warm,cold", help="TF Studio sides: warm, cold, app (Chromium)"
+    )
     parser.add_argument("--json-out", help="also write every sample here")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tfstudio-latency-"))
@@ -184,7 +293,30 @@ def main() -> int:
     results = {}
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at start")
     try:
+        if "app" in args.sides.split(","):
+            app = AppInBrowser(work / "home-app")
+            try:
+                name = "iris: plain Keras vs the app in Chromium (warm worker)"
+                print(f"\n== {name}")
+                cmp = alternate(
+                    "plain", plain_side(tables["iris"]), "app", app_side(app), pairs=args.pairs
+                )
+                print("click Train -> first epoch point in the store")
+                print(cmp.line("wall"))
+                drawn = [x.extra["page_curve_s"] for x in cmp.b if x.extra["page_curve_s"]]
+                if drawn:  # the plain script draws nothing: its first epoch is the reference
+                    print(
+                        "click Train -> first curve drawn on the page: median "
+                        f"{statistics.median(drawn):.2f} s (range {min(drawn):.2f}-"
+                        f"{max(drawn):.2f}, {len(drawn)} runs)"
+                    )
+                print(cmp.verdict("wall", 2.0))
+                results[name] = cmp.to_dict()
+            finally:
+                app.close()
         for side_name in args.sides.split(","):
+            if side_name == "app":
+                continue
             warm = side_name == "warm"
             home = work / f"home-{side_name}"
             env = {**os.environ, "TFSTUDIO_HOME": str(home)}
