@@ -143,6 +143,12 @@ def test_bert_preset_by_name_downloads_trains_fine_tunes_and_exports_savedmodel(
         readme = bundle.read(next(n for n in bundle.namelist() if n.endswith("README.md")))
     readme = readme.decode()
     assert '"instances": ["' in readme  # the README's curl example sends one string per row
+    from core.serving.custom_ops import custom_ops  # what a TF Hub text run's refusal reads
+
+    assert custom_ops(tmp_path / "sm" / "savedmodel") == [
+        "CaseFoldUTF8", "FastWordpieceTokenizeWithOffsets", "RegexSplitWithOffsets",
+        "TFText>RoundRobinTrim",
+    ]  # fmt: skip
 
     from core.models.io import load_run_model
 

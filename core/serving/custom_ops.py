@@ -8,7 +8,6 @@ ops are read from `saved_model.pb` and the library is imported only when some op
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 # (module to import, what it is, in words): imported in this order until every op is known.
@@ -61,23 +60,16 @@ def load_op_libraries(path: str | Path) -> list[str]:
     return imported
 
 
-@functools.cache
-def library_ops(module: str) -> frozenset[str]:
-    """The op names an op library registers, read from its `_*.so` files' op lists."""
-    import importlib
-
+def custom_ops(path: str | Path) -> list[str]:
+    """The ops of the SavedModel at `path` that core TensorFlow lacks (not in `tf.raw_ops`):
+    an op library's, such as TF Text's tokenizer ops. Calls of the graph's own functions,
+    which appear as ops named after them, are not counted."""
     import tensorflow as tf
+    from tensorflow.core.protobuf import saved_model_pb2
 
-    folder = Path(importlib.import_module(module).__file__).parent
-    names: set[str] = set()
-    for so in sorted(folder.rglob("_*.so")):
-        try:
-            names.update(op.name for op in tf.load_op_library(str(so)).OP_LIST.op)
-        except Exception:  # noqa: BLE001  (a pybind helper, not an op library)
-            continue
-    return frozenset(names)
-
-
-def ops_from(path: str | Path, module: str = "tensorflow_text") -> list[str]:
-    """The ops of the SavedModel at `path` that `module` provides (TF Text's by default)."""
-    return sorted(graph_ops(path) & library_ops(module))
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((Path(path) / "saved_model.pb").read_bytes())
+    functions = {
+        fn.signature.name for graph in proto.meta_graphs for fn in graph.graph_def.library.function
+    }
+    return sorted(op for op in graph_ops(path) - functions if not hasattr(tf.raw_ops, op))

@@ -18,21 +18,22 @@ MICRO_REFUSAL = "a TF Hub text encoder with a string tokenizer does not run on a
 
 
 def export_refusals(folders: list[str]) -> dict[str, str]:
-    """The formats this run's SavedModels rule out: TFLite and TF.js when a graph holds TF
-    Text ops (TF Hub's BERT preprocessing), as measured on KerasHub's tokenizer (LiteRT
-    refuses its Select TF ops, the TF.js converter lists them unsupported)."""
-    from core.serving.custom_ops import ops_from
+    """The formats this run's SavedModels rule out: TFLite and TF.js when a graph holds ops
+    outside core TensorFlow (TF Text's, in TF Hub's BERT preprocessing), as measured on
+    KerasHub's tokenizer (LiteRT refuses its Select TF ops, the TF.js converter lists them
+    unsupported)."""
+    from core.serving.custom_ops import custom_ops
 
-    ops = sorted({op for folder in folders for op in ops_from(folder)})
+    ops = sorted({op for folder in folders for op in custom_ops(folder)})
     if not ops:
         return {"micro": MICRO_REFUSAL}
     named = ", ".join(ops[:5]) + ("..." if len(ops) > 5 else "")
     return {
-        "tflite": f"TFLite (LiteRT) cannot run the TF Text tokenizer ops inside this model "
-        f"({named}): LiteRT refuses the Select TF ops they convert to. Serve the SavedModel "
-        "instead",
-        "tfjs": f"TF.js has no kernels for the TF Text tokenizer ops inside this model ({named}); "
-        "serve the SavedModel instead",
+        "tflite": f"TFLite (LiteRT) cannot run the tokenizer ops outside core TensorFlow inside "
+        f"this model (TF Text's {named}): LiteRT refuses the Select TF / custom ops they "
+        "convert to. Serve the SavedModel instead",
+        "tfjs": f"TF.js has no kernels for the tokenizer ops outside core TensorFlow inside this "
+        f"model (TF Text's {named}); serve the SavedModel instead",
         "micro": MICRO_REFUSAL,
     }
 
