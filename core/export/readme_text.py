@@ -12,7 +12,10 @@ def inputs_table(contract: ModelContract) -> str:
     if contract.input_kind != "table":
         shape = {
             "image": "float32 (batch, height, width, 3), pixel values 0-255",
-            "text": "string (batch, 1): one text per example",
+            # Pretrained text encoders take a flat (batch,) string (their tokenizer's input).
+            "text": "string (batch,): one text per example"
+            if contract.details.get("text_encoder")
+            else "string (batch, 1): one text per example",
             "sequence": "float32 (batch, steps, features): a window of the series",
         }.get(contract.input_kind, contract.input_kind)
         return f"One input: {shape}.\n"
