@@ -39,7 +39,7 @@ def cmd_list(args) -> int:
                     "role": r.role,
                 }
                 for r in runs
-            ]
+            ],
         },
         "\n".join(f"{r.id}  {r.kind:<7} {r.status.value:<9} {r.name}" for r in runs)
         or "no runs yet",
