@@ -48,3 +48,4 @@ test-fast: setup
 
 lint: setup
 	$(UV) run --frozen ruff check core dashboard pages tests
+	$(UV) run --frozen mypy
