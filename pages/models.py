@@ -46,7 +46,7 @@ pre_task = right.selectbox(
 )
 rows = browse(source, query, "" if pre_task == "all" else pre_task)
 st.caption(
-    f"{len(rows)} model(s). Pass the **model** column to Train (or `tfstudio train --model`); "
+    f"{len(rows)} model(s). Pick a **model** name on the Train page to use it; "
     "sizes marked ≈ are estimated from the parameter count, the exact size is asked from the "
     "server and shown on the run before the download starts."
 )
