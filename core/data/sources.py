@@ -13,165 +13,40 @@ import contextlib
 import csv
 import functools
 import io
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
-from core.data.limits import MAX_COLUMNS, max_table_bytes
+from core.data.limits import max_table_bytes
 from core.data.parsing import (
-    MISSING_MARKERS,
     NumberFormat,
-    detect_number_format,
-    markers_found,
     normalise_text_columns,
-    sample_rows,
+)
+from core.data.sniff import (  # noqa: F401  (re-exported: the reader's public names)
+    _ARROW_CODEC,
+    _PY_CODEC,
+    DELIMITERS,
+    SNIFF_BYTES,
+    CsvPlan,
+    ReadOptions,
+    ReadResult,
+    arrow_error,
+    check_text,
+    csv_plan,
+    detect_delimiter,
+    detect_encoding,
+    detect_format,
+    finish_columns,
 )
 from core.errors import BadInput
 
-SNIFF_BYTES = 1 << 20
 BLOCK_BYTES = 1 << 24  # pyarrow CSV block: the unit its threads parse
 SAMPLE_BLOCK_BYTES = 1 << 23  # the first block, that column types are inferred from
 TYPED_BLOCK_BYTES = 1 << 23  # blocks of a read with the types given (less memory in flight)
 TYPED_MIN_BYTES = 2 * SAMPLE_BLOCK_BYTES  # smaller files are read in one go
 SPLIT_MAX_COLUMNS = 100  # pandas' threshold for a fragmented frame
-DELIMITERS = ",;\t|"
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How to read a text table; None means detect."""
-
-    delimiter: str | None = None
-    encoding: str | None = None  # utf-8 | utf-8-sig | utf-16 | cp1252 | latin-1
-    decimal: str | None = None  # "." or ","
-    skip_bad_rows: bool = False  # skip rows with the wrong number of fields (counted)
-    thousands: str | None = None  # "," "." " " "'" or "" for none; None = detect
-    missing: tuple[str, ...] | None = None  # values that mean "missing"; None = MISSING_MARKERS
-
-
-@dataclass
-class ReadResult:
-    frame: pd.DataFrame
-    format: str  # csv | parquet | jsonl
-    delimiter: str | None = None
-    encoding: str | None = None
-    decimal: str | None = None
-    skipped_rows: int = 0
-    notes: list[str] = field(default_factory=list)
-    thousands: str | None = None
-    missing: tuple[str, ...] = MISSING_MARKERS  # what was read as missing
-    markers_found: dict[str, int] = field(default_factory=dict)  # in the sniffed rows
-    left_as_text: dict[str, str] = field(default_factory=dict)  # numeric-looking text columns
-
-    def describe(self) -> dict:
-        return {
-            "format": self.format,
-            "delimiter": self.delimiter,
-            "encoding": self.encoding,
-            "decimal": self.decimal,
-            "thousands": self.thousands,
-            "missing": list(self.missing),
-            "markers_found": self.markers_found,
-            "left_as_text": self.left_as_text,
-            "skipped_rows": self.skipped_rows,
-        }
-
-    @property
-    def number_format(self) -> NumberFormat:
-        return NumberFormat(self.decimal or ".", self.thousands or None)
-
-
-def detect_format(head: bytes, name: str) -> str:
-    suffix = Path(name).suffix.lower()
-    if head[:4] == b"PAR1" or suffix in (".parquet", ".pq"):
-        return "parquet"
-    if head[:4] == b"PK\x03\x04" or suffix == ".zip":
-        return "zip"
-    if suffix in (".jsonl", ".ndjson") or head.lstrip()[:1] == b"{":
-        return "jsonl"
-    return "csv"
-
-
-def detect_encoding(head: bytes, whole: bool = True) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode as UTF-8; UTF-16 with its BOM; else
-    cp1252 when the bytes use its printable characters in 0x80-0x9f (curly quotes, euro), else
-    Latin-1.
-
-    `whole` says the sample is the entire file; otherwise a multi-byte character cut by the
-    sample's end does not count against UTF-8.
-    """
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if whole or exc.start < len(head) - 4:
-            if any(0x80 <= b <= 0x9F for b in head):
-                try:
-                    head.decode("cp1252")
-                    return "cp1252"
-                except UnicodeDecodeError:
-                    pass
-            return "latin-1"
-    return "utf-8"
-
-
-def detect_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:200])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        header = sample.splitlines()[0] if sample else ""
-        counts = {d: header.count(d) for d in DELIMITERS}
-        best = max(counts, key=counts.get)
-        return best if counts[best] else ","
-
-
-def _check_text(head: bytes, name: str) -> None:
-    if not head.strip():
-        raise BadInput(f"{name} is empty: give a file with a header row and data rows")
-    if b"\x00" in head[:65536]:
-        raise BadInput(f"{name} is not a text file (it contains binary data): give a CSV file")
-    # Judge printability in the text's own encoding: read as Latin-1, UTF-8's continuation
-    # bytes look like control characters and Cyrillic, Greek or CJK text would be refused.
-    chunk = head[:65536]
-    try:
-        sample = chunk.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        sample = (
-            chunk[: exc.start].decode("utf-8")
-            if exc.start >= len(chunk) - 4
-            else chunk.decode("cp1252", errors="replace")
-        )
-    sample = sample.lstrip("\ufeff")  # a byte-order mark is not text
-    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in sample)
-    if printable < 0.95 * len(sample):
-        raise BadInput(f"{name} is not a text file (mostly unprintable bytes): give a CSV file")
-
-
-def _finish(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    if len(frame.columns) > MAX_COLUMNS:
-        raise BadInput(
-            f"{name} has {len(frame.columns):,} columns; TF Studio takes at most {MAX_COLUMNS:,} "
-            "(select the columns you need, or store wide numeric data as images/arrays)"
-        )
-    names = [str(c).strip() for c in frame.columns]
-    # a delimiter at the end of every line makes a last column with no name and no values
-    while len(names) > 1 and names[-1] == "" and frame.iloc[:, -1].isna().all():
-        frame = frame.iloc[:, :-1]
-        names.pop()
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise BadInput(f"{name} has duplicate column names ({', '.join(dupes)}): rename them")
-    frame.columns = names
-    if len(frame) == 0:
-        raise BadInput(f"{name} has a header row but no data rows")
-    return frame
 
 
 def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
@@ -180,32 +55,7 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
     head = source[:SNIFF_BYTES] if isinstance(source, bytes) else _head(source)
     if (opts.encoding or detect_encoding(head[:4])) in ("utf-16", "utf-16-le", "utf-16-be"):
         return _read_utf16(source, name, opts)
-    _check_text(head, name)
-    encoding = opts.encoding or detect_encoding(head, whole=len(head) < SNIFF_BYTES)
-    text = head.decode(_PY_CODEC.get(encoding, "utf-8"), errors="replace")
-    text = text.lstrip("\ufeff")
-    comments = _leading_comments(text)
-    if comments:  # a block of '#' lines above the header (NASA, R and instrument exports)
-        text = "\n".join(text.splitlines()[comments:])
-    delimiter = opts.delimiter or detect_delimiter(text)
-    rows = sample_rows(text, delimiter)
-    detected = detect_number_format(rows, delimiter)
-    decimal = opts.decimal or detected.decimal
-    if opts.thousands is not None:
-        thousands = opts.thousands or None
-    else:
-        thousands = detected.thousands if detected.decimal == decimal else None
-    if thousands == decimal:
-        raise BadInput(
-            f"the decimal mark and the thousands separator of {name} cannot both be "
-            f"{decimal!r}: choose different ones"
-        )
-    markers = tuple(opts.missing) if opts.missing is not None else MISSING_MARKERS
-    header = next(csv.reader(io.StringIO(text.splitlines()[0]), delimiter=delimiter), [])
-    if len(header) > MAX_COLUMNS:
-        _finish(pd.DataFrame(columns=range(len(header))), name)
-    if len(set(header)) < len(header):
-        _finish(pd.DataFrame(columns=header), name)
+    plan = csv_plan(head, name, opts, whole=len(head) < SNIFF_BYTES)
 
     skipped: list[int] = []
 
@@ -214,23 +64,18 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
         return "skip"
 
     read_options = pacsv.ReadOptions(
-        encoding=_ARROW_CODEC.get(encoding, "utf8"), block_size=BLOCK_BYTES, skip_rows=comments
+        encoding=plan.arrow_encoding, block_size=BLOCK_BYTES, skip_rows=plan.comments
     )
     parse_options = pacsv.ParseOptions(
-        delimiter=delimiter,
+        delimiter=plan.delimiter,
         newlines_in_values=True,
         invalid_row_handler=skip if opts.skip_bad_rows else None,
     )
-    convert = {
-        "decimal_point": decimal,
-        "null_values": list(markers) or [""],
-        "strings_can_be_null": True,
-        "quoted_strings_can_be_null": False,
-    }
+    convert = plan.convert_options()
     try:
         table = (
             None
-            if comments
+            if plan.comments
             else _read_csv_typed(source, head, read_options.encoding, parse_options, convert)
         )
         if table is None:
@@ -244,23 +89,8 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
                     memory_pool=_memory_pool(),
                 )
     except pa.ArrowInvalid as exc:
-        message = str(exc)
-        if "Empty CSV file" in message:
-            raise BadInput(
-                f"{name} has a header row but no data rows"
-                if text.strip()
-                else f"{name} is empty: give a file with a header row and data rows"
-            ) from None
-        match = re.search(r"Expected (\d+) columns, got (\d+): (.*)", message)
-        if match:
-            expected, got, row = match.groups()
-            raise BadInput(
-                f"{name} has a row with {got} fields where the header has {expected} "
-                f"({row.strip()[:60]!r}): fix the file, or choose 'skip bad rows' "
-                "(CLI: --skip-bad-rows)"
-            ) from None
-        raise BadInput(f"{name} could not be read as CSV: {message.splitlines()[0]}") from None
-    if encoding not in _ARROW_CODEC and any(pa.types.is_binary(f.type) for f in table.schema):
+        raise arrow_error(exc, name, plan.text) from None
+    if plan.encoding not in _ARROW_CODEC and any(pa.types.is_binary(f.type) for f in table.schema):
         # pyarrow keeps bytes that are not UTF-8 as binary; the sample we sniffed was clean.
         if opts.encoding:
             raise BadInput(
@@ -268,40 +98,12 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
                 "Latin-1 (CLI: --encoding latin-1)"
             )
         return _read_csv(source, name, replace(opts, encoding="latin-1"))
-    number_format = NumberFormat(decimal, thousands)
     frame, left_as_text = normalise_text_columns(
-        _finish(_to_pandas(table), name), number_format, markers
+        finish_columns(_to_pandas(table), name),
+        NumberFormat(plan.decimal, plan.thousands),
+        plan.markers,
     )
-    notes = [f"skipped {len(skipped)} row(s) with the wrong number of fields"] if skipped else []
-    if comments:
-        notes.append(f"skipped {comments} comment line(s) starting with '#' above the header")
-    return ReadResult(
-        frame,
-        "csv",
-        delimiter,
-        encoding,
-        decimal,
-        len(skipped),
-        notes,
-        thousands=thousands,
-        missing=markers,
-        markers_found=markers_found(rows, markers),
-        left_as_text=left_as_text,
-    )
-
-
-def _leading_comments(text: str) -> int:
-    """How many lines at the top start with '#' (only when a header follows them)."""
-    n = 0
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        n += 1
-    return n if n < len(text.splitlines()) else 0
-
-
-_PY_CODEC = {"latin-1": "latin-1", "cp1252": "cp1252", "utf-16": "utf-16"}
-_ARROW_CODEC = {"latin-1": "latin1", "cp1252": "cp1252"}  # others are read as UTF-8
+    return plan.result(frame, len(skipped), left_as_text)
 
 
 def _read_utf16(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
@@ -498,9 +300,9 @@ def read_table(
             table = pq.read_table(io.BytesIO(source) if isinstance(source, bytes) else source)
         except (pa.ArrowInvalid, OSError) as exc:
             raise BadInput(f"{name} is not a readable Parquet file: {exc}") from None
-        return ReadResult(_finish(table.to_pandas(), name), "parquet")
+        return ReadResult(finish_columns(table.to_pandas(), name), "parquet")
     if fmt == "jsonl":
-        _check_text(head, name)
+        check_text(head, name)
         try:
             frame = pd.read_json(
                 io.BytesIO(source) if isinstance(source, bytes) else source, lines=True
@@ -509,5 +311,5 @@ def read_table(
             raise BadInput(
                 f"{name} is not valid JSON Lines (one JSON object per line): {exc}"
             ) from None
-        return ReadResult(_finish(frame, name), "jsonl", encoding="utf-8")
+        return ReadResult(finish_columns(frame, name), "jsonl", encoding="utf-8")
     return _read_csv(source, name, opts)
