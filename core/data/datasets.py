@@ -32,8 +32,10 @@ from typing import Any
 
 import pandas as pd
 
+from core.data.import_stream import import_csv, streamable
 from core.data.limits import ROW_GROUP_ROWS
 from core.data.profile import COLUMN_TYPES, TableProfile, profile_table
+from core.data.profile_stored import profile_stored
 from core.data.sources import ReadOptions, check_table_size, detect_format, read_table
 from core.data.stats import load_stats, write_stats
 from core.errors import BadInput, NotFound
@@ -166,8 +168,10 @@ class DatasetStore:
     ) -> DatasetVersion:
         """Import a table file or an image zip as a new version (or return the identical one)."""
         name = dataset_name(name or filename)
-        if not isinstance(source, bytes) and not zipfile.is_zipfile(source):
-            check_table_size(Path(source))  # before hashing gigabytes
+        if not isinstance(source, bytes):
+            source = Path(source)
+            if not zipfile.is_zipfile(source) and not streamable(source, filename):
+                check_table_size(source)  # before hashing gigabytes
         digest = file_sha256(source)
         for existing in self.list_versions(name) if (self.root / name).is_dir() else []:
             if existing.sha256 == digest:
@@ -195,11 +199,36 @@ class DatasetStore:
                 shutil.rmtree(tmp, ignore_errors=True)
 
     def _write_table(self, source, filename, tmp: Path, kind, target, time_column, options):
-        result, prof, kind = read_for_import(source, filename, kind, target, time_column, options)
-        frame = result.frame
-        frame.to_parquet(tmp / "data.parquet", index=False, row_group_size=ROW_GROUP_ROWS)
-        result.frame = frame = None  # freed: the statistics are read back from the Parquet file
-        write_stats(tmp, tmp / "data.parquet")
+        parquet = tmp / "data.parquet"
+        streamed = (
+            import_csv(source, filename, parquet, options)
+            if isinstance(source, Path) and streamable(source, filename)
+            else None
+        )
+        if streamed is None:
+            result, prof, kind = read_for_import(
+                source, filename, kind, target, time_column, options
+            )
+            result.frame.to_parquet(parquet, index=False, row_group_size=ROW_GROUP_ROWS)
+            result.frame = None  # freed: the statistics are read back from the Parquet file
+            write_stats(tmp, parquet)
+        else:  # rows never held: the profile comes from a sample and the statistics
+            result = streamed
+            stats = write_stats(tmp, parquet)
+            names = list(stats["columns"])
+            _check_target(target, names)
+            if time_column is not None:
+                _check_time_column_stored(parquet, time_column, names)
+            prof = profile_stored(
+                parquet, stats, target=target, time_column=time_column, read=result.describe()
+            )
+            kind = import_kind(prof, kind)
+            result.notes.append(
+                f"read a block at a time; profiled on {prof.sample['rows']:,} of "
+                f"{prof.rows:,} rows, counts and ranges exact"
+                if prof.sample
+                else "read a block at a time"
+            )
         self._write_schema(tmp, prof, kind)
         return {
             "kind": kind,
@@ -285,20 +314,34 @@ class DatasetStore:
             if kind not in COLUMN_TYPES:
                 raise BadInput(f"unknown type {kind!r}; types are: {', '.join(COLUMN_TYPES)}")
             current[column] = kind
-        frame = self.read_frame(version)
         target = target if target is not None else schema.get("target")
-        if target and target not in frame.columns:
+        if target and target not in current:
             raise BadInput(f"there is no column {target!r} in {version.id}")
         time_column = time_column if time_column is not None else schema.get("time_column")
-        if time_column:
-            check_time_column(frame, time_column)
-        prof = profile_table(
-            frame,
-            target=target or None,
-            types=current,
-            time_column=time_column or None,
-            read=version.read,
-        )
+        parquet = self.table_path(version)
+        if self.profile(version).sample:  # a large table: never read whole
+            if time_column:
+                _check_time_column_stored(parquet, time_column, list(current))
+            prof = profile_stored(
+                parquet,
+                self.stats(version),
+                target=target or None,
+                types=current,
+                time_column=time_column or None,
+                read=version.read,
+            )
+        else:
+            frame = self.read_frame(version)
+            if time_column:
+                check_time_column(frame, time_column)
+            prof = profile_table(
+                frame,
+                target=target or None,
+                types=current,
+                time_column=time_column or None,
+                read=version.read,
+            )
+            del frame
         history = version.folder / "schemas"
         history.mkdir(exist_ok=True)
         number = schema.get("schema_version", 1)
@@ -342,13 +385,32 @@ def read_for_import(source, filename, kind="auto", target=None, time_column=None
     preview shows exactly this); BadInput for what cannot become a dataset."""
     result = read_table(source, filename, options)
     frame = result.frame
-    if target is not None and target not in frame.columns:
-        raise BadInput(
-            f"there is no column {target!r}; columns are: {', '.join(map(str, frame.columns))}"
-        )
+    _check_target(target, list(frame.columns))
     if time_column is not None:
         check_time_column(frame, time_column)
     prof = profile_table(frame, target=target, time_column=time_column, read=result.describe())
+    return result, prof, import_kind(prof, kind)
+
+
+def _check_target(target: str | None, columns: list) -> None:
+    if target is not None and target not in columns:
+        raise BadInput(
+            f"there is no column {target!r}; columns are: {', '.join(map(str, columns))}"
+        )
+
+
+def _check_time_column_stored(parquet: Path, column: str, columns: list) -> None:
+    if column not in columns:
+        raise BadInput(
+            f"there is no column {column!r} to use as time; columns are: {', '.join(columns)}"
+        )
+    import pyarrow.parquet as pq
+
+    check_time_column(pq.read_table(parquet, columns=[column]).to_pandas(), column)
+
+
+def import_kind(prof: TableProfile, kind: str) -> str:
+    """The dataset kind to store (inferred for "auto"); BadInput when the table cannot be it."""
     kind = infer_kind(prof) if kind == "auto" else kind
     if kind == "timeseries" and not prof.time_column:
         raise BadInput(
@@ -357,7 +419,7 @@ def read_for_import(source, filename, kind="auto", target=None, time_column=None
         )
     if kind == "text" and not any(c.type == "text" for c in prof.columns):
         raise BadInput("a text dataset needs a column of free text; none was found")
-    return result, prof, kind
+    return kind
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -62,6 +62,8 @@ class TableProfile:
     correlations: dict[str, Any] = field(default_factory=dict)  # {"columns": [...], "matrix"}
     time: dict[str, Any] = field(default_factory=dict)  # step, gaps, irregular
     issues: list[str] = field(default_factory=list)
+    # {"rows": n, "of": N} when a large table's shapes come from a sample (core.data.profile_stored)
+    sample: dict[str, int] = field(default_factory=dict)
 
     def column(self, name: str) -> ColumnProfile:
         return next(c for c in self.columns if c.name == name)

@@ -86,7 +86,7 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
                     read_options=read_options,
                     parse_options=parse_options,
                     convert_options=pacsv.ConvertOptions(**convert),
-                    memory_pool=_memory_pool(),
+                    memory_pool=memory_pool(),
                 )
     except pa.ArrowInvalid as exc:
         raise arrow_error(exc, name, plan.text) from None
@@ -119,7 +119,7 @@ def _read_utf16(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResul
     return result
 
 
-def _rows_are_lines(source: Path | bytes, head: bytes, delimiter: str, quote: str = '"') -> bool:
+def rows_are_lines(source: Path | bytes, head: bytes, delimiter: str, quote: str = '"') -> bool:
     """Whether every line break in the file ends a row, so none can be inside a quoted value.
 
     True when the header line closes every quote it opens and no quote character occurs after
@@ -165,7 +165,7 @@ def _read_csv_typed(source: Path | bytes, head: bytes, encoding: str, parse, con
         return None
     bad_rows = parse.invalid_row_handler
     try:
-        lines = _rows_are_lines(source, head, parse.delimiter, parse.quote_char)
+        lines = rows_are_lines(source, head, parse.delimiter, parse.quote_char)
         if isinstance(source, bytes):
             prefix = source[: 2 * SAMPLE_BLOCK_BYTES]
         else:
@@ -181,7 +181,7 @@ def _read_csv_typed(source: Path | bytes, head: bytes, encoding: str, parse, con
                 invalid_row_handler=(lambda row: "skip") if bad_rows else None,
             ),
             convert_options=pacsv.ConvertOptions(**convert),
-            memory_pool=_memory_pool(),
+            memory_pool=memory_pool(),
         ) as reader:
             schema = reader.schema
         del prefix
@@ -198,7 +198,7 @@ def _read_csv_typed(source: Path | bytes, head: bytes, encoding: str, parse, con
                     invalid_row_handler=bad_rows,
                 ),
                 convert_options=pacsv.ConvertOptions(**convert, column_types=types),
-                memory_pool=_memory_pool(),
+                memory_pool=memory_pool(),
             )
     except (pa.ArrowException, OSError, ValueError):
         return None
@@ -221,7 +221,7 @@ def _input(source: Path | bytes):
     if compressed:
         yield str(source)
         return
-    with pa.OSFile(str(source), memory_pool=_memory_pool()) as f:
+    with pa.OSFile(str(source), memory_pool=memory_pool()) as f:
         yield f
 
 
@@ -245,7 +245,7 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
 
 
 @functools.cache
-def _memory_pool() -> pa.MemoryPool:
+def memory_pool() -> pa.MemoryPool:
     """Arrow memory for reading CSV: jemalloc, set to give freed pages back to the system at once.
 
     The default pool (mimalloc in these wheels) keeps a read's transient buffers for reuse, and

@@ -161,13 +161,13 @@ def split_parts(parquet: Path, spec, target: str, task: str, target_stats: dict,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from core.data.sources import _memory_pool
+    from core.data.sources import memory_pool
     from core.training.split import table_split
 
     # Arrow's default pool keeps what a row group freed for reuse: across a pass over a large
     # file that is hundreds of MB of peak memory. This process (a worker) reads with the pool
     # that gives memory back at once, as the CSV reader does.
-    pa.set_memory_pool(_memory_pool())
+    pa.set_memory_pool(memory_pool())
     time_column = spec.time_column or (schema or {}).get("time_column")
     columns = [target] + ([time_column] if spec.split == "time" and time_column else [])
     table = pq.read_table(parquet, columns=list(dict.fromkeys(columns)))
