@@ -89,7 +89,10 @@ def render_preview(source, filename: str, kind: str, opts: ReadOptions) -> bool:
         st.error(f"**{filename}** cannot be imported: {exc}")
         return False
     o = p["options"]
-    st.markdown(f"**Preview** — {p['kind']}, {p['rows']:,} rows; nothing is written until Import")
+    rows = f"first {p['rows']:,} rows read" if p["file_bytes"] else f"{p['rows']:,} rows"
+    st.markdown(f"**Preview** — {p['kind']}, {rows}; nothing is written until Import")
+    for note in p["notes"]:
+        st.caption(f":material/info: {note}")
     if o.get("format") == "csv":
         found = ", ".join(f"'{k}' ×{v}" for k, v in o.get("markers_found", {}).items())
         st.caption(
@@ -195,8 +198,8 @@ if chosen != selected:
 version = datasets.get(chosen)
 if message := st.session_state.pop("data-imported", None):
     st.success(message, icon=":material/check_circle:")
-frame = datasets.read_frame(version)
 prof = datasets.profile(version)
+frame = datasets.sample_frame(version) if prof.sample else datasets.read_frame(version)
 schema = datasets.schema(version)
 
 a, b, c, d = st.columns(4)
@@ -207,10 +210,19 @@ d.metric("version", f"v{version.version}")
 st.caption(
     f"from **{version.source}** · imported {fmt_time(version.created_at)} · "
     f"sha256 `{version.sha256[:16]}…` · "
-    + " · ".join(f"{k} {v!r}" for k, v in version.read.items() if v not in (None, 0))
+    + " · ".join(f"{k} {v!r}" for k, v in version.read.items() if v not in (None, 0, {}, []))
 )
 for note in version.notes:
     st.caption(f":material/info: {note}")
+if prof.sample:
+    st.info(
+        f"This table is large, so the page holds an even sample of "
+        f"{prof.sample['rows']:,} of its {prof.sample['of']:,} rows: the rows, plots, quantiles, "
+        "histograms and correlations below come from the sample; counts, missing values, "
+        "minimum, maximum, mean, classes and time steps are exact (counted over every row). "
+        "Training reads every row.",
+        icon=":material/data_thresholding:",
+    )
 
 tabs = ["Overview", "Columns"]
 if version.kind == "timeseries" or prof.time_column:

@@ -217,3 +217,30 @@ def test_correcting_a_sampled_versions_types_never_reads_it_whole(
     assert dict(count.top) == {k: int(exact[k]) for k, _ in count.top} and len(count.top) == 20
     assert prof.sample["of"] == ROWS
     assert sum(prof.class_balance.values()) == ROWS
+
+
+def test_a_file_larger_than_memory_allows_is_previewed_from_its_head_and_imported(
+    tmp_path, monkeypatch, small_blocks
+):
+    """The whole reader refuses a file over max_table_bytes(); the streaming import takes it,
+    and the preview reads only its head, saying so."""
+    from core.data.preview import preview_import
+
+    monkeypatch.setattr("core.data.preview.HEAD_BYTES", 32 << 10)
+    path = tmp_path / "data.csv"
+    frame().to_csv(path, index=False)
+    monkeypatch.setenv("TFSTUDIO_MAX_TABLE_MB", "0.05")
+    monkeypatch.setenv("TFSTUDIO_STREAM_ABOVE_MB", "0")
+    preview = preview_import(path, "data.csv")
+    assert 0 < preview.rows < ROWS and preview.file_bytes == path.stat().st_size
+    assert preview.lines()[0].startswith(f"data.csv: timeseries, first {preview.rows:,} rows read")
+    assert "the import reads the whole file a block at a time" in preview.notes[-1]
+    assert [c["name"] for c in preview.columns] == list(frame().columns)
+    store = DatasetStore(Workspace.resolve(tmp_path / "ws"))
+    v = store.import_file(path, "data.csv")
+    assert v.rows == ROWS
+    sample = store.sample_frame(v)
+    assert len(sample) == 1_000 and sample["when"].is_monotonic_increasing
+    monkeypatch.setenv("TFSTUDIO_STREAM_ABOVE_MB", "100000")
+    with pytest.raises(BadInput, match="more than this machine can read into memory"):
+        DatasetStore(Workspace.resolve(tmp_path / "ws2")).import_file(path, "data.csv")

@@ -35,7 +35,7 @@ import pandas as pd
 from core.data.import_stream import import_csv, streamable
 from core.data.limits import ROW_GROUP_ROWS
 from core.data.profile import COLUMN_TYPES, TableProfile, profile_table
-from core.data.profile_stored import profile_stored
+from core.data.profile_stored import profile_stored, sample_frame
 from core.data.sources import ReadOptions, check_table_size, detect_format, read_table
 from core.data.stats import load_stats, write_stats
 from core.errors import BadInput, NotFound
@@ -140,6 +140,10 @@ class DatasetStore:
     def read_frame(self, version: DatasetVersion) -> pd.DataFrame:
         name = "index.parquet" if version.kind == "images" else "data.parquet"
         return pd.read_parquet(version.folder / name)
+
+    def sample_frame(self, version: DatasetVersion) -> pd.DataFrame:
+        """An even sample of a large version's rows, in order (what its profile was made from)."""
+        return sample_frame(self.table_path(version), version.rows)
 
     def table_path(self, version: DatasetVersion) -> Path:
         return version.folder / ("index.parquet" if version.kind == "images" else "data.parquet")

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from core.data.datasets import read_for_import
+from core.data.import_stream import streamable
 from core.data.sources import ReadOptions, detect_format
 from core.errors import BadInput
 
 PREVIEW_ROWS = 10
+HEAD_BYTES = 8 << 20  # what the preview of a file the import streams reads
 
 
 @dataclass
@@ -31,6 +33,8 @@ class ImportPreview:
     notes: list[str] = field(default_factory=list)
     time_column: str | None = None
     classes: dict[str, int] = field(default_factory=dict)  # image zips: images per class
+    file_bytes: int = 0  # set when only the file's head was read (a file the import streams)
+    head_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,7 +42,8 @@ class ImportPreview:
     def lines(self) -> list[str]:
         """The preview as text, for the CLI."""
         o = self.options
-        out = [f"{self.filename}: {self.kind}, {self.rows:,} rows (dry run: nothing written)"]
+        rows = f"first {self.rows:,} rows read" if self.file_bytes else f"{self.rows:,} rows"
+        out = [f"{self.filename}: {self.kind}, {rows} (dry run: nothing written)"]
         if o.get("format") == "csv":
             found = ", ".join(f"{k!r} x{v}" for k, v in o.get("markers_found", {}).items())
             out.append(
@@ -71,7 +76,21 @@ def preview_import(
     head = source[:8] if isinstance(source, bytes) else Path(source).open("rb").read(8)
     if detect_format(head, filename) == "zip":
         return _preview_zip(source, filename)
+    file_bytes = head_bytes = 0
+    if isinstance(source, Path) and streamable(source, filename):
+        # the import streams this file: preview its head instead of reading it all now
+        file_bytes = source.stat().st_size
+        with source.open("rb") as f:
+            chunk = f.read(HEAD_BYTES)
+        source = chunk[: chunk.rfind(b"\n") + 1] or chunk
+        head_bytes = len(source)
     result, prof, kind = read_for_import(source, filename, kind, target, time_column, options)
+    if file_bytes:
+        result.notes.append(
+            f"previewed from the first {len(result.frame):,} rows ({head_bytes / 2**20:.0f} MB "
+            f"of {file_bytes / 2**20:,.0f} MB); the import reads the whole file a block at a "
+            "time, in bounded memory"
+        )
     first = result.frame.head(PREVIEW_ROWS)
     rows = [
         {str(k): (None if _missing(v) else _plain(v)) for k, v in row.items()}
@@ -90,6 +109,8 @@ def preview_import(
         issues=list(prof.issues),
         notes=list(result.notes),
         time_column=prof.time_column,
+        file_bytes=file_bytes,
+        head_bytes=head_bytes,
     )
 
 
