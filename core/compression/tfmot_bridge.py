@@ -35,27 +35,13 @@ def _last_value_layer():
     import tensorflow as tf
     import tf_keras
 
-    class LastValueTK(tf_keras.layers.Layer):
-        def __init__(self, indices, mean, std, horizon: int, **kwargs):
-            super().__init__(**kwargs)
-            self.indices = [int(i) for i in indices]
-            self.mean = [float(v) for v in mean]
-            self.std = [float(v) for v in std]
-            self.horizon = int(horizon)
+    from core.training.layers import LastValueConfig
 
+    class LastValueTK(LastValueConfig, tf_keras.layers.Layer):
         def call(self, window):
             last = tf.gather(window[:, -1, :], self.indices, axis=-1)
             last = last * tf.constant(self.std) + tf.constant(self.mean)
             return tf.repeat(tf.expand_dims(last, 1), self.horizon, axis=1)
-
-        def get_config(self):
-            return {
-                **super().get_config(),
-                "indices": self.indices,
-                "mean": self.mean,
-                "std": self.std,
-                "horizon": self.horizon,
-            }
 
     _CUSTOM["LastValueTK"] = LastValueTK
     return LastValueTK

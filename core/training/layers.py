@@ -24,14 +24,10 @@ class FillMissing(keras.layers.Layer):
         return {**super().get_config(), "value": self.value}
 
 
-@keras.saving.register_keras_serializable(package="tfstudio")
-class LastValue(keras.layers.Layer):
-    """The last input step of the target columns, in target units, repeated over the horizon.
-
-    A forecaster adds its prediction to this, so it learns the change from the last value seen:
-    it starts out as good as the naive forecast and trending series do not leave its range.
-    Takes the normalised window; `mean`/`std` undo the Normalization for the target columns.
-    """
+class LastValueConfig:
+    """The arguments and config of the last-value skip, shared by the Keras 3 layer below and
+    its tf_keras twin in core.compression.tfmot_bridge (mixed in before the framework's Layer),
+    so the two always read and write the same config."""
 
     def __init__(self, indices, mean, std, horizon: int, **kwargs):
         super().__init__(**kwargs)
@@ -40,19 +36,29 @@ class LastValue(keras.layers.Layer):
         self.std = [float(v) for v in std]
         self.horizon = int(horizon)
 
-    def call(self, window):
-        last = ops.take(window[:, -1, :], self.indices, axis=-1)
-        last = last * ops.convert_to_tensor(self.std) + ops.convert_to_tensor(self.mean)
-        return ops.repeat(ops.expand_dims(last, 1), self.horizon, axis=1)
-
     def get_config(self):
         return {
-            **super().get_config(),
+            **super().get_config(),  # type: ignore[misc]
             "indices": self.indices,
             "mean": self.mean,
             "std": self.std,
             "horizon": self.horizon,
         }
+
+
+@keras.saving.register_keras_serializable(package="tfstudio")
+class LastValue(LastValueConfig, keras.layers.Layer):
+    """The last input step of the target columns, in target units, repeated over the horizon.
+
+    A forecaster adds its prediction to this, so it learns the change from the last value seen:
+    it starts out as good as the naive forecast and trending series do not leave its range.
+    Takes the normalised window; `mean`/`std` undo the Normalization for the target columns.
+    """
+
+    def call(self, window):
+        last = ops.take(window[:, -1, :], self.indices, axis=-1)
+        last = last * ops.convert_to_tensor(self.std) + ops.convert_to_tensor(self.mean)
+        return ops.repeat(ops.expand_dims(last, 1), self.horizon, axis=1)
 
 
 @keras.saving.register_keras_serializable(package="tfstudio")
