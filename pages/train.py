@@ -49,7 +49,7 @@ picked = render_data_picker("train", preselect=st.query_params.get("data"))
 if picked is None:
     st.stop()
 try:
-    loaded = load_data(picked.ref, workspace())
+    loaded = load_data(picked.ref, workspace(), stream_large=True)  # columns; rows if small
 except BadInput as exc:
     st.error(str(exc))
     st.stop()
@@ -169,7 +169,7 @@ elif resolved == "forecasting":
             "Input steps",
             1,
             10_000,
-            min(24, max(2, len(loaded.frame) // 8)),
+            min(24, max(2, (loaded.stream.rows if loaded.stream else len(loaded.frame)) // 8)),
             key="train-window",
             help=HELP["window"],
         )

@@ -48,7 +48,7 @@ picked = render_data_picker("tune", preselect=st.query_params.get("data"))
 if picked is None:
     st.stop()
 try:
-    loaded = load_data(picked.ref, workspace())
+    loaded = load_data(picked.ref, workspace(), stream_large=True)  # columns; rows if small
 except BadInput as exc:
     st.error(str(exc))
     st.stop()
@@ -139,7 +139,8 @@ if mode == AUTOKERAS:
         try:
             from core.tuning.automl_plan import prepare_split
 
-            prepare_split(spec, loaded)  # pandas only: the data and options, before a worker
+            if loaded.stream is None:  # a large table is checked by the worker, on its sample
+                prepare_split(spec, loaded)  # pandas only: the data and options, first
         except ImportError:
             pass
         except (BadInput, NotFound) as exc:

@@ -244,3 +244,35 @@ def test_a_file_larger_than_memory_allows_is_previewed_from_its_head_and_importe
     monkeypatch.setenv("TFSTUDIO_STREAM_ABOVE_MB", "100000")
     with pytest.raises(BadInput, match="more than this machine can read into memory"):
         DatasetStore(Workspace.resolve(tmp_path / "ws2")).import_file(path, "data.csv")
+
+
+def test_tasks_that_do_not_stream_read_a_bounded_sample_and_say_so(
+    tmp_path, monkeypatch, small_blocks
+):
+    """A search, AutoML, profiling, compression and model comparison hold at most
+    bounded_rows() of a large table: an even sample of a table, the last rows of a series."""
+    from core.data.resolve import load_data
+
+    path = tmp_path / "data.csv"
+    frame().to_csv(path, index=False)
+    monkeypatch.setenv("TFSTUDIO_STREAM_ABOVE_MB", "0")
+    monkeypatch.setenv("TFSTUDIO_BOUNDED_ROWS", "500")
+    ws = Workspace.resolve(tmp_path / "ws")
+    store = DatasetStore(ws)
+    series = store.import_file(path, "data.csv")
+    table = store.import_file(path, "data.csv", name="tab", kind="table")
+    assert (series.kind, table.kind) == ("timeseries", "table")
+    loaded = load_data(series.id, ws, bounded=True)
+    assert len(loaded.frame) == 500
+    assert loaded.frame["when"].astype(str).tolist() == frame()["when"].tail(500).tolist()
+    assert loaded.notes[0] == (
+        f"{series.id} is large: this task reads the last 500 of its 3,000 rows "
+        "(training streams every row)"
+    )
+    sampled = load_data(table.id, ws, bounded=True)
+    assert len(sampled.frame) == 500 and sampled.frame["when"].is_monotonic_increasing
+    assert str(sampled.frame["when"].iloc[0]) == frame()["when"].iloc[0]
+    assert "an even sample of 500 of its 3,000 rows" in sampled.notes[0]
+    assert len(load_data(table.id, ws).frame) == ROWS  # unbounded callers are unchanged
+    monkeypatch.setenv("TFSTUDIO_BOUNDED_ROWS", "5000")
+    assert len(load_data(table.id, ws, bounded=True).frame) == ROWS

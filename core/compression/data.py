@@ -64,8 +64,8 @@ def rebuild_prepared(
         from core.training.build import with_task
 
         spec = with_task(spec, contract.task)
-    loaded = load_data(spec.data)
-    notes = []
+    loaded = load_data(spec.data, bounded=True)
+    notes = list(loaded.notes)
     trained_sha = (run_result.get("data") or {}).get("sha256")
     if trained_sha and loaded.lineage.get("sha256") != trained_sha:
         notes.append(
@@ -107,8 +107,8 @@ def rebuild_split(run_spec: dict, run_result: dict, folder: Path) -> SplitData:
 
     spec = TrainSpec.from_dict(run_spec)
     contract = ModelContract.load(folder / "features.json")
-    loaded = load_data(spec.data)
-    notes = []
+    loaded = load_data(spec.data, bounded=True)
+    notes = list(loaded.notes)
     trained_sha = (run_result.get("data") or {}).get("sha256")
     if trained_sha and loaded.lineage.get("sha256") != trained_sha:
         notes.append(

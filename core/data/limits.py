@@ -53,3 +53,19 @@ def stream_above_bytes() -> int:
         except ValueError:
             pass
     return STREAM_ABOVE_BYTES
+
+
+# Rows that a task which does not stream (a search, AutoML, profiling, compression, comparing
+# two models) reads from a large stored table: an even sample (a time series: its last rows),
+# said on the run. Training streams every row; the winner of a search is promoted to training.
+BOUNDED_ROWS = 1_000_000
+
+
+def bounded_rows() -> int:
+    """BOUNDED_ROWS, or TFSTUDIO_BOUNDED_ROWS (tests bound tiny tables)."""
+    import os
+
+    try:
+        return int(os.environ.get("TFSTUDIO_BOUNDED_ROWS") or BOUNDED_ROWS)
+    except ValueError:
+        return BOUNDED_ROWS

@@ -51,6 +51,23 @@ def sample_frame(parquet: Path, rows: int, n: int | None = None) -> pd.DataFrame
     return pa.concat_tables(parts).to_pandas()
 
 
+def tail_frame(parquet: Path, n: int) -> pd.DataFrame:
+    """The file's last n rows, reading row groups from the end."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(parquet)
+    parts, rows = [], 0
+    for i in reversed(range(pf.num_row_groups)):
+        if rows >= n:
+            break
+        group = pf.read_row_group(i)
+        parts.insert(0, group)
+        rows += group.num_rows
+    table = pa.concat_tables(parts)
+    return table.slice(max(0, table.num_rows - n)).to_pandas()
+
+
 def profile_stored(
     parquet: Path,
     stats: dict[str, Any],

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from core.data.datasets import DatasetStore, DatasetVersion, file_sha256
-from core.data.limits import stream_above_bytes
+from core.data.limits import bounded_rows, stream_above_bytes
 from core.data.parsing import describe_failures, parse_numbers
 from core.data.profile import Reading
 from core.data.samples import SAMPLE_PREFIX, sample_path
@@ -86,9 +86,12 @@ def import_path(path: Path, ws: Workspace) -> DatasetVersion:
     return store.import_file(path, path.name)
 
 
-def load_data(ref: str, ws: Workspace | None = None, stream_large: bool = False) -> LoadedData:
+def load_data(
+    ref: str, ws: Workspace | None = None, stream_large: bool = False, bounded: bool = False
+) -> LoadedData:
     """The data `ref` names. With `stream_large`, a version larger than the streaming threshold
-    (core.data.limits) comes back without its rows: `stream` says where they are."""
+    (core.data.limits) comes back without its rows: `stream` says where they are. With
+    `bounded`, such a version holds at most `bounded_rows()` of its rows, said in `notes`."""
     ws = ws or Workspace.resolve()
     if ref.startswith(SAMPLE_PREFIX):
         path = sample_path(ref[len(SAMPLE_PREFIX) :], ws.samples_dir)
@@ -97,13 +100,13 @@ def load_data(ref: str, ws: Workspace | None = None, stream_large: bool = False)
     store = DatasetStore(ws)
     if path.exists():
         version = import_path(path, ws)
-        loaded = load_version(store, version, stream_large)
+        loaded = load_version(store, version, stream_large, bounded)
         loaded.lineage["file"] = str(path.resolve())
         loaded.label = path.name
         loaded.auto_imported = True
         return loaded
     if store.is_ref(ref):
-        return load_version(store, store.get(ref), stream_large)
+        return load_version(store, store.get(ref), stream_large, bounded)
     if "/" in ref or "\\" in ref or Path(ref).suffix:
         raise BadInput(f"no such file or folder: {ref}")
     raise BadInput(
@@ -112,30 +115,42 @@ def load_data(ref: str, ws: Workspace | None = None, stream_large: bool = False)
 
 
 def load_version(
-    store: DatasetStore, version: DatasetVersion, stream_large: bool = False
+    store: DatasetStore, version: DatasetVersion, stream_large: bool = False, bounded: bool = False
 ) -> LoadedData:
     """A stored version's table with its schema's number columns parsed as numbers (or, for a
-    large one with `stream_large`, its columns and statistics only)."""
+    large one with `stream_large`, its columns and statistics only; with `bounded`, a sample)."""
     schema = store.schema(version)
-    if stream_large and version.kind != "images":
-        parquet = store.table_path(version)
-        size = parquet.stat().st_size
-        if size > stream_above_bytes():
-            import pyarrow.parquet as pq
+    large = version.kind != "images" and store.table_path(version).stat().st_size > (
+        stream_above_bytes()
+    )
+    if stream_large and large:
+        import pyarrow.parquet as pq
 
-            return LoadedData(
-                pq.read_schema(parquet).empty_table().to_pandas(),
-                version.id,
-                {"dataset": version.id, "sha256": version.sha256},
-                version,
-                schema,
-                stream=Streamed(parquet, store.stats(version), size),
-            )
+        parquet = store.table_path(version)
+        return LoadedData(
+            pq.read_schema(parquet).empty_table().to_pandas(),
+            version.id,
+            {"dataset": version.id, "sha256": version.sha256},
+            version,
+            schema,
+            stream=Streamed(parquet, store.stats(version), parquet.stat().st_size),
+        )
     try:  # the user's corrections: types that differ from what was inferred
         corrected = {c.name for c in store.profile(version).columns if c.type != c.inferred_type}
     except (OSError, ValueError, KeyError, TypeError):
         corrected = set()
-    frame, notes = typed_frame(store.read_frame(version), schema, version.read, corrected)
+    sampled = []
+    if bounded and large and version.rows > bounded_rows():
+        frame = _bounded(store, version)
+        how = "the last" if version.kind == "timeseries" else "an even sample of"
+        sampled = [
+            f"{version.id} is large: this task reads {how} {len(frame):,} of its "
+            f"{version.rows:,} rows (training streams every row)"
+        ]
+    else:
+        frame = store.read_frame(version)
+    frame, notes = typed_frame(frame, schema, version.read, corrected)
+    notes = sampled + notes
     return LoadedData(
         frame,
         version.id,
@@ -144,6 +159,14 @@ def load_version(
         schema,
         notes,
     )
+
+
+def _bounded(store: DatasetStore, version: DatasetVersion) -> pd.DataFrame:
+    from core.data.profile_stored import sample_frame, tail_frame
+
+    if version.kind == "timeseries":  # keep the steps: the most recent rows
+        return tail_frame(store.table_path(version), bounded_rows())
+    return sample_frame(store.table_path(version), version.rows, bounded_rows())
 
 
 def with_rows(loaded: LoadedData, ws: Workspace | None = None) -> LoadedData:

@@ -34,13 +34,15 @@ def compare_on_test_split(
 
     store = RunStore(ws.db_path)
     spec = TrainSpec.from_dict(store.get_run(challenger_run).spec)
-    loaded = load_data(spec.data, ws)
+    loaded = load_data(spec.data, ws, bounded=True)
     task, _ = plan(spec, loaded)
     keras.utils.set_random_seed(spec.seed)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = prepare(spec, task, loaded, Path(tmp), NullReporter())
     rows = len(prepared.test_y)
     out: dict[str, Any] = {"rows": rows, "data": spec.data, "task": task}
+    if loaded.notes:
+        out["notes"] = list(loaded.notes)
 
     def score(run_id: str) -> dict[str, Any]:
         run_dir = ws.run_dir(run_id)

@@ -89,12 +89,12 @@ def family_pipeline(spec: ProfileSpec, run, scratch: Path, reporter) -> ProfileP
     train_spec = TrainSpec.from_dict(run.spec)
     if spec.batch_size:
         train_spec = dataclasses.replace(train_spec, batch_size=spec.batch_size)
-    loaded = load_data(train_spec.data)
+    loaded = load_data(train_spec.data, bounded=True)
     task, _ = plan(train_spec, loaded)
     scratch.mkdir(parents=True, exist_ok=True)
     prepared = prepare(train_spec, task, loaded, scratch, reporter)
     rows = int(prepared.rows.get("train", 0))
-    notes = [
+    notes = loaded.notes + [
         f"the {prepared.input_kind} pipeline is the one training used: parallel map calls do "
         "not apply, and its own prefetch stays in place"
     ]

@@ -159,7 +159,9 @@ def run_automl_job(spec: AutoMLSpec, reporter: Reporter, run_dir: Path) -> dict[
             "warning",
         )
     reporter.progress("loading data", 0, 1, f"reading {spec.data}")
-    loaded = load_data(spec.data)
+    loaded = load_data(spec.data, bounded=True)
+    for note in loaded.notes:
+        reporter.event(note, "warning")
     split = prepare_split(spec, loaded)
     plan = split.plan
     for w in plan.warnings:

@@ -100,7 +100,9 @@ def prepare_context(spec: TuneSpec, reporter, run_dir: Path, role: str, scratch:
 
     base = TrainSpec.from_dict(dict(spec.base))
     reporter.progress("loading data", 0, 1, f"reading {base.data}")
-    loaded = load_data(base.data)
+    loaded = load_data(base.data, bounded=True)
+    for note in loaded.notes:
+        reporter.event(note, "warning")
     task, model = plan(base, loaded)
     space = validate_space(list(spec.space), model)
     check_objective(spec.objective, spec.direction, task)  # before any data work
