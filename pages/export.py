@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import BadInput
-from core.export.job import BUNDLE_NAME, FORMAT_TITLE, RUNTIME
 from core.export.micro_glue import preflight as micro_preflight
+from core.export.names import BUNDLE_NAME, FORMAT_TITLE, RUNTIME
 from core.export.source import check as check_export
 from core.export.source import resolve as resolve_export
 from core.export.source import variant_formats, variant_names

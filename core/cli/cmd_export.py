@@ -48,7 +48,7 @@ def copy_whole(src: Path, target: Path) -> None:
 
 def _copy_out(result: dict, artifacts: dict, out_dir: Path) -> dict:
     """Each format's zip bundle and its bare file or folder (as before bundles) into `out_dir`."""
-    from core.export.job import BUNDLE_NAME, OUTPUT_NAME
+    from core.export.names import BUNDLE_NAME, OUTPUT_NAME
 
     bundles = {}
     for name, entry in result.get("bundles", {}).items():
