@@ -120,14 +120,8 @@ class Registry:
     def _tx(self) -> Iterator[sqlite3.Connection]:
         if self.read_only:
             raise dbfile.read_only_error(self.db_path)
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._connect() as conn, dbfile.transaction(conn):
+            yield conn
 
     # -- reading ---------------------------------------------------------------------------------
     def names(self) -> list[str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from core.errors import DiskFull, StoreDamaged, WorkspaceReadOnly
@@ -96,3 +98,17 @@ def sqlite_fault(exc: sqlite3.DatabaseError) -> Exception | None:
             "make it writable or choose another with --home"
         )
     return None
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on `conn`: BEGIN IMMEDIATE takes the write lock up front (two
+    writers wait on busy_timeout instead of failing on a lock upgrade); COMMIT at the end, or
+    ROLLBACK when anything, even a KeyboardInterrupt, leaves the block."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -129,14 +129,8 @@ class RunStore:
     def _tx(self) -> Iterator[sqlite3.Connection]:
         if self.read_only:
             raise self._read_only_error()
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._connect() as conn, dbfile.transaction(conn):
+            yield conn
 
     # -- the copy kept in each run folder ---------------------------------------------------
     def run_dir(self, run_id: str) -> Path:
