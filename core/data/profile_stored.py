@@ -57,7 +57,8 @@ def tail_frame(parquet: Path, n: int) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(parquet)
-    parts, rows = [], 0
+    parts: list[pa.Table] = []
+    rows = 0
     for i in reversed(range(pf.num_row_groups)):
         if rows >= n:
             break

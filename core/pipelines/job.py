@@ -33,6 +33,7 @@ from core.pipelines.definition import Pipeline, parse_text
 from core.pipelines.stages import STAGES
 from core.pipelines.state import (
     STATE,
+    PipelineState,
     StageStatus,
     StageStop,
     read_state,
@@ -75,12 +76,12 @@ class Runner:
         self.state = read_state(self.run_dir) or self._fresh_state()
 
     # -- state -----------------------------------------------------------------------------------
-    def _fresh_state(self) -> dict[str, Any]:
+    def _fresh_state(self) -> PipelineState:
         found = check_against_workspace(self.p, self.ws)
         from core.registry.store import Registry
 
         production = Registry(self.ws).production(self.p.model_name)
-        state = {
+        state: PipelineState = {
             "pipeline": self.p.name,
             "model": self.p.model_name,
             "run_id": self.run_id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from core.util import write_json_atomic
 from core.workspace import Workspace
@@ -43,12 +43,39 @@ class StageStatus(enum.StrEnum):
 STAGE_STATUSES = tuple(StageStatus)
 
 
+class StageEntry(TypedDict):
+    """One stage in state.json."""
+
+    type: str  # the stage type (ingest, validate, train, ...)
+    status: str  # a StageStatus
+    children: dict[str, str]  # role -> child run id (train, tune, export runs)
+    outputs: dict[str, Any]  # what the stage hands downstream
+    error: NotRequired[str | None]  # why it failed
+    started_at: NotRequired[float]
+    finished_at: NotRequired[float]
+    registered: NotRequired[str]  # register: the dataset version it registered (resumable)
+    bundles_added: NotRequired[bool]  # export: bundles attached to the registry entry
+
+
+class PipelineState(TypedDict):
+    """`state.json` of a pipeline run: written by the job after every stage, read by the app."""
+
+    pipeline: str
+    model: str
+    run_id: str
+    started_at: float
+    order: list[str]  # stage names in the order they run
+    context: dict[str, Any]  # dataset versions found, production run, ingest file
+    stages: dict[str, StageEntry]
+    outcome: str  # "" while running, then the StageStop outcome or "finished"
+
+
 def write_json(path: Path, data: Any) -> None:
     """Pipeline state and ledgers, written atomically (readers never see half)."""
     write_json_atomic(path, data, indent=2)
 
 
-def read_state(run_dir: Path) -> dict[str, Any] | None:
+def read_state(run_dir: Path) -> PipelineState | None:
     path = Path(run_dir) / STATE
     if not path.is_file():
         return None

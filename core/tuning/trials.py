@@ -36,7 +36,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from core import util
 
@@ -56,6 +56,58 @@ class TrialStatus(enum.StrEnum):
 
 STATUSES = tuple(TrialStatus)
 ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
+
+
+class Objective(TypedDict):
+    name: str
+    direction: str  # "min" | "max" (core.metrics.metric_direction)
+
+
+class TrialRecord(TypedDict):
+    """`trials/<id>.json`, as the module's doc describes it."""
+
+    trial_id: str
+    number: int
+    status: str  # a TrialStatus
+    hyperparameters: dict[str, Any]
+    score: float | None
+    objective: Objective
+    started_at: float
+    ended_at: float | None
+    duration_s: float | None
+    epochs: int
+    history: dict[str, list[float]]
+    error: str | None
+    checkpoint_kept: bool
+    worker: str
+    restarts: NotRequired[int]
+    hyperband: NotRequired[dict[str, Any]]
+
+
+class SearchRecord(TypedDict, total=False):
+    """`search.json`: what the search is and where it stands (both engines write it)."""
+
+    engine: str  # "keras-tuner" | "autokeras"
+    tuner: str
+    objective: Objective
+    max_trials: int
+    executions_per_trial: int
+    space: list[dict[str, Any]]
+    model: str
+    task: str
+    best_trial_id: str | None
+    best_score: float | None
+    disk_bytes: int
+    keep_best: int
+    workers: int
+    time_budget_s: float | None
+    max_failed_trials: int | None
+    trials_completed: int
+    trials_failed: int
+    spent_s: float
+    state: str  # "running" | "finished"
+    updated_at: float
+    chief: str  # distributed mode: HOST:PORT of the chief oracle that workers join
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
@@ -89,15 +141,15 @@ def started_record(
     objective: dict[str, Any],
     worker: str = "main",
     **extra: Any,
-) -> dict[str, Any]:
+) -> TrialRecord:
     """The record of a trial that starts now (KerasTuner and AutoKeras searches alike)."""
-    return {
+    record: TrialRecord = {
         "trial_id": str(trial_id),
         "number": number,
         "status": TrialStatus.RUNNING,
         "hyperparameters": hyperparameters,
         "score": None,
-        "objective": dict(objective),
+        "objective": cast(Objective, dict(objective)),
         "started_at": now(),
         "ended_at": None,
         "duration_s": None,
@@ -106,16 +158,18 @@ def started_record(
         "error": None,
         "checkpoint_kept": False,
         "worker": worker,
-        **extra,
     }
+    # the optional fields (restarts, hyperband) a KerasTuner search adds
+    record.update(extra)  # type: ignore[typeddict-item]
+    return record
 
 
-def write_trial(run_dir: Path, record: dict[str, Any]) -> None:
-    write_json_atomic(Path(run_dir) / TRIALS_DIR / f"{record['trial_id']}.json", record)
+def write_trial(run_dir: Path, record: TrialRecord | dict[str, Any]) -> None:
+    write_json_atomic(Path(run_dir) / TRIALS_DIR / f"{record['trial_id']}.json", dict(record))
 
 
-def write_search(run_dir: Path, search: dict[str, Any]) -> None:
-    write_json_atomic(Path(run_dir) / SEARCH_FILE, search)
+def write_search(run_dir: Path, search: SearchRecord | dict[str, Any]) -> None:
+    write_json_atomic(Path(run_dir) / SEARCH_FILE, dict(search))
 
 
 def read_trials(run_dir: str | Path) -> list[dict[str, Any]]:
@@ -130,7 +184,7 @@ def read_trials(run_dir: str | Path) -> list[dict[str, Any]]:
     return sorted(records, key=lambda r: (r.get("number", 0), r.get("started_at") or 0))
 
 
-def read_search(run_dir: str | Path) -> dict[str, Any]:
+def read_search(run_dir: str | Path) -> SearchRecord:
     path = Path(run_dir) / SEARCH_FILE
     try:
         return json.loads(path.read_text())
