@@ -13,6 +13,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.report.model import fmt_bytes
 from core.runs.status import RunStatus
 from core.runs.store import Artifact, MetricPoint, Run
 from dashboard.progress import progress_text
@@ -42,14 +43,6 @@ def status_label(status: RunStatus) -> str:
 
 def fmt_time(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "—"
-
-
-def fmt_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 def render_run_header(run: Run) -> None:

@@ -11,14 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from core.browser import CHROMIUM_ARGS
 
 
 def main() -> None:
