@@ -185,3 +185,10 @@ class ExportContext:
             f"{c.task}, predicting `{c.target}`.\n\n## Inputs\n\n{inputs_table(c)}\n"
             f"## Outputs\n\n{outputs_text(c)}\n{body}"
         )
+
+
+def format_result(
+    out: Path, bundle: Path, check: dict[str, Any], ok: bool, notes=(), **extra: Any
+) -> dict[str, Any]:
+    """What every format's export step returns to the job (which adds sizes and the zip)."""
+    return {"path": out, "bundle": bundle, "parity": check, "ok": ok, "notes": list(notes), **extra}

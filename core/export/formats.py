@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from core.export.context import ExportContext
+from core.export.context import ExportContext, format_result
 from core.export.names import OUTPUT_NAME
 from core.export.readme_text import chain_text, parity_text
 from core.models.io import load_run_model
@@ -54,7 +54,7 @@ def export_keras(ctx: ExportContext) -> dict[str, Any]:
         "Outside TF Studio, copy `core/training/layers.py` along: the models use its layers.\n"
     )
     (bundle / "README.md").write_text(ctx.readme("Keras model", body + parity_text("keras", check)))
-    return {"path": out, "bundle": bundle, "parity": check, "ok": ok, "notes": []}
+    return format_result(out, bundle, check, ok)
 
 
 def export_savedmodel(ctx: ExportContext) -> dict[str, Any]:
@@ -92,14 +92,7 @@ def export_savedmodel(ctx: ExportContext) -> dict[str, Any]:
     (bundle / "README.md").write_text(
         ctx.readme("SavedModel for TF Serving", body + parity_text("savedmodel", check))
     )
-    return {
-        "path": out,
-        "bundle": bundle,
-        "parity": check,
-        "ok": ok,
-        "notes": [],
-        "version": version,
-    }
+    return format_result(out, bundle, check, ok, version=version)
 
 
 def rest_example(ctx: ExportContext, rows: int = 1) -> dict[str, Any]:
@@ -218,14 +211,7 @@ def export_tflite(ctx: ExportContext) -> dict[str, Any]:
     (bundle / "README.md").write_text(
         ctx.readme("TFLite model", body + parity_text("tflite", check))
     )
-    return {
-        "path": out,
-        "bundle": bundle,
-        "parity": check,
-        "ok": ok,
-        "notes": notes,
-        "tflite_source": ctx.tflite_source,
-    }
+    return format_result(out, bundle, check, ok, notes, tflite_source=ctx.tflite_source)
 
 
 def export_micro(ctx: ExportContext) -> dict[str, Any]:

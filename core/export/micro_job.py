@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from core.export import micro, micro_glue
+from core.export.context import format_result
 from core.export.micro import MicroRefused
 from core.export.micro_host import build_host_script
 from core.models.io import load_run_model
@@ -306,17 +307,16 @@ def export_micro(ctx) -> dict[str, Any]:
     out = ctx.run_dir / "model_data.cc"
     out.write_text(source)
     (bundle / "README.md").write_text(ctx.readme("TFLite Micro model (C++)", _readme(report, data)))
-    return {
-        "path": out,
-        "bundle": bundle,
-        "parity": check,
-        "ok": ok,
-        "notes": [],
-        "ops": ops,
-        "arena_bytes": arena["arena_bytes"],
-        "c_array_len": len(data),
-        "tflite_bytes": len(data),
-    }
+    return format_result(
+        out,
+        bundle,
+        check,
+        ok,
+        ops=ops,
+        arena_bytes=arena["arena_bytes"],
+        c_array_len=len(data),
+        tflite_bytes=len(data),
+    )
 
 
 def _readme(report: dict[str, Any], data: bytes) -> str:
