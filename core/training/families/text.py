@@ -71,7 +71,6 @@ def split_texts(spec: TrainSpec, loaded: LoadedData):
 
 
 def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
-    from core.data.pipelines import AUTOTUNE, text_dataset
     from core.models.catalog import is_transfer
 
     column, parts, classes = split_texts(spec, loaded)
@@ -86,9 +85,30 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         spec.sequence_length,
     )
 
+    details = {"max_tokens": spec.max_tokens, "sequence_length": spec.sequence_length}
+    hp = {"vocabulary": vocabulary}
+    shape = (spec.sequence_length,)
+    return text_classifier(
+        spec, column, parts, classes, preprocess, details, hp, one_column=True, input_shape=shape
+    )
+
+
+def text_classifier(
+    spec, column, parts, classes, preprocess, details, hp, *, one_column: bool, input_shape
+) -> Prepared:
+    """What every text classifier trains on: the texts through `preprocess`, class ids as
+    labels. TextVectorization takes them as (batch, 1) (`one_column`); the pretrained encoders
+    take one string per example, (batch,), as TF Serving clients send text."""
+    from core.data.pipelines import AUTOTUNE, text_dataset
+
+    def texts(part):
+        values = part[column].to_numpy(dtype=object)
+        return values.reshape(-1, 1) if one_column else values
+
     def pipeline(part, shuffle):
-        texts = part[column].to_numpy(dtype=object).reshape(-1, 1)
-        ds = text_dataset(texts, part["_y"].to_numpy("int32"), spec.batch_size, shuffle, spec.seed)
+        ds = text_dataset(
+            texts(part), part["_y"].to_numpy("int32"), spec.batch_size, shuffle, spec.seed
+        )
         return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
 
     contract = ModelContract(
@@ -97,7 +117,7 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         [FeatureSpec(column, "text", "string")],
         classes,
         "text",
-        {"max_tokens": spec.max_tokens, "sequence_length": spec.sequence_length},
+        details,
     )
     return Prepared(
         task="text-classification",
@@ -107,10 +127,10 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         train=pipeline(parts["train"], True),
         train_labels=parts["train"]["_y"].to_numpy("int32"),
         validation=pipeline(parts["validation"], False),
-        test_inputs=parts["test"][column].to_numpy(dtype=object).astype(str).reshape(-1, 1),
+        test_inputs=texts(parts["test"]).astype(str),
         test_y=parts["test"]["_y"].to_numpy("int32"),
         outputs=len(classes),
-        network_input_shape=(spec.sequence_length,),
+        network_input_shape=input_shape,
         rows={k: len(v) for k, v in parts.items()},
-        hp={"vocabulary": vocabulary},
+        hp=hp,
     )

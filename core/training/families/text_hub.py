@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from core.errors import BadInput
 from core.training.families.common import Prepared
-from core.training.features import FeatureSpec, ModelContract
+from core.training.families.text import text_classifier
 
 MICRO_REFUSAL = "a TF Hub text encoder with a string tokenizer does not run on a microcontroller"
 
@@ -75,43 +75,17 @@ def build_hub_preprocessing(folder: str):
 
 
 def prepare_hub_text(spec, column: str, parts: dict, classes: list, reporter) -> Prepared:
-    from core.data.pipelines import AUTOTUNE, text_dataset
-
     encoder, pre_folder = hub_folders(spec, reporter)
     reporter.progress("preprocessing", 0, 1, "loading the TF Hub preprocessing model")
     preprocess, outputs = build_hub_preprocessing(pre_folder)
-
-    def pipeline(part, shuffle):
-        texts = part[column].to_numpy(dtype=object)
-        ds = text_dataset(texts, part["_y"].to_numpy("int32"), spec.batch_size, shuffle, spec.seed)
-        return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
-
     folders = [f for f in (pre_folder, encoder) if f]
-    contract = ModelContract(
-        "text-classification",
-        spec.target,
-        [FeatureSpec(column, "text", "string")],
-        classes,
-        "text",
-        {
-            "text_encoder": spec.model,
-            # the SavedModels inside: their op libraries (TF Text for BERT) load before them
-            "savedmodels": folders,
-            "export_refusals": export_refusals(folders),
-        },
-    )
-    return Prepared(
-        task="text-classification",
-        input_kind="text",
-        contract=contract,
-        preprocess=preprocess,
-        train=pipeline(parts["train"], True),
-        train_labels=parts["train"]["_y"].to_numpy("int32"),
-        validation=pipeline(parts["validation"], False),
-        test_inputs=parts["test"][column].to_numpy(dtype=object).astype(str),
-        test_y=parts["test"]["_y"].to_numpy("int32"),
-        outputs=len(classes),
-        network_input_shape=(),
-        rows={k: len(v) for k, v in parts.items()},
-        hp={"token_inputs": outputs, "encoder_folder": encoder},
+    details = {
+        "text_encoder": spec.model,
+        # the SavedModels inside: their op libraries (TF Text for BERT) load before them
+        "savedmodels": folders,
+        "export_refusals": export_refusals(folders),
+    }
+    hp = {"token_inputs": outputs, "encoder_folder": encoder}
+    return text_classifier(
+        spec, column, parts, classes, preprocess, details, hp, one_column=False, input_shape=()
     )

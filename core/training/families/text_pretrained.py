@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from core.errors import BadInput
 from core.training.families.common import Prepared
-from core.training.features import FeatureSpec, ModelContract
+from core.training.families.text import text_classifier
 
 # Measured with TF 2.19: the TFLite converter takes this model only with Select TF ops and
 # TF Text custom ops, and LiteRT then refuses to run it; the TF.js converter has no TF Text ops.
@@ -72,8 +72,6 @@ def build_text_preprocessing(folder: str, sequence_length: int):
 
 
 def prepare_pretrained(spec, column: str, parts: dict, classes: list, reporter) -> Prepared:
-    from core.data.pipelines import AUTOTUNE, text_dataset
-
     if spec.model.startswith("hub:"):  # a TF Hub text encoder (and its preprocessing model)
         from core.training.families.text_hub import prepare_hub_text
 
@@ -81,37 +79,21 @@ def prepare_pretrained(spec, column: str, parts: dict, classes: list, reporter) 
     folder = preset_folder(spec, reporter)
     reporter.progress("preprocessing", 0, 1, "loading the preset's tokenizer")
     preprocess, outputs = build_text_preprocessing(folder, spec.sequence_length)
-
-    def pipeline(part, shuffle):
-        texts = part[column].to_numpy(dtype=object)
-        ds = text_dataset(texts, part["_y"].to_numpy("int32"), spec.batch_size, shuffle, spec.seed)
-        return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
-
-    contract = ModelContract(
-        "text-classification",
-        spec.target,
-        [FeatureSpec(column, "text", "string")],
+    details = {
+        "sequence_length": spec.sequence_length,
+        "text_encoder": spec.model,
+        "needs_tensorflow_text": True,  # load the SavedModel after `import tensorflow_text`
+        "export_refusals": EXPORT_REFUSALS,
+    }
+    hp = {"token_inputs": outputs, "preset_folder": folder}
+    return text_classifier(
+        spec,
+        column,
+        parts,
         classes,
-        "text",
-        {
-            "sequence_length": spec.sequence_length,
-            "text_encoder": spec.model,
-            "needs_tensorflow_text": True,  # load the SavedModel after `import tensorflow_text`
-            "export_refusals": EXPORT_REFUSALS,
-        },
-    )
-    return Prepared(
-        task="text-classification",
-        input_kind="text",
-        contract=contract,
-        preprocess=preprocess,
-        train=pipeline(parts["train"], True),
-        train_labels=parts["train"]["_y"].to_numpy("int32"),
-        validation=pipeline(parts["validation"], False),
-        test_inputs=parts["test"][column].to_numpy(dtype=object).astype(str),
-        test_y=parts["test"]["_y"].to_numpy("int32"),
-        outputs=len(classes),
-        network_input_shape=(spec.sequence_length,),
-        rows={k: len(v) for k, v in parts.items()},
-        hp={"token_inputs": outputs, "preset_folder": folder},
+        preprocess,
+        details,
+        hp,
+        one_column=False,
+        input_shape=(spec.sequence_length,),
     )
