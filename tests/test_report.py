@@ -154,6 +154,27 @@ def test_train_report_has_every_part_and_no_network(ws, store):
     assert "Validation loss rose after epoch 12" in html
 
 
+def test_every_report_ends_with_what_the_run_cost(ws, store, monkeypatch):
+    """A worker's own accounting (core.runs.worker.job_resources) becomes the last section."""
+    from tests import report_fixtures
+
+    real = report_fixtures._finish
+
+    def with_resources(store, ws, kind, spec, result, files, name=""):
+        result = {**result, "resources": {"cpu_s": 12.345, "peak_rss_mib": 1089.4}}
+        return real(store, ws, kind, spec, result, files, name)
+
+    monkeypatch.setattr(report_fixtures, "_finish", with_resources)
+    run = report_fixtures.make_train_run(store, ws)
+    report = build_report(ws, store, run.id)
+    cost = report.sections[-1]
+    assert cost.title == "Cost on this machine"
+    facts = dict(cost.facts)
+    assert facts["CPU time"] == "12.3 s (all threads)" and facts["peak memory"] == "1,089 MiB"
+    assert float(facts["wall time"].removesuffix(" s")) >= 0
+    assert "Cost on this machine" in render_html(report)
+
+
 def test_compress_and_export_reports_carry_the_source_model(ws, store):
     train = make_train_run(store, ws)
     comp = build_report(ws, store, make_compress_run(store, ws, train).id)

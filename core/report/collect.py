@@ -101,7 +101,30 @@ def build_report(ws: Workspace, store: RunStore, run_id: str) -> Report:
         return report
     builder = kinds.BUILDERS.get(run.kind, kinds.generic_sections)
     report.sections.extend(builder(ctx, run))
+    cost = cost_section(run)
+    if cost is not None:
+        report.sections.append(cost)
     return report
+
+
+def cost_section(run: Run) -> Section | None:
+    """What the run cost this machine: time, CPU and peak memory of its worker (issue #20)."""
+    used = (run.result or {}).get("resources") or {}
+    if not used:
+        return None
+    facts = []
+    if run.started_at and run.finished_at:
+        facts.append(("wall time", f"{run.finished_at - run.started_at:,.1f} s"))
+    if used.get("cpu_s") is not None:
+        facts.append(("CPU time", f"{used['cpu_s']:,.1f} s (all threads)"))
+    if used.get("peak_rss_mib") is not None:
+        facts.append(("peak memory", f"{used['peak_rss_mib']:,.0f} MiB"))
+    notes = [
+        "measured by the kernel for the worker process: CPU time adds up every thread, so it "
+        "can exceed the wall time; peak memory is the most the process held at once "
+        "(a TensorFlow worker holds several hundred MiB before it reads any data)."
+    ]
+    return Section("Cost on this machine", facts=facts, notes=notes)
 
 
 def training_sections(ctx: Context, run: Run, heading: str = "") -> list[Section]:
