@@ -17,8 +17,8 @@ import streamlit as st
 from core.profiling.compare import compare
 from core.report.explain import explain_profile
 from core.runs.store import Run
-from core.runs.tools import ToolError, find_tool, start_tool, stop_tool
 from dashboard.services import workspace
+from dashboard.tools_view import render_tool_panel
 
 SUMMARY_NAME = "profile_summary.json"
 PROFILER_UI = "profiler"
@@ -430,28 +430,18 @@ def render_profiler_ui(run: Run, key: str) -> None:
     logdir = workspace().run_dir(run.id) / "profile"
     if not logdir.is_dir():
         return
-    ws = workspace()
-    running = find_tool(ws, PROFILER_UI, logdir)
-    if running is None:
-        if st.button(
-            "Open the full profiler (TensorBoard)",
-            icon=":material/speed:",
-            key=f"{key}-open",
-            help="Starts TensorBoard with its profile plugin on this profile's trace, on this "
-            "machine only (127.0.0.1). Its own pages load some charts from the internet.",
-        ):
-            with st.spinner("Starting TensorBoard's profiler (about 15 s)…"):
-                try:
-                    start_tool(ws, PROFILER_UI, logdir, timeout_s=START_TIMEOUT_S)
-                except ToolError as exc:
-                    st.error(f"The profiler UI did not start: {exc}")
-                    return
-            st.rerun()
-        return
-    url = f"{running.url}#profile"
-    left, right, _ = st.columns([2, 1, 4])
-    left.link_button("Profiler ↗", url, icon=":material/speed:", width="stretch")
-    if right.button("Stop", icon=":material/stop:", key=f"{key}-stop", width="stretch"):
-        stop_tool(ws, running.pid)
-        st.rerun()
-    st.caption(f"The profiler runs on {url} (pid {running.pid}).")
+    render_tool_panel(
+        PROFILER_UI,
+        logdir,
+        key,
+        START_TIMEOUT_S,
+        open_label="Open the full profiler (TensorBoard)",
+        icon=":material/speed:",
+        open_help="Starts TensorBoard with its profile plugin on this profile's trace, on this "
+        "machine only (127.0.0.1). Its own pages load some charts from the internet.",
+        spinner="Starting TensorBoard's profiler (about 15 s)…",
+        failed="The profiler UI did not start",
+        link_label="Profiler ↗",
+        caption="The profiler runs on {url} (pid {pid}).",
+        url_suffix="#profile",
+    )

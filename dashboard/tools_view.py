@@ -31,30 +31,57 @@ def render_tensorboard_panel(run: Run, key: str = "tb") -> None:
     logdir = tensorboard_logdir(run)
     if not logdir.is_dir():
         return
+    render_tool_panel(
+        TENSORBOARD,
+        logdir,
+        f"{key}-{run.id}",
+        START_TIMEOUT_S,
+        open_label="Open TensorBoard",
+        icon=":material/monitoring:",
+        open_help="Starts TensorBoard on this run's logs, on this machine only (127.0.0.1).",
+        spinner="Starting TensorBoard (this takes about 15 s)…",
+        failed="TensorBoard did not start",
+        link_label="TensorBoard ↗",
+        caption="TensorBoard runs on {url} (pid {pid}) for this run's logs.",
+    )
+
+
+def render_tool_panel(
+    tool: str,
+    logdir: Path,
+    key: str,
+    timeout_s: float,
+    *,
+    open_label: str,
+    icon: str,
+    open_help: str,
+    spinner: str,
+    failed: str,
+    link_label: str,
+    caption: str,
+    url_suffix: str = "",
+) -> None:
+    """A local tool on `logdir`, started on demand: its start button, or once it runs a link
+    to it, "Stop" and `caption` (formatted with its `url` and `pid`)."""
     ws = workspace()
-    running = find_tool(ws, TENSORBOARD, logdir)
-    k = f"{key}-{run.id}"
+    running = find_tool(ws, tool, logdir)
     if running is None:
-        if st.button(
-            "Open TensorBoard",
-            icon=":material/monitoring:",
-            key=f"{k}-open",
-            help="Starts TensorBoard on this run's logs, on this machine only (127.0.0.1).",
-        ):
-            with st.spinner("Starting TensorBoard (this takes about 15 s)…"):
+        if st.button(open_label, icon=icon, key=f"{key}-open", help=open_help):
+            with st.spinner(spinner):
                 try:
-                    start_tool(ws, TENSORBOARD, logdir, timeout_s=START_TIMEOUT_S)
+                    start_tool(ws, tool, logdir, timeout_s=timeout_s)
                 except ToolError as exc:
-                    st.error(f"TensorBoard did not start: {exc}")
+                    st.error(f"{failed}: {exc}")
                     return
             st.rerun()
         return
+    url = f"{running.url}{url_suffix}"
     left, right, _ = st.columns([2, 1, 4])
-    left.link_button("TensorBoard ↗", running.url, icon=":material/monitoring:", width="stretch")
-    if right.button("Stop", icon=":material/stop:", key=f"{k}-stop", width="stretch"):
+    left.link_button(link_label, url, icon=icon, width="stretch")
+    if right.button("Stop", icon=":material/stop:", key=f"{key}-stop", width="stretch"):
         stop_tool(ws, running.pid)
         st.rerun()
-    st.caption(f"TensorBoard runs on {running.url} (pid {running.pid}) for this run's logs.")
+    st.caption(caption.format(url=url, pid=running.pid))
 
 
 def render_tools_panel(key: str = "tools") -> None:
