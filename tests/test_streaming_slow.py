@@ -82,3 +82,32 @@ def test_streamed_run_of_an_old_format_version_trains_on_the_in_memory_split(
         "streaming 2,000 rows" in e and "statistics of the 1,200 training rows" in e for e in events
     ), events
     assert (v.folder / "stats.json").is_file()  # computed on first use, kept
+
+
+def test_a_table_imported_a_block_at_a_time_trains_streamed(ws, tmp_path, monkeypatch):
+    """The one-pass import's Parquet (Arrow-written: nullable whole numbers, booleans, masked
+    markers) is what a streamed run reads: import, precheck and train through the CLI."""
+    rng = np.random.default_rng(1)
+    n = 3_000
+    frame = pd.DataFrame(rng.normal(size=(n, 3)).round(3), columns=list("abc"))
+    frame["count"] = rng.integers(0, 9, n).astype(object)
+    frame.loc[::50, "count"] = None  # whole numbers with missing values
+    frame["kind"] = rng.choice(["p", "q", " NA "], n)
+    frame["flag"] = rng.choice(["true", "false"], n)
+    frame["label"] = np.where(frame.a + frame.b > 0, "yes", "no")
+    path = tmp_path / "blocks.csv"
+    frame.to_csv(path, index=False)
+    monkeypatch.setenv("TFSTUDIO_STREAM_ABOVE_MB", "0")
+    out = tfstudio("data", "import", str(path), "--json", "--home", str(ws.root))
+    assert out.returncode == 0, out.stderr[-2000:]
+    v = DatasetStore(ws).list_versions()[0]
+    assert "read a block at a time" in v.notes[0]
+    out = tfstudio("train", "--data", v.id, "--target", "label", "--epochs", "3",
+                   "--batch-size", "64", "--json", "--home", str(ws.root))  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    payload = json.loads(out.stdout)
+    assert payload["status"] == "SUCCEEDED", payload.get("error")
+    assert sum(payload["result"]["rows"].values()) == n
+    assert payload["test_metrics"]["accuracy"] >= 0.85
+    events = [e.message for e in RunStore(ws.db_path).get_events(payload["run_id"])]
+    assert any("streaming 3,000 rows" in e for e in events), events
