@@ -21,6 +21,8 @@ Prints PASS/MISS per comparison; always exits 0.
 
     .venv/bin/python benchmarks/tfdata_pipeline.py
     .venv/bin/python benchmarks/tfdata_pipeline.py --rows 50000 --epochs 6
+    .venv/bin/python benchmarks/tfdata_pipeline.py --skip-table --chunked   # a large series' path
+    .venv/bin/python benchmarks/tfdata_pipeline.py --skip-table --chunked --chunk-bytes 1  # before
 """
 
 from __future__ import annotations
@@ -172,6 +174,14 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=100_000, help="steps of the series")
     parser.add_argument("--skip-windows", action="store_true")
     parser.add_argument("--skip-table", action="store_true")
+    parser.add_argument(
+        "--chunked",
+        action="store_true",
+        help="windows as a series beyond EPOCH_BYTES is served: in chunks of whole batches",
+    )
+    parser.add_argument(
+        "--chunk-bytes", type=int, help="with --chunked: bytes a gather (1: one gather a batch)"
+    )
     args = parser.parse_args()
     args.epochs = max(args.epochs, 6)
 
@@ -206,6 +216,13 @@ def main() -> None:
             f"windows: series {args.series:,} steps x 8 features, {len(starts):,} windows of "
             f"{spec.input_width} steps (+{spec.horizon} ahead), batch {args.batch}"
         )
+        if args.chunked:  # the path of a series too large to gather an epoch in one go
+            from core.data import pipelines
+
+            pipelines.EPOCH_BYTES = 1
+            if args.chunk_bytes:
+                pipelines.CHUNK_BYTES = args.chunk_bytes
+            print(f"  (chunked: {pipelines.CHUNK_BYTES:,} bytes of whole batches a gather)")
         pipeline = window_dataset(values, targets, starts, spec, args.batch, shuffle=True, seed=0)
         results += compare("windows", pipeline, (wx, wy), args.batch, args.epochs)
 

@@ -25,10 +25,17 @@ def finish(ds: tf.data.Dataset, batch_size: int, shuffle: bool, seed: int, size:
 
 
 EPOCH_BYTES = 1 << 28  # arrays up to this size gather an epoch's rows in one go
+CHUNK_BYTES = 1 << 25  # beyond that, windows are gathered in chunks of whole batches this big
 
 
 def batches_of(
-    n: int, batch_size: int, shuffle: bool, seed: int, take: Callable, at_once: bool
+    n: int,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    take: Callable,
+    at_once: bool,
+    chunk_batches: int = 1,
 ) -> tf.data.Dataset:
     """Batches of rows gathered by position: `take(positions)` -> those rows, from memory.
 
@@ -38,6 +45,9 @@ def batches_of(
     iterating batches already in memory; otherwise batch by batch, in parallel ahead of the
     consumer (memory stays bounded). Shuffling element by element through a buffer and a cache,
     as `finish` does, costs microseconds per element, and the cache holds the data a second time.
+    With `chunk_batches` > 1 (and not `at_once`), each parallel gather takes that many
+    consecutive batches' rows and serves them as slices: the same batches in the same order,
+    fewer and larger gathers, memory bounded by the chunks in flight.
     """
     if shuffle:  # two int64 per epoch, new ones at each iteration
         keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2).take(1)
@@ -50,12 +60,36 @@ def batches_of(
             order = tf.random.experimental.stateless_shuffle(order, seed=key)
         if at_once:
             return _slices(take(order), n, batch_size)
+        if chunk_batches > 1:
+            return _chunked(order, n, batch_size, chunk_batches, take)
         starts = tf.data.Dataset.range(0, n, batch_size)
         return starts.map(
             lambda start: take(order[start : start + batch_size]), num_parallel_calls=AUTOTUNE
         )
 
     return keys.flat_map(epoch).prefetch(AUTOTUNE)
+
+
+def _chunked(order, n: int, batch_size: int, k: int, take: Callable) -> tf.data.Dataset:
+    """Batches of `take(order[...])`, gathered `k` whole batches at a time in parallel; the rows
+    left after the last whole chunk are gathered once and served as `_slices` does."""
+    rows = k * batch_size
+    chunks = n // rows
+
+    def chunk(c):
+        part = take(order[c * rows : (c + 1) * rows])
+        return tf.nest.map_structure(lambda t: tf.reshape(t, [k, batch_size, *t.shape[1:]]), part)
+
+    body = (
+        tf.data.Dataset.range(chunks)
+        .map(chunk, num_parallel_calls=AUTOTUNE)
+        # flat_map spreads a tuple element over the function's arguments: gather them back
+        .flat_map(lambda *t: tf.data.Dataset.from_tensor_slices(t if len(t) > 1 else t[0]))
+    )
+    rest = n - chunks * rows
+    if not rest:
+        return body.concatenate(_slices(take(order[:0]), 0, batch_size))
+    return body.concatenate(_slices(take(order[chunks * rows :]), rest, batch_size))
 
 
 def _slices(tensors: Any, n: int, batch_size: int) -> tf.data.Dataset:
@@ -159,10 +193,16 @@ def window_dataset(
 
     # Windows overlap, so an epoch's worth is about input_width times the series: gathered in
     # one go (served as slices, as fast as windows already in memory) while that stays under
-    # EPOCH_BYTES, batch by batch beyond (memory bounded, ~0.65x in a training step).
+    # EPOCH_BYTES; beyond, in chunks of whole batches of about CHUNK_BYTES each (memory bounded
+    # by the chunks in flight). One gather per batch fed a training step at ~0.5x of in-memory
+    # speed, chunks at ~0.86x (benchmarks/README.md, tfdata_pipeline.py --chunked): the
+    # per-gather overhead, not the copying, is what a chunk amortises.
     row_bytes = 4 * (
         spec.input_width * int(np.prod(values.shape[1:]))
         + spec.horizon * int(np.prod(targets.shape[1:]))
     )
     at_once = len(starts) * row_bytes <= EPOCH_BYTES
-    return batches_of(len(starts), batch_size, shuffle, seed, take, at_once=at_once)
+    chunk = max(1, CHUNK_BYTES // max(1, batch_size * row_bytes))
+    return batches_of(
+        len(starts), batch_size, shuffle, seed, take, at_once=at_once, chunk_batches=chunk
+    )
