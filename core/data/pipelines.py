@@ -195,7 +195,7 @@ def window_dataset(
     # one go (served as slices, as fast as windows already in memory) while that stays under
     # EPOCH_BYTES; beyond, in chunks of whole batches of about CHUNK_BYTES each (memory bounded
     # by the chunks in flight). One gather per batch fed a training step at ~0.5x of in-memory
-    # speed, chunks at ~0.86x (benchmarks/README.md, tfdata_pipeline.py --chunked): the
+    # speed, chunks at 0.86-0.95x (benchmarks/README.md, tfdata_pipeline.py --chunked): the
     # per-gather overhead, not the copying, is what a chunk amortises.
     row_bytes = 4 * (
         spec.input_width * int(np.prod(values.shape[1:]))
