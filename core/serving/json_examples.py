@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.serving.json_tensor import RequestError, b64decode, debug, is_b64, json_type
+from core.serving.json_parse import RequestError, b64decode, debug, is_b64, json_type, listed
 
 
 def examples_from_json(doc: dict[str, Any]) -> tuple[dict | None, list[dict]]:
@@ -22,13 +22,12 @@ def examples_from_json(doc: dict[str, Any]) -> tuple[dict | None, list[dict]]:
             f"JSON Value: {debug(doc)} When method is classify, key 'examples' is expected and "
             "was not found"
         )
-    examples = doc["examples"]
-    if not isinstance(examples, list):
-        raise RequestError(
-            f"JSON Value: {debug(doc)} Expecting 'examples' value to be an list/array"
-        )
-    if not examples:
-        raise RequestError(f"JSON Value: {debug(doc)} 'examples' value is an empty array")
+    examples = listed(
+        doc,
+        "examples",
+        "Expecting 'examples' value to be an list/array",
+        "'examples' value is an empty array",
+    )
     return context, [_example(e) for e in examples]
 
 
