@@ -10,7 +10,7 @@ from core.data.tabular import class_labels
 from core.errors import BadInput
 from core.specs import TrainSpec
 from core.training.families.common import Prepared
-from core.training.features import FeatureSpec, ModelContract
+from core.training.families.text_prepared import text_classifier
 from core.training.split import split_rows
 
 
@@ -90,47 +90,4 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
     shape = (spec.sequence_length,)
     return text_classifier(
         spec, column, parts, classes, preprocess, details, hp, one_column=True, input_shape=shape
-    )
-
-
-def text_classifier(
-    spec, column, parts, classes, preprocess, details, hp, *, one_column: bool, input_shape
-) -> Prepared:
-    """What every text classifier trains on: the texts through `preprocess`, class ids as
-    labels. TextVectorization takes them as (batch, 1) (`one_column`); the pretrained encoders
-    take one string per example, (batch,), as TF Serving clients send text."""
-    from core.data.pipelines import AUTOTUNE, text_dataset
-
-    def texts(part):
-        values = part[column].to_numpy(dtype=object)
-        return values.reshape(-1, 1) if one_column else values
-
-    def pipeline(part, shuffle):
-        ds = text_dataset(
-            texts(part), part["_y"].to_numpy("int32"), spec.batch_size, shuffle, spec.seed
-        )
-        return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
-
-    contract = ModelContract(
-        "text-classification",
-        spec.target,
-        [FeatureSpec(column, "text", "string")],
-        classes,
-        "text",
-        details,
-    )
-    return Prepared(
-        task="text-classification",
-        input_kind="text",
-        contract=contract,
-        preprocess=preprocess,
-        train=pipeline(parts["train"], True),
-        train_labels=parts["train"]["_y"].to_numpy("int32"),
-        validation=pipeline(parts["validation"], False),
-        test_inputs=texts(parts["test"]).astype(str),
-        test_y=parts["test"]["_y"].to_numpy("int32"),
-        outputs=len(classes),
-        network_input_shape=input_shape,
-        rows={k: len(v) for k, v in parts.items()},
-        hp=hp,
     )

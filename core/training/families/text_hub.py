@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from core.errors import BadInput
 from core.training.families.common import Prepared
-from core.training.families.text import text_classifier
+from core.training.families.text_prepared import text_classifier
 
 MICRO_REFUSAL = "a TF Hub text encoder with a string tokenizer does not run on a microcontroller"
 

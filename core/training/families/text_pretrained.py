@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from core.errors import BadInput
 from core.training.families.common import Prepared
-from core.training.families.text import text_classifier
+from core.training.families.text_prepared import text_classifier
 
 # Measured with TF 2.19: the TFLite converter takes this model only with Select TF ops and
 # TF Text custom ops, and LiteRT then refuses to run it; the TF.js converter has no TF Text ops.
