@@ -10,25 +10,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-
-@dataclass(frozen=True)
-class Spec:
-    kind: ClassVar[str] = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]):  # type: ignore[no-untyped-def]
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ValueError(f"unknown field(s) for {cls.__name__}: {sorted(unknown)}")
-        values = dict(data)
-        for f in dataclasses.fields(cls):
-            if f.name in values and isinstance(values[f.name], list):
-                values[f.name] = tuple(values[f.name])
-        return cls(**values)
+# The base class and the search specs live in their own modules; every name stays importable
+# from here, where callers look for it.
+from core.spec_base import Spec, field_default  # noqa: F401
+from core.spec_search import AUTOML_TUNERS, TUNERS, AutoMLSpec, TuneSpec  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -143,17 +128,6 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("constant", "cosine", "exponential")
 CLASS_WEIGHTS = ("none", "balanced")
 STRATEGIES = ("default", "mirrored", "multiworker", "parameter_server")
-
-
-def field_default(spec_type: type[Spec], name: str) -> Any:
-    """A spec field's default: the one value the CLI and the pages start from."""
-    for f in dataclasses.fields(spec_type):
-        if f.name == name:
-            if f.default is not dataclasses.MISSING:
-                return f.default
-            if f.default_factory is not dataclasses.MISSING:
-                return f.default_factory()
-    raise KeyError(f"{spec_type.__name__} has no field {name!r}")
 
 
 @dataclass(frozen=True)
@@ -276,81 +250,7 @@ CENTROID_INITS = ("kmeans++", "linear", "density", "random")
 
 SPEC_TYPES[CompressSpec.kind] = CompressSpec
 
-TUNERS = ("random", "grid", "hyperband", "bayesian")
-
-
-@dataclass(frozen=True)
-class TuneSpec(Spec):
-    """A KerasTuner search over one catalog model's hyperparameters.
-
-    Args:
-        base: the TrainSpec fields every trial starts from (data, target, model, task, epochs as
-            the most epochs a trial trains, batch_size, splits, seed, ...).
-        tuner: one of TUNERS.
-        space: the search space, one dict per hyperparameter: `name`, `kind` (int, float,
-            choice, bool or fixed), `low`/`high`/`step`/`log` (numbers), `choices` (choice),
-            `value` (fixed), `default`, and optionally `parent` {`name`, `values`} for a
-            conditional hyperparameter. Empty: the model's declared hyperparameters.
-        objective / direction: a metric the trials log (`val_loss`, `val_accuracy`, ...) and
-            `min` or `max`; empty direction: max for accuracy/AUC-like names, else min.
-        max_trials / executions_per_trial: trials in the search, fits averaged per trial.
-        time_budget_s: stop starting new trials after this many seconds (0: no limit).
-        trial_early_stopping: patience (epochs) of early stopping inside each trial (0: off).
-        keep_best: keep the checkpoints of only the best k trials.
-        max_failed_trials: the search stops after more trials than this have failed.
-        workers: 0 runs the search in one process; N runs a KerasTuner chief and N workers.
-        hyperband_factor: Hyperband's reduction factor.
-    """
-
-    kind: ClassVar[str] = "tune"
-    base: dict[str, Any] = dataclasses.field(default_factory=dict)
-    tuner: str = "hyperband"
-    space: tuple[dict[str, Any], ...] = ()
-    objective: str = "val_loss"
-    direction: str = ""
-    max_trials: int = 10
-    executions_per_trial: int = 1
-    time_budget_s: float = 0.0
-    trial_early_stopping: int = 3
-    keep_best: int = 3
-    max_failed_trials: int = 3
-    workers: int = 0
-    hyperband_factor: int = 3
-
-
 SPEC_TYPES[TuneSpec.kind] = TuneSpec
-
-AUTOML_TUNERS = ("greedy", "bayesian", "hyperband", "random")
-
-
-@dataclass(frozen=True)
-class AutoMLSpec(Spec):
-    """An AutoKeras search: StructuredData, Image or Text Classifier/Regressor.
-
-    Args:
-        data / target: as for training (tables, image datasets, text tables).
-        task: `classification`, `regression`, or `auto` (from the target column); the input
-            kind (table, image, text) comes from the data.
-        max_trials / epochs: AutoKeras' trials and the most epochs each trains.
-        tuner: one of AUTOML_TUNERS.
-        text_column / image_size: as for training.
-    """
-
-    kind: ClassVar[str] = "automl"
-    data: str = "sample:iris"
-    target: str = ""
-    task: str = "auto"
-    max_trials: int = 3
-    epochs: int = 10
-    tuner: str = "greedy"
-    batch_size: int = 32
-    validation_fraction: float = 0.2
-    test_fraction: float = 0.2
-    seed: int = 42
-    text_column: str = ""
-    image_size: int = 64
-
-
 SPEC_TYPES[AutoMLSpec.kind] = AutoMLSpec
 
 
