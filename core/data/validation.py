@@ -34,27 +34,29 @@ all new rows; type_change shares are of the non-missing new values.
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-SEVERITIES = ("low", "medium", "high")
-_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
-
-# Every anomaly kind and its default severity; the module docstring says when a kind escalates.
-KINDS: dict[str, str] = {
-    "empty": "high",
-    "missing_column": "high",
-    "new_column": "low",
-    "type_change": "high",
-    "unseen_categories": "low",
-    "out_of_range": "low",
-    "missing_rate_jump": "medium",
-    "drift": "medium",
-}
+# The findings' records, re-exported: callers import them from here.
+from core.data.validation_report import (  # noqa: F401
+    KINDS,
+    RANK,
+    SEVERITIES,
+    Anomaly,
+    ValidationReport,
+)
+from core.data.validation_values import (
+    category_counts,
+    fmt_examples,
+    fmt_num,
+    fmt_share,
+    fmt_when,
+    is_fractional,
+    missing_mask,
+    to_datetime,
+    to_float,
+)
 
 COLUMN_TYPES = ("numeric", "integer", "boolean", "categorical", "text", "timestamp", "image_path")
 NUMBER_TYPES = frozenset({"numeric", "integer"})
@@ -71,78 +73,6 @@ MIN_DRIFT_VALUES = 20
 PSI_BINS = 10
 # Stands in for empty bins so that PSI stays finite.
 PSI_EPS = 1e-4
-
-# Blank cells, and missing values that went through str() (astype(str), string exports).
-_MISSING_TEXT = ("", "nan", "NaN", "None", "<NA>", "NaT")
-_BOOL_TOKENS = {
-    "true": "true",
-    "t": "true",
-    "yes": "true",
-    "y": "true",
-    "1": "true",
-    "false": "false",
-    "f": "false",
-    "no": "false",
-    "n": "false",
-    "0": "false",
-}
-
-
-def _check_severity(severity: str) -> None:
-    if severity not in _RANK:
-        raise ValueError(f"unknown severity {severity!r}; expected one of {', '.join(SEVERITIES)}")
-
-
-@dataclass(frozen=True)
-class Anomaly:
-    """One finding: which column, what kind, how serious, and the numbers behind it."""
-
-    column: str  # column name, or "" for table-level anomalies
-    kind: str  # a key of KINDS
-    severity: str  # low | medium | high
-    detail: str
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown anomaly kind {self.kind!r}")
-        _check_severity(self.severity)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class ValidationReport:
-    """All anomalies found, most severe first, and the row counts they were computed on."""
-
-    anomalies: list[Anomaly] = field(default_factory=list)
-    rows_new: int = 0
-    rows_reference: int = 0
-
-    def count(self, severity: str | None = None) -> int:
-        if severity is None:
-            return len(self.anomalies)
-        _check_severity(severity)
-        return sum(a.severity == severity for a in self.anomalies)
-
-    def worst(self) -> str | None:
-        """The highest severity present, or None when the data passed."""
-        if not self.anomalies:
-            return None
-        return max((a.severity for a in self.anomalies), key=_RANK.__getitem__)
-
-    def blocks(self, threshold: str = "high") -> bool:
-        """Whether any anomaly is at or above `threshold`, i.e. retraining should wait."""
-        _check_severity(threshold)
-        return any(_RANK[a.severity] >= _RANK[threshold] for a in self.anomalies)
-
-    def to_dict(self) -> dict:
-        return {
-            "anomalies": [a.to_dict() for a in self.anomalies],
-            "rows_new": int(self.rows_new),
-            "rows_reference": int(self.rows_reference),
-            "counts": {s: self.count(s) for s in reversed(SEVERITIES)},
-        }
 
 
 def validate_frame(
@@ -185,7 +115,7 @@ def validate_frame(
                     ks_alpha=ks_alpha,
                 )
     # Stable sort: most severe first, table-level before columns, schema order within a severity.
-    found.sort(key=lambda a: -_RANK[a.severity])
+    found.sort(key=lambda a: -RANK[a.severity])
     return ValidationReport(found, rows_new, len(reference))
 
 
@@ -233,7 +163,7 @@ def _presence(new: pd.DataFrame, columns: list[tuple[str, str]], target: str | N
     known = set(expected)
     for name in new.columns:
         if name not in known:
-            filled = int((~_missing_mask(_column(new, name))).sum())
+            filled = int((~missing_mask(_column(new, name))).sum())
             detail = (
                 f"Column '{name}' is not in the reference schema ({filled} non-missing values); "
                 "it is ignored until the schema is updated."
@@ -252,7 +182,7 @@ def _check_column(
     linf_threshold: float,
     ks_alpha: float,
 ) -> list[Anomaly]:
-    miss_new, miss_ref = _missing_mask(new), _missing_mask(ref)
+    miss_new, miss_ref = missing_mask(new), missing_mask(ref)
     found = _missing_jump(name, miss_new, miss_ref)
     values_new, values_ref = new[~miss_new], ref[~miss_ref]
     rows = len(new)
@@ -273,92 +203,6 @@ def _check_column(
     return found
 
 
-# ---------------------------------------------------------------------------- parsing helpers
-
-
-def _missing_mask(s: pd.Series) -> np.ndarray:
-    """NaN/None/NA, plus blank strings and the text that str() gives missing values ("nan")."""
-    mask = s.isna().to_numpy(dtype=bool)
-    api = pd.api.types
-    if not (api.is_numeric_dtype(s) or api.is_bool_dtype(s) or api.is_datetime64_any_dtype(s)):
-        blank = s.astype("string").str.strip().isin(_MISSING_TEXT)
-        mask = mask | blank.to_numpy(dtype=bool, na_value=False)
-    return mask
-
-
-def _to_float(s: pd.Series) -> np.ndarray:
-    """Numbers as float64; values that are not numbers (as text or otherwise) become NaN."""
-    api = pd.api.types
-    if (api.is_numeric_dtype(s) or api.is_bool_dtype(s)) and not api.is_complex_dtype(s):
-        return s.to_numpy(dtype="float64", na_value=np.nan)
-    parsed = pd.to_numeric(s.astype("string").str.strip(), errors="coerce")
-    return parsed.to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _to_datetime(s: pd.Series) -> pd.Series:
-    """Timestamps in UTC (so naive and zone-aware values compare); unparseable values are NaT."""
-    try:
-        return pd.to_datetime(s, errors="coerce", format="mixed", utc=True)
-    except (TypeError, ValueError, OverflowError):
-        # Mixed objects (e.g. dates beside dicts) can defeat the vectorised parser; text never does.
-        return pd.to_datetime(s.astype("string"), errors="coerce", format="mixed", utc=True)
-
-
-def _fractional(x: np.ndarray) -> np.ndarray:
-    return np.isfinite(x) & (x != np.floor(x))
-
-
-def _category_key(value: object, boolean: bool) -> str:
-    """One spelling per category, so 3, 3.0 and '3' (or True and 'true' for booleans) match."""
-    if isinstance(value, (bool, np.bool_)):
-        key = str(bool(value))
-    elif isinstance(value, (int, np.integer)):
-        key = str(int(value))
-    elif isinstance(value, (float, np.floating)) and math.isfinite(value) and value == int(value):
-        key = str(int(value))
-    else:
-        key = str(value).strip()
-    return _BOOL_TOKENS.get(key.lower(), key) if boolean else key
-
-
-def _category_counts(values: pd.Series, boolean: bool) -> pd.Series:
-    try:
-        counts = values.value_counts(dropna=True)
-    except TypeError:  # unhashable values (lists, dicts from JSON): count their spellings instead
-        counts = values.map(lambda v: _category_key(v, boolean)).value_counts(dropna=True)
-    if counts.empty:
-        return pd.Series(dtype="int64")
-    keys = [_category_key(v, boolean) for v in counts.index]
-    return pd.Series(counts.to_numpy(), index=keys).groupby(level=0).sum()
-
-
-# ---------------------------------------------------------------------------- formatting
-
-
-def _pct(share: float) -> str:
-    if 0 < share < 0.001:
-        return "<0.1%"
-    return f"{share:.1%}"
-
-
-def _num(x: float) -> str:
-    return f"{x:.4g}"
-
-
-def _examples(values: object, limit: int) -> str:
-    picked = []
-    for value in pd.unique(np.asarray(values, dtype=object)):
-        text = value if isinstance(value, str) else str(value)
-        picked.append(repr(text if len(text) <= 40 else text[:37] + "..."))
-        if len(picked) == limit:
-            break
-    return ", ".join(picked)
-
-
-def _when(ts: pd.Timestamp) -> str:
-    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M:%S")
-
-
 # ---------------------------------------------------------------------------- checks
 
 
@@ -368,14 +212,14 @@ def _missing_jump(name: str, miss_new: np.ndarray, miss_ref: np.ndarray) -> list
     if len(miss_new) and miss_new.all() and rate_ref < 1.0:
         detail = (
             f"All {len(miss_new)} values are missing in the new data "
-            f"(reference: {_pct(rate_ref)} missing)."
+            f"(reference: {fmt_share(rate_ref)} missing)."
         )
         return [Anomaly(name, "missing_rate_jump", "high", detail)]
     rise = rate_new - rate_ref
     if rise > MISSING_RISE and rate_new >= 2 * rate_ref:
         severity = "high" if rise > MISSING_RISE_HIGH else "medium"
         detail = (
-            f"Missing share rose from {_pct(rate_ref)} to {_pct(rate_new)} "
+            f"Missing share rose from {fmt_share(rate_ref)} to {fmt_share(rate_new)} "
             f"(+{rise * 100:.1f} points, {int(miss_new.sum())} missing values)."
         )
         return [Anomaly(name, "missing_rate_jump", severity, detail)]
@@ -393,24 +237,24 @@ def _check_numbers(
     ks_alpha: float,
 ) -> list[Anomaly]:
     found = []
-    x_new, x_ref = _to_float(raw_new), _to_float(raw_ref)
+    x_new, x_ref = to_float(raw_new), to_float(raw_ref)
     bad = np.isnan(x_new)
     if len(x_new) and bad.mean() > TYPE_SHARE:
         detail = (
-            f"{_pct(bad.mean())} of non-missing values ({int(bad.sum())} of {len(x_new)}) "
-            f"do not parse as numbers, e.g. {_examples(raw_new[bad], 3)}; "
+            f"{fmt_share(bad.mean())} of non-missing values ({int(bad.sum())} of {len(x_new)}) "
+            f"do not parse as numbers, e.g. {fmt_examples(raw_new[bad], 3)}; "
             f"the column is no longer {ctype}."
         )
         found.append(Anomaly(name, "type_change", "high", detail))
     x_new, x_ref = x_new[~bad], x_ref[~np.isnan(x_ref)]
 
     # Only a reference of whole numbers makes fractions a change rather than the usual data.
-    if ctype == "integer" and len(x_new) and not _fractional(x_ref).any():
-        frac = _fractional(x_new)
+    if ctype == "integer" and len(x_new) and not is_fractional(x_ref).any():
+        frac = is_fractional(x_new)
         if frac.any():
-            examples = ", ".join(_num(v) for v in pd.unique(x_new[frac])[:3])
+            examples = ", ".join(fmt_num(v) for v in pd.unique(x_new[frac])[:3])
             detail = (
-                f"{_pct(frac.mean())} of numeric values ({int(frac.sum())} of {len(x_new)}) "
+                f"{fmt_share(frac.mean())} of numeric values ({int(frac.sum())} of {len(x_new)}) "
                 f"are fractional, e.g. {examples}, in an integer column."
             )
             found.append(Anomaly(name, "type_change", "high", detail))
@@ -418,20 +262,34 @@ def _check_numbers(
     finite_ref = x_ref[np.isfinite(x_ref)]
     if len(finite_ref) and len(x_new):
         lo, hi = float(finite_ref.min()), float(finite_ref.max())
-        below, above = int((x_new < lo).sum()), int((x_new > hi).sum())
-        if below or above:
-            share = (below + above) / rows
-            detail = (
-                f"{below + above} values ({_pct(share)} of rows; {below} below, {above} above) "
-                f"fall outside the reference range [{_num(lo)}, {_num(hi)}]."
-            )
-            severity = "medium" if share > ROW_SHARE else "low"
-            found.append(Anomaly(name, "out_of_range", severity, detail))
+        found += _out_of_range(
+            name,
+            x_new,
+            lo,
+            hi,
+            rows,
+            lambda n, below, above, share: (
+                f"{n} values ({share} of rows; {below} below, {above} "
+                f"above) fall outside the reference range [{fmt_num(lo)}, {fmt_num(hi)}]."
+            ),
+        )
 
     drift = _numeric_drift(name, finite_ref, x_new[np.isfinite(x_new)], psi_threshold, ks_alpha)
     if drift:
         found.append(drift)
     return found
+
+
+def _out_of_range(name: str, new, lo, hi, rows: int, describe) -> list[Anomaly]:
+    """Values of `new` outside the reference's [lo, hi]: one finding, medium once they are more
+    than ROW_SHARE of the rows; `describe(count, below, above, share)` words it."""
+    below, above = int((new < lo).sum()), int((new > hi).sum())
+    if not (below or above):
+        return []
+    share = (below + above) / rows
+    severity = "medium" if share > ROW_SHARE else "low"
+    detail = describe(below + above, below, above, fmt_share(share))
+    return [Anomaly(name, "out_of_range", severity, detail)]
 
 
 def _psi(ref: np.ndarray, new: np.ndarray) -> float:
@@ -465,8 +323,8 @@ def _numeric_drift(
         verdict = f"not confirmed by KS at alpha {ks_alpha:g}, so possibly sampling noise"
     detail = (
         f"PSI {psi:.2f} (> {limit:g}), KS statistic {statistic:.2f} (p={pvalue:.2g}): {verdict}; "
-        f"mean {_num(float(ref.mean()))} -> {_num(float(new.mean()))}, "
-        f"median {_num(float(np.median(ref)))} -> {_num(float(np.median(new)))}."
+        f"mean {fmt_num(float(ref.mean()))} -> {fmt_num(float(new.mean()))}, "
+        f"median {fmt_num(float(np.median(ref)))} -> {fmt_num(float(np.median(new)))}."
     )
     return Anomaly(name, "drift", severity, detail)
 
@@ -475,26 +333,29 @@ def _check_timestamps(
     name: str, raw_new: pd.Series, raw_ref: pd.Series, rows: int
 ) -> list[Anomaly]:
     found = []
-    t_new, t_ref = _to_datetime(raw_new), _to_datetime(raw_ref)
+    t_new, t_ref = to_datetime(raw_new), to_datetime(raw_ref)
     bad = t_new.isna().to_numpy(dtype=bool)
     if len(t_new) and bad.mean() > TYPE_SHARE:
         detail = (
-            f"{_pct(bad.mean())} of non-missing values ({int(bad.sum())} of {len(t_new)}) "
-            f"do not parse as timestamps, e.g. {_examples(raw_new[bad], 3)}."
+            f"{fmt_share(bad.mean())} of non-missing values ({int(bad.sum())} of {len(t_new)}) "
+            f"do not parse as timestamps, e.g. {fmt_examples(raw_new[bad], 3)}."
         )
         found.append(Anomaly(name, "type_change", "high", detail))
     t_new, t_ref = t_new[~bad], t_ref.dropna()
     if len(t_ref) and len(t_new):
         lo, hi = t_ref.min(), t_ref.max()
-        below, above = int((t_new < lo).sum()), int((t_new > hi).sum())
-        if below or above:
-            share = (below + above) / rows
-            detail = (
-                f"{below + above} timestamps ({_pct(share)} of rows; {below} before, "
-                f"{above} after) fall outside the reference range {_when(lo)} to {_when(hi)} (UTC)."
-            )
-            severity = "medium" if share > ROW_SHARE else "low"
-            found.append(Anomaly(name, "out_of_range", severity, detail))
+        found += _out_of_range(
+            name,
+            t_new,
+            lo,
+            hi,
+            rows,
+            lambda n, below, above, share: (
+                f"{n} timestamps ({share} of rows; {below} before, "
+                f"{above} after) fall outside the reference range {fmt_when(lo)} to {fmt_when(hi)} "
+                "(UTC)."
+            ),
+        )
     return found
 
 
@@ -508,14 +369,14 @@ def _check_categories(
 ) -> list[Anomaly]:
     found = []
     boolean = ctype == "boolean"
-    c_new, c_ref = _category_counts(raw_new, boolean), _category_counts(raw_ref, boolean)
+    c_new, c_ref = category_counts(raw_new, boolean), category_counts(raw_ref, boolean)
     if len(c_ref) and len(c_new):
         unseen = c_new[~c_new.index.isin(c_ref.index)].sort_values(ascending=False, kind="stable")
         if len(unseen):
             share = int(unseen.sum()) / rows
             detail = (
-                f"{int(unseen.sum())} rows ({_pct(share)}) hold {len(unseen)} value(s) not seen "
-                f"in the reference, e.g. {_examples(unseen.index, 5)}."
+                f"{int(unseen.sum())} rows ({fmt_share(share)}) hold {len(unseen)} value(s) not "
+                f"seen in the reference, e.g. {fmt_examples(unseen.index, 5)}."
             )
             severity = "medium" if share > ROW_SHARE else "low"
             found.append(Anomaly(name, "unseen_categories", severity, detail))
@@ -532,8 +393,8 @@ def _check_categories(
             limit = 2 * linf_threshold if severity == "high" else linf_threshold
             detail = (
                 f"L-infinity distance {linf:.2f} (> {limit:g}) between value frequencies; "
-                f"the largest change is {top!r}: {_pct(float(p_ref[top]))} -> "
-                f"{_pct(float(p_new[top]))}."
+                f"the largest change is {top!r}: {fmt_share(float(p_ref[top]))} -> "
+                f"{fmt_share(float(p_new[top]))}."
             )
             found.append(Anomaly(name, "drift", severity, detail))
     return found
