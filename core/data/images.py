@@ -26,9 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import shutil
-import stat
 import unicodedata
 import uuid
 import warnings
@@ -41,36 +39,21 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+# Checking the archive before decompressing; ZipLimits and _classify are re-exported (callers).
+from core.data.image_archive import MIB as _MIB
+from core.data.image_archive import ZipLimits
+from core.data.image_archive import archive_size as _archive_size
+from core.data.image_archive import check_entries as _check_entries
+from core.data.image_archive import classify_entries as _classify
+from core.data.image_archive import human_size as _size
+from core.data.image_archive import open_zip as _open_zip
 from core.errors import BadInput
 
-_MIB = 1024**2
-_CHUNK = _MIB
+_CHUNK = 1024**2
 # Pillow format names we keep; MPO is what phones write for JPEGs with an embedded preview.
 _FORMATS = {"PNG", "JPEG", "MPO"}
-# Extensions that mark a file as meant to be an image: decoded (or skipped with a reason). Other
-# files are junk, so a README or labels.csv inside the zip does not show up as "skipped".
-_IMAGE_EXTS = {
-    ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".bmp", ".tif", ".tiff", ".webp",
-    ".heic", ".heif", ".avif", ".ico", ".jp2", ".tga", ".ppm", ".pgm", ".pbm", ".psd",
-}  # fmt: skip
-_JUNK_NAMES = {"thumbs.db", "desktop.ini"}
 _SPLIT_NAMES = {"train", "training", "test", "testing", "val", "valid", "validation", "eval", "dev"}
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_SUPPORTED_COMPRESSION = {
-    zipfile.ZIP_STORED,
-    zipfile.ZIP_DEFLATED,
-    zipfile.ZIP_BZIP2,
-    zipfile.ZIP_LZMA,
-}
 _COLUMNS = ["path", "label", "width", "height", "source_mode", "source_entry"]
-
-
-@dataclass(frozen=True)
-class ZipLimits:
-    max_entries: int = 200_000
-    max_total_bytes: int = 2 * 1024**3  # sum of uncompressed sizes
-    max_ratio: float = 200.0  # uncompressed/compressed per entry and overall
-    max_image_pixels: int = 40_000_000
 
 
 @dataclass
@@ -98,7 +81,9 @@ class _Skip(Exception):
 
 
 def import_image_zip(
-    source: str | Path | bytes, dest_dir: Path, limits: ZipLimits = ZipLimits()
+    source: str | Path | bytes,
+    dest_dir: Path,
+    limits: ZipLimits = ZipLimits(),  # noqa: B008 (frozen)
 ) -> ImageImport:
     """Check the zip, decode its images into `dest_dir/images/<label>/`, and index them.
 
@@ -141,127 +126,6 @@ def import_image_zip(
     classes = sorted(set(index["label"]))
     skipped.sort()
     return ImageImport(index=index, classes=classes, skipped=skipped, ignored=ignored)
-
-
-# --- opening and checking the archive, before anything is decompressed ---
-
-
-def _open_zip(source: str | Path | bytes) -> zipfile.ZipFile:
-    if isinstance(source, bytes | bytearray | memoryview):
-        fh: io.BytesIO | Path = io.BytesIO(bytes(source))
-        name = "the uploaded file"
-    else:
-        fh = Path(source)
-        name = f"'{fh.name}'"
-        if not fh.is_file():
-            raise BadInput(f"zip file '{fh}' was not found; check the path and try again.")
-    try:
-        return zipfile.ZipFile(fh)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
-        raise BadInput(
-            f"{name} is not a zip archive; upload a .zip file with one folder per class."
-        ) from None
-
-
-def _archive_size(source: str | Path | bytes) -> int:
-    if isinstance(source, bytes | bytearray | memoryview):
-        return len(source)
-    return Path(source).stat().st_size
-
-
-def _entry_parts(name: str) -> list[str]:
-    """Path components of an entry name; BadInput if it could be written outside dest_dir."""
-    posix = name.replace("\\", "/")  # zips made on Windows may use backslashes
-    parts = posix.split("/")
-    if posix.startswith("/") or _DRIVE.match(posix) or ".." in parts:
-        raise BadInput(
-            f"entry '{name}' would be written outside the dataset folder; the zip was refused."
-        )
-    return [p for p in parts if p not in ("", ".")]  # "./cats/a.png" is just "cats/a.png"
-
-
-def _size(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
-def _check_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits, archive_size: int) -> None:
-    if len(infos) > limits.max_entries:
-        raise BadInput(
-            f"the zip has {len(infos):,} entries, over the limit of {limits.max_entries:,}; "
-            "remove files the dataset does not need."
-        )
-    total = packed = 0
-    for info in infos:
-        _entry_parts(info.filename)
-        if stat.S_ISLNK(info.external_attr >> 16):
-            raise BadInput(
-                f"entry '{info.filename}' is a symbolic link, which could point outside the "
-                "dataset folder; the zip was refused."
-            )
-        if info.is_dir():
-            continue
-        total += info.file_size
-        packed += info.compress_size
-        ratio = info.file_size / max(info.compress_size, 1)
-        # Small entries are exempt: a few KB of zeros compress 1000:1 and are harmless.
-        if info.file_size > _MIB and ratio > limits.max_ratio:
-            raise BadInput(
-                f"entry '{info.filename}' would inflate to {_size(info.file_size)} "
-                f"(ratio {ratio:.0f}:1), over the limit of {limits.max_ratio:.0f}:1; the zip was "
-                "refused as a possible zip bomb."
-            )
-    ratio = total / max(packed, 1)
-    inflated = f"the zip would inflate to {_size(total)} (ratio {ratio:.0f}:1), over the limit"
-    if total > limits.max_total_bytes:
-        raise BadInput(
-            f"{inflated} of {_size(limits.max_total_bytes)}; remove files the dataset does not "
-            "need or import a smaller dataset."
-        )
-    if total > _MIB and ratio > limits.max_ratio:
-        raise BadInput(
-            f"{inflated} of {limits.max_ratio:.0f}:1; the zip was refused as a possible zip bomb."
-        )
-    # Entries sharing compressed data is a zip-bomb trick this Python's zipfile does not catch.
-    if packed > archive_size:
-        raise BadInput(
-            "the zip's entries overlap each other, a trick used by zip bombs; the zip was refused."
-        )
-
-
-def _classify(infos: list[zipfile.ZipInfo]) -> tuple[list[tuple[zipfile.ZipInfo, list[str]]], int]:
-    """Split file entries into image candidates (with their path parts) and a count of junk."""
-    candidates: list[tuple[zipfile.ZipInfo, list[str]]] = []
-    ignored = 0
-    for info in sorted(infos, key=lambda i: i.filename):
-        if info.is_dir():
-            continue
-        parts = _entry_parts(info.filename)
-        junk = (
-            not parts
-            or "__MACOSX" in parts
-            or any(p.startswith(".") for p in parts)
-            or parts[-1].lower() in _JUNK_NAMES
-            or os.path.splitext(parts[-1])[1].lower() not in _IMAGE_EXTS
-        )
-        if junk:
-            ignored += 1
-            continue
-        if info.flag_bits & 0x1:
-            raise BadInput(
-                f"entry '{info.filename}' is password-protected; create the zip again without "
-                "a password."
-            )
-        if info.compress_type not in _SUPPORTED_COMPRESSION:
-            raise BadInput(
-                f"entry '{info.filename}' uses compression method {info.compress_type}, which "
-                "cannot be read; create the zip again with standard (Deflate) compression."
-            )
-        candidates.append((info, parts))
-    return candidates, ignored
 
 
 # --- reading and decoding ---
