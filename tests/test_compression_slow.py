@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cli_helpers import train_iris
 from tests.conftest import tfstudio
 
 pytestmark = pytest.mark.slow
@@ -24,12 +25,7 @@ def sha(path) -> str:
 @pytest.fixture(scope="module")
 def iris(tmp_path_factory):
     home = tmp_path_factory.mktemp("compress-home")
-    out = tfstudio(
-        "train", "--data", "sample:iris", "--target", "species", "--epochs", "20", "--json",
-        "--home", str(home),
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    return home, json.loads(out.stdout)
+    return home, train_iris(home, 20)
 
 
 def compress(home, run_id, *args):

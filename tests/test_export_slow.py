@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cli_helpers import train_iris
 from tests.conftest import tfstudio
 
 pytestmark = pytest.mark.slow
@@ -17,12 +18,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("iris-export-home")
-    out = tfstudio(
-        "train", "--data", "sample:iris", "--target", "species", "--epochs", "20",
-        "--json", "--home", str(home),
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    return home, json.loads(out.stdout)
+    return home, train_iris(home, 20)
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,8 @@ from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from core.specs import CompressSpec, ExportSpec, ProfileSpec
 from core.workspace import Workspace
-from tests.conftest import tfstudio, wait_until
+from tests.cli_helpers import train_iris
+from tests.conftest import wait_until
 
 SPECS = {
     "export": ExportSpec(format="tflite"),
@@ -37,12 +38,7 @@ RESULTS = Path(os.environ.get("TFSTUDIO_KILL9_RESULTS", "/tmp/tfstudio-kill9.jso
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     home = tmp_path_factory.mktemp("kill9-home")
-    out = tfstudio(
-        "train", "--data", "sample:iris", "--target", "species", "--epochs", "1", "--json",
-        "--home", str(home),
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-2000:]
-    return home, json.loads(out.stdout)["run_id"]
+    return home, train_iris(home, 1)["run_id"]
 
 
 def _sha(path: Path) -> str:

@@ -12,6 +12,7 @@ from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from core.specs import PredictSpec
 from core.workspace import Workspace
+from tests.cli_helpers import train_iris
 from tests.conftest import tfstudio
 
 pytestmark = pytest.mark.slow
@@ -27,20 +28,7 @@ ROW = {
 @pytest.fixture(scope="module")
 def iris(tmp_path_factory):
     home = tmp_path_factory.mktemp("predict-home")
-    out = tfstudio(
-        "train",
-        "--data",
-        "sample:iris",
-        "--target",
-        "species",
-        "--epochs",
-        "5",
-        "--json",
-        "--home",
-        str(home),
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    payload = json.loads(out.stdout)
+    payload = train_iris(home, 5)
     assert payload["status"] == "SUCCEEDED"
     return home, payload
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, tfstudio, wait_until
+from tests.cli_helpers import train_iris
+from tests.conftest import REPO, wait_until
 from tests.test_browser import free_port
 
 pytestmark = pytest.mark.slow
@@ -27,12 +28,7 @@ FEATURES = ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("iris-serve-home")
-    out = tfstudio(
-        "train", "--data", "sample:iris", "--target", "species", "--epochs", "20",
-        "--json", "--home", str(home),
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    return home, json.loads(out.stdout)
+    return home, train_iris(home, 20)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 from core.runs import launcher
 from core.runs.status import RunStatus
 from core.specs import TrainSpec
+from tests.cli_helpers import train_iris
 from tests.conftest import tfstudio, wait_until
 
 pytestmark = pytest.mark.slow
@@ -30,20 +31,7 @@ def keras_predict(model_path, rows: pd.DataFrame, features_path):
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("iris-home")
-    out = tfstudio(
-        "train",
-        "--data",
-        "sample:iris",
-        "--target",
-        "species",
-        "--epochs",
-        "40",
-        "--json",
-        "--home",
-        str(home),
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return home, json.loads(out.stdout)
+    return home, train_iris(home, 40)
 
 
 def test_cli_trains_iris_to_a_good_accuracy(iris_run):
