@@ -12,6 +12,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from core.data.datasets import DatasetStore
+from tests.cli_helpers import cli_json
 from tests.conftest import tfstudio
 
 pytestmark = pytest.mark.slow
@@ -38,9 +39,7 @@ def colour_zip(n: int = 40) -> bytes:
 
 
 def train(home, *args):
-    out = tfstudio("train", *args, "--json", "--home", str(home))
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout)
+    return cli_json(home, "train", *args)
 
 
 def test_image_zip_trains_a_cnn_and_converts(tmp_path):
@@ -89,17 +88,8 @@ def reviews_csv(path, n: int = 400):
 
 def test_text_dataset_trains_with_text_vectorization_inside_the_model(tmp_path, monkeypatch):
     reviews_csv(tmp_path / "reviews.csv")
-    imported = json.loads(
-        tfstudio(
-            "data",
-            "import",
-            str(tmp_path / "reviews.csv"),
-            "--target",
-            "sentiment",
-            "--json",
-            "--home",
-            str(tmp_path),
-        ).stdout
+    imported = cli_json(
+        tmp_path, "data", "import", str(tmp_path / "reviews.csv"), "--target", "sentiment"
     )
     assert imported["kind"] == "text"
     # lr 0.01: what the CLI used to force on every model (the text catalog default is 0.001,
@@ -195,30 +185,11 @@ def test_recurrent_forecaster_converts_with_select_ops(tmp_path):
 
 
 def test_a_model_that_does_not_fit_the_data_is_refused_before_a_run(tmp_path):
-    out = tfstudio(
-        "train",
-        "--data",
-        "sample:iris",
-        "--target",
-        "species",
-        "--model",
-        "cnn",
-        "--home",
-        str(tmp_path),
-    )
+    iris = ("train", "--data", "sample:iris", "--target", "species", "--home", str(tmp_path))
+    out = tfstudio(*iris, "--model", "cnn")
     assert out.returncode == 2
     assert "takes image input" in out.stderr and "try 'mlp'" in out.stderr
-    out = tfstudio(
-        "train",
-        "--data",
-        "sample:iris",
-        "--target",
-        "species",
-        "--task",
-        "forecasting",
-        "--home",
-        str(tmp_path),
-    )
+    out = tfstudio(*iris, "--task", "forecasting")
     # Forecasting may use row order when there is no time column (it says so), so what stops
     # iris is that its target has no numbers to forecast.
     assert out.returncode == 2 and "has no numbers to forecast" in out.stderr
@@ -269,18 +240,9 @@ def test_schema_corrections_choose_the_preprocessing_layers(tmp_path):
 def test_distribution_strategies_train_with_two_replicas(tmp_path, strategy):
     """Only the strategy changes: two logical CPU devices, or two local worker processes."""
     payload = train(
-        tmp_path,
-        "--data",
-        "sample:iris",
-        "--target",
-        "species",
-        "--epochs",
-        "20",
-        "--strategy",
-        strategy,
-        "--workers",
-        "2",
-    )
+        tmp_path, "--data", "sample:iris", "--target", "species", "--epochs", "20",
+        "--strategy", strategy, "--workers", "2",
+    )  # fmt: skip
     assert payload["result"]["strategy"] == {"name": strategy, "replicas": 2}
     assert payload["test_metrics"]["accuracy"] >= 0.8
     assert payload["result"]["tflite_parity"]["agreement"] == 1.0
@@ -294,24 +256,10 @@ def test_a_loss_that_becomes_nan_stops_the_run_and_keeps_the_last_good_weights(t
     frame["y"] = frame["x"] * 3 + rng.normal(size=400)
     frame.to_csv(tmp_path / "blowup.csv", index=False)
     # SGD with momentum at this rate diverges after a few good epochs (seeded, so repeatable)
-    out = tfstudio(
-        "train",
-        "--data",
-        str(tmp_path / "blowup.csv"),
-        "--target",
-        "y",
-        "--epochs",
-        "30",
-        "--optimizer",
-        "sgd",
-        "--learning-rate",
-        "0.1",
-        "--json",
-        "--home",
-        str(tmp_path),
-    )
-    assert out.returncode == 1, out.stderr[-2000:]
-    payload = json.loads(out.stdout)
+    payload = cli_json(
+        tmp_path, "train", "--data", str(tmp_path / "blowup.csv"), "--target", "y",
+        "--epochs", "30", "--optimizer", "sgd", "--learning-rate", "0.1", code=1,
+    )  # fmt: skip
     assert payload["status"] == "FAILED"
     assert "the loss became NaN or infinite" in payload["error"]
     good_epochs = {
