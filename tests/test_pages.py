@@ -12,17 +12,19 @@ from core.runs import launcher
 from core.runs.status import RunStatus
 from dashboard.navigation import PAGES
 from tests.conftest import REPO, wait_until
+from tests.test_import_graph import TF_MODULES  # noqa: F401 (the subprocess below imports it)
 
 APP = str(REPO / "dashboard" / "app.py")
-TF_MODULES = (
-    "tensorflow",
-    "keras",
-    "tf_keras",
-    "keras_tuner",
-    "autokeras",
-    "tensorflow_model_optimization",
-    "tensorflowjs",
-)
+
+
+def assert_loads_nothing(code: str) -> None:
+    """Run `code` in a fresh Python (tests in this process may have loaded TF); it prints the
+    modules it should not have loaded that it found, so its last line must be empty."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=180
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1:] in ([], [""]), f"UI imported {out.stdout}"
 
 
 def open_page(name: str, query: dict[str, str] | None = None) -> AppTest:
@@ -50,11 +52,7 @@ def test_pages_never_import_tensorflow(ws):
         "import PAGES\n[open_page(n) for n in PAGES]\n"
         "print(','.join(m for m in TF_MODULES if m in sys.modules))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=180
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1:] in ([], [""]), f"UI imported {out.stdout}"
+    assert_loads_nothing(code)
 
 
 def test_sidebar_lists_active_runs(ws, store):
