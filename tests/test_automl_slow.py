@@ -268,23 +268,10 @@ def reviews(path, n: int = 120) -> None:
 def test_text_search_from_the_cli_serves_raw_strings(tmp_path):
     reviews(tmp_path / "reviews.csv")
     out = tfstudio(
-        "automl",
-        "--data",
-        str(tmp_path / "reviews.csv"),
-        "--target",
-        "sentiment",
-        "--text-column",
-        "review",
-        "--task",
-        "classification",
-        "--max-trials",
-        "1",
-        "--epochs",
-        "1",
-        "--json",
-        "--home",
-        str(tmp_path / "home"),
-    )
+        "automl", "--data", str(tmp_path / "reviews.csv"), "--target", "sentiment",
+        "--text-column", "review", "--task", "classification", "--max-trials", "1", "--epochs",
+        "1", "--json", "--home", str(tmp_path / "home"),
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     payload = json.loads(out.stdout)
     assert payload["status"] == "SUCCEEDED"

@@ -16,20 +16,9 @@ pytestmark = pytest.mark.slow
 
 def test_parameter_server_run_with_one_ps_and_one_worker(tmp_path):
     payload = train(
-        tmp_path,
-        "--data",
-        "sample:iris",
-        "--target",
-        "species",
-        "--epochs",
-        "15",
-        "--learning-rate",
-        "0.05",
-        "--strategy",
-        "parameter_server",
-        "--workers",
-        "1",
-    )
+        tmp_path, "--data", "sample:iris", "--target", "species", "--epochs", "15",
+        "--learning-rate", "0.05", "--strategy", "parameter_server", "--workers", "1",
+    )  # fmt: skip
     result = payload["result"]
     assert result["strategy"]["name"] == "parameter_server"
     assert payload["test_metrics"]["accuracy"] >= 0.8

@@ -132,25 +132,14 @@ def test_a_text_is_classified(tmp_path, plain_env, monkeypatch):
     monkeypatch.setenv("TFSTUDIO_HOME", str(tmp_path))
     reviews_csv(tmp_path / "reviews.csv", n=120)
     imported = tfstudio(
-        "data",
-        "import",
-        str(tmp_path / "reviews.csv"),
-        "--target",
-        "sentiment",
-        "--json",
-        "--home",
-        str(tmp_path),
-    )
+        "data", "import", str(tmp_path / "reviews.csv"), "--target", "sentiment", "--json",
+        "--home", str(tmp_path),
+    )  # fmt: skip
     assert imported.returncode == 0, imported.stderr
     payload = train(
-        tmp_path,
-        "--data",
-        json.loads(imported.stdout)["id"],
-        "--target",
-        "sentiment",
-        "--epochs",
-        "2",
-    )
+        tmp_path, "--data", json.loads(imported.stdout)["id"], "--target", "sentiment",
+        "--epochs", "2",
+    )  # fmt: skip
     done = submit_and_wait(
         tmp_path,
         PredictSpec(
@@ -168,20 +157,9 @@ def test_a_saved_test_window_is_forecast(tmp_path, plain_env, monkeypatch):
 
     monkeypatch.setenv("TFSTUDIO_HOME", str(tmp_path))
     payload = train(
-        tmp_path,
-        "--data",
-        "sample:stocks",
-        "--target",
-        "GOOG,AAPL",
-        "--task",
-        "forecasting",
-        "--epochs",
-        "2",
-        "--window",
-        "8",
-        "--horizon",
-        "2",
-    )
+        tmp_path, "--data", "sample:stocks", "--target", "GOOG,AAPL", "--task", "forecasting",
+        "--epochs", "2", "--window", "8", "--horizon", "2",
+    )  # fmt: skip
     done = submit_and_wait(tmp_path, PredictSpec(source_run=payload["run_id"], window_index=1))
     assert done.status is RunStatus.SUCCEEDED, done.error
     result = done.result

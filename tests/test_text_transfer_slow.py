@@ -81,24 +81,10 @@ def test_bert_preset_by_name_downloads_trains_fine_tunes_and_exports_savedmodel(
                 mirror.files[f"/bert_tiny_en_uncased/{p.relative_to(preset)}"] = p.read_bytes()
         monkeypatch.setenv(KERASHUB_MIRROR_ENV, mirror.url)
         payload = train(
-            tmp_path,
-            "--data",
-            str(tmp_path / "reviews.csv"),
-            "--task",
-            "text-classification",
-            "--target",
-            "label",
-            "--model",
-            "kerashub:bert_tiny_en_uncased",
-            "--epochs",
-            "15",
-            "--learning-rate",
-            "0.01",
-            "--fine-tune-layers",
-            "2",
-            "--fine-tune-epochs",
-            "1",
-        )
+            tmp_path, "--data", str(tmp_path / "reviews.csv"), "--task", "text-classification",
+            "--target", "label", "--model", "kerashub:bert_tiny_en_uncased", "--epochs", "15",
+            "--learning-rate", "0.01", "--fine-tune-layers", "2", "--fine-tune-epochs", "1",
+        )  # fmt: skip
     result = payload["result"]
     assert result["model"] == "kerashub:bert_tiny_en_uncased"
     assert payload["test_metrics"]["accuracy"] >= 0.8
@@ -117,15 +103,9 @@ def test_bert_preset_by_name_downloads_trains_fine_tunes_and_exports_savedmodel(
 
     for fmt in ("tflite", "tfjs"):  # refused before any export run, with the reason
         out = tfstudio(
-            "export",
-            payload["run_id"],
-            "--format",
-            fmt,
-            "--out",
-            str(tmp_path / "x"),
-            "--home",
+            "export", payload["run_id"], "--format", fmt, "--out", str(tmp_path / "x"), "--home",
             str(tmp_path),
-        )
+        )  # fmt: skip
         assert out.returncode == 2 and "TF Text" in out.stderr, out.stderr
 
     # The normal export job writes the SavedModel; `tfstudio serve` (a fresh process, which

@@ -81,16 +81,9 @@ def test_metrics_were_logged_per_epoch(iris_run):
 def test_export_formats_pass_their_parity_check(iris_run, tmp_path, fmt):
     home, payload = iris_run
     out = tfstudio(
-        "export",
-        payload["run_id"],
-        "--format",
-        fmt,
-        "--out",
-        str(tmp_path),
-        "--json",
-        "--home",
+        "export", payload["run_id"], "--format", fmt, "--out", str(tmp_path), "--json", "--home",
         str(home),
-    )
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)
     assert result["parity"]["agreement"] == 1.0 and result["parity"]["max_abs_diff"] < 1e-4
@@ -102,19 +95,9 @@ def test_export_formats_pass_their_parity_check(iris_run, tmp_path, fmt):
 
 def test_regression_beats_predicting_the_mean(tmp_path):
     out = tfstudio(
-        "train",
-        "--data",
-        "sample:diabetes",
-        "--target",
-        "progression",
-        "--epochs",
-        "30",
-        "--learning-rate",
-        "0.003",
-        "--json",
-        "--home",
-        str(tmp_path),
-    )
+        "train", "--data", "sample:diabetes", "--target", "progression", "--epochs", "30",
+        "--learning-rate", "0.003", "--json", "--home", str(tmp_path),
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     payload = json.loads(out.stdout)
     assert payload["result"]["task"] == "regression"
@@ -138,17 +121,9 @@ def test_strings_and_missing_values_are_handled_inside_the_model(tmp_path):
     csv = tmp_path / "mixed.csv"
     frame.to_csv(csv, index=False)
     out = tfstudio(
-        "train",
-        "--data",
-        str(csv),
-        "--target",
-        "label",
-        "--epochs",
-        "40",
-        "--json",
-        "--home",
+        "train", "--data", str(csv), "--target", "label", "--epochs", "40", "--json", "--home",
         str(tmp_path / "home"),
-    )
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     payload = json.loads(out.stdout)
     assert payload["test_metrics"]["accuracy"] > 0.8

@@ -28,18 +28,9 @@ def test_keras_application_with_weights_random_says_random_initialisation(
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
     home, dataset = image_home
     payload = train(
-        home,
-        "--data",
-        dataset,
-        "--model",
-        "keras-app:MobileNetV2",
-        "--weights",
-        "random",
-        "--epochs",
-        "2",
-        "--image-size",
-        "32",
-    )
+        home, "--data", dataset, "--model", "keras-app:MobileNetV2", "--weights", "random",
+        "--epochs", "2", "--image-size", "32",
+    )  # fmt: skip
     result = payload["result"]
     assert result["model"] == "keras-app:MobileNetV2"
     assert result["backbone_weights"] == "random initialisation (asked for)"
@@ -55,18 +46,9 @@ def test_keras_application_uses_a_local_weights_file(image_home, tmp_path):
     ).save_weights(weights)
     home, dataset = image_home
     payload = train(
-        home,
-        "--data",
-        dataset,
-        "--model",
-        "keras-app:MobileNetV2",
-        "--weights",
-        str(weights),
-        "--epochs",
-        "1",
-        "--image-size",
-        "32",
-    )
+        home, "--data", dataset, "--model", "keras-app:MobileNetV2", "--weights", str(weights),
+        "--epochs", "1", "--image-size", "32",
+    )  # fmt: skip
     assert payload["result"]["backbone_weights"] == f"file {weights.name}"
 
 
@@ -111,20 +93,9 @@ def test_kerashub_preset_folder_trains_and_fine_tunes(image_home, tmp_path):
     backbone.save_to_preset(str(tmp_path / "preset"))
     home, dataset = image_home
     payload = train(
-        home,
-        "--data",
-        dataset,
-        "--model",
-        f"kerashub:{tmp_path / 'preset'}",
-        "--epochs",
-        "2",
-        "--fine-tune-layers",
-        "3",
-        "--fine-tune-epochs",
-        "1",
-        "--image-size",
-        "32",
-    )
+        home, "--data", dataset, "--model", f"kerashub:{tmp_path / 'preset'}", "--epochs", "2",
+        "--fine-tune-layers", "3", "--fine-tune-epochs", "1", "--image-size", "32",
+    )  # fmt: skip
     history = json.loads(open(payload["artifacts"]["history.json"]).read())
     assert len(history["loss"]) == 3  # two epochs on the head, one fine-tuning
     shown = json.loads(
@@ -145,16 +116,9 @@ def test_offline_runs_needing_a_download_are_refused_at_once_with_how_to_bring_t
         "hub:https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/feature_vector/5",
     ):
         out = tfstudio(
-            "train",
-            "--data",
-            dataset,
-            "--model",
-            model,
-            "--offline",
-            "--trust-savedmodel",
-            "--home",
-            str(home),
-        )
+            "train", "--data", dataset, "--model", model, "--offline", "--trust-savedmodel",
+            "--home", str(home),
+        )  # fmt: skip
         assert out.returncode == 2, (model, out.stderr)
         assert "downloads are off" in out.stderr and "KAGGLEHUB_CACHE" in out.stderr
     out = tfstudio(
