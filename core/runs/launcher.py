@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import core
-from core.runs import warm
+from core.runs import supervisor, warm
 from core.runs.handlers import warm_kinds
-from core.runs.liveness import process_started_at
 from core.runs.store import Run, RunStore
 from core.specs import Spec
 from core.util import KERASTUNER_ENV
@@ -124,20 +121,15 @@ def _start_worker(ws: Workspace, store: RunStore, run_id: str) -> Run:
             store.add_artifact(run_id, "log", _touch(log_path))
             store.add_event(run_id, f"started in warm worker {taken['pid']}")
             return store.get_run(run_id)
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "core.runs.worker", run_id, "--home", str(ws.root)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-            cwd=run_dir,
-        )
-    store.set_pid(run_id, proc.pid, process_started_at(proc.pid))
+    # Detached, in its own session, reaped when it exits (supervisor.spawn)
+    _, worker = supervisor.spawn(
+        [sys.executable, "-m", "core.runs.worker", run_id, "--home", str(ws.root)],
+        log_path,
+        env=env,
+        cwd=run_dir,
+    )
+    store.set_pid(run_id, worker.pid, worker.started_at)
     store.add_artifact(run_id, "log", log_path)
-    # Reap the child when it exits so a long-lived parent (the Streamlit server) keeps no zombies.
-    threading.Thread(target=proc.wait, daemon=True).start()
     return store.get_run(run_id)
 
 

@@ -34,9 +34,7 @@ import fcntl
 import hashlib
 import json
 import os
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -159,29 +157,23 @@ def status(root: Path) -> dict[str, int]:
 
 def spawn(root: Path, env: dict[str, str]) -> int:
     """Start one warm worker for the workspace at `root` with `env`; returns its pid."""
-    from core.runs.liveness import process_started_at
+    from core.runs.supervisor import spawn as spawn_detached
 
     folder = pool_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:12]
-    log = open(folder / f"{token}.log", "ab")  # noqa: SIM115 - handed to the child
-    with log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "core.runs.warm", "--home", str(root), "--token", token],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-            cwd=folder,
-        )
+    # Detached, in its own session, reaped when it exits (supervisor.spawn)
+    _, worker = spawn_detached(
+        [sys.executable, "-m", "core.runs.warm", "--home", str(root), "--token", token],
+        folder / f"{token}.log",
+        env=env,
+        cwd=folder,
+    )
     _write_json(
         folder / f"{token}.starting",
-        {"pid": proc.pid, "started_at": process_started_at(proc.pid), "spawned_at": time.time()},
+        {"pid": worker.pid, "started_at": worker.started_at, "spawned_at": time.time()},
     )
-    # Reap the child when it exits so a long-lived parent (the app server) keeps no zombies.
-    threading.Thread(target=proc.wait, daemon=True).start()
-    return proc.pid
+    return worker.pid
 
 
 def ensure(root: Path, env: dict[str, str], store=None) -> int:
