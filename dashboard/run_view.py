@@ -60,12 +60,19 @@ def render_run(run_id: str, key: str, finished: Callable[[Run], None] | None = N
             finished(run)
 
 
-@st.fragment(run_every=POLL_S)
-def _live(run_id: str, key: str) -> None:
+def live_run(run_id: str) -> Run:
+    """The run as a polling fragment reads it: lost workers reconciled first; once the run has
+    finished, the whole page is redrawn (once) in its finished form instead."""
     reconcile(store())
     run = store().get_run(run_id)
     if run.status.is_finalized:
-        st.rerun()  # redraw the whole page once, in its finished form
+        st.rerun()
+    return run
+
+
+@st.fragment(run_every=POLL_S)
+def _live(run_id: str, key: str) -> None:
+    run = live_run(run_id)
     render_run_header(run)
     render_cancel_button(run, key)
     if run.kind == "train":

@@ -15,7 +15,6 @@ import streamlit as st
 
 from core.errors import BadInput, NotFound
 from core.runs import launcher
-from core.runs.recovery import reconcile
 from core.runs.status import RunStatus
 from core.runs.store import Run
 from core.tuning import analytics as an
@@ -31,7 +30,7 @@ from dashboard.components import (
 )
 from dashboard.navigation import page_icon, page_path
 from dashboard.run_summary import render_report_buttons
-from dashboard.run_view import render_cancel_button
+from dashboard.run_view import live_run, render_cancel_button
 from dashboard.services import store, workspace
 
 POLL_S = 1.5
@@ -101,10 +100,7 @@ def _signature(trials: list[dict[str, Any]]) -> tuple:
 
 @st.fragment(run_every=POLL_S)
 def _live(run_id: str, key: str) -> None:
-    reconcile(store())
-    run = store().get_run(run_id)
-    if run.status.is_finalized:
-        st.rerun()  # redraw the whole page once, in its finished form
+    run = live_run(run_id)
     trials = _trials(run_id)
     if _signature(trials) != st.session_state.get(f"tune-sig:{run_id}"):
         st.rerun()  # a trial ended: redraw the table and the charts
