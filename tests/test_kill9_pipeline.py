@@ -18,7 +18,6 @@ import pytest
 from core.data.datasets import DatasetStore
 from core.pipelines.job import submit_pipeline
 from core.pipelines.state import read_state
-from core.runs import launcher
 from core.runs.recovery import reconcile
 from core.runs.status import RunStatus
 from tests import test_pipeline_resume as _resume
@@ -74,13 +73,7 @@ def test_a_pipeline_killed_in_each_stage_resumes_from_that_stage(
     }
     assert list(finished) == before["order"][: before["order"].index(stage)]
 
-    monkeypatch.delenv("TFSTUDIO_PIPELINE_PAUSE", raising=False)
-    monkeypatch.setenv("FAKE_TRAIN_S", "0.2")
-    launcher.resume(ws, store, run.id)
-    done = launcher.wait(store, run.id, timeout_s=120)
-    assert done.status is RunStatus.SUCCEEDED, done.error
-    after = read_state(run_dir)
-    assert all(e["status"] == "succeeded" for e in after["stages"].values())
+    after = _resume.resume_to_success(ws, store, run.id, monkeypatch)
     lost = sum(after["stages"][n]["started_at"] != t for n, t in finished.items())
     assert lost == 0  # finished stages kept as they were
     assert not list((run_dir / "stages").glob(".*partial"))

@@ -118,6 +118,19 @@ def test_new_data_trains_on_production_data_plus_new_rows(ws, store, dataset, ex
     assert validation["high"] == 0
 
 
+def resume_to_success(ws, store, run_id: str, monkeypatch) -> dict:
+    """Resume a lost pipeline run with no pause and a quick fake train; it must succeed with
+    every stage succeeded. Returns its state.json."""
+    monkeypatch.delenv("TFSTUDIO_PIPELINE_PAUSE", raising=False)
+    monkeypatch.setenv("FAKE_TRAIN_S", "0.2")
+    launcher.resume(ws, store, run_id)
+    done = launcher.wait(store, run_id, timeout_s=120)
+    assert done.status is RunStatus.SUCCEEDED, done.error
+    after = read_state(ws.run_dir(run_id))
+    assert all(e["status"] == "succeeded" for e in after["stages"].values())
+    return after
+
+
 def _kill_when(ws, store, run_id, stage, predicate):
     def ready():
         state = read_state(ws.run_dir(run_id))
@@ -155,13 +168,7 @@ def test_sigkill_in_a_stage_then_resume(
     new_rows = pd.read_parquet(run_dir / "stages" / "ingest" / "new.parquet")
     assert len(new_rows) == 60
 
-    monkeypatch.delenv("TFSTUDIO_PIPELINE_PAUSE", raising=False)
-    monkeypatch.setenv("FAKE_TRAIN_S", "0.2")
-    launcher.resume(ws, store, run.id)
-    done = launcher.wait(store, run.id, timeout_s=120)
-    assert done.status is RunStatus.SUCCEEDED, done.error
-    after = read_state(run_dir)
-    assert all(e["status"] == "succeeded" for e in after["stages"].values())
+    after = resume_to_success(ws, store, run.id, monkeypatch)
     assert after["stages"]["ingest"]["started_at"] == ingest_started  # not redone
     assert not list((run_dir / "stages").glob(".*partial"))
     assert sorted(p.name for p in (run_dir / "stages").iterdir()) == sorted(after["order"])
