@@ -48,6 +48,21 @@ class _Quiet:
         pass
 
 
+def _reload(spec: TrainSpec, run_result: dict):
+    """The run's data as it is today, and the notes for the report (the loader's own, and
+    whether the data changed since training)."""
+    from core.data.resolve import load_data
+
+    loaded = load_data(spec.data, bounded=True)
+    notes = list(loaded.notes)
+    trained_sha = (run_result.get("data") or {}).get("sha256")
+    if trained_sha and loaded.lineage.get("sha256") != trained_sha:
+        notes.append(
+            "the data changed since training (sha256 differs): the metric is on today's split"
+        )
+    return loaded, notes
+
+
 def rebuild_prepared(
     run_spec: dict, run_result: dict, folder: Path, contract: ModelContract
 ) -> SplitData:
@@ -56,7 +71,6 @@ def rebuild_prepared(
 
     import keras
 
-    from core.data.resolve import load_data
     from core.training.build import FAMILY
 
     spec = TrainSpec.from_dict(run_spec)
@@ -64,13 +78,7 @@ def rebuild_prepared(
         from core.training.build import with_task
 
         spec = with_task(spec, contract.task)
-    loaded = load_data(spec.data, bounded=True)
-    notes = list(loaded.notes)
-    trained_sha = (run_result.get("data") or {}).get("sha256")
-    if trained_sha and loaded.lineage.get("sha256") != trained_sha:
-        notes.append(
-            "the data changed since training (sha256 differs): the metric is on today's split"
-        )
+    loaded, notes = _reload(spec, run_result)
     family = importlib.import_module(f"core.training.families.{FAMILY[contract.input_kind]}")
     keras.utils.set_random_seed(spec.seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,20 +108,13 @@ def rebuild_prepared(
 
 
 def rebuild_split(run_spec: dict, run_result: dict, folder: Path) -> SplitData:
-    from core.data.resolve import load_data
     from core.data.tabular import class_labels, prepare_table
     from core.training.families.tabular import targets
     from core.training.split import table_split
 
     spec = TrainSpec.from_dict(run_spec)
     contract = ModelContract.load(folder / "features.json")
-    loaded = load_data(spec.data, bounded=True)
-    notes = list(loaded.notes)
-    trained_sha = (run_result.get("data") or {}).get("sha256")
-    if trained_sha and loaded.lineage.get("sha256") != trained_sha:
-        notes.append(
-            "the data changed since training (sha256 differs): the metric is on today's split"
-        )
+    loaded, notes = _reload(spec, run_result)
     types = (
         {c["name"]: c["type"] for c in loaded.schema.get("columns", [])} if loaded.schema else None
     )
