@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ["TFSTUDIO_WARM_WORKERS"] = "0"
 FAKE_HANDLERS = ",".join(
     f"{kind}=tests.fake_jobs:{kind}"
-    for kind in ("succeed", "fail", "bad_input", "slow", "stubborn", "counter")
+    for kind in ("succeed", "fail", "bad_input", "slow", "stubborn", "counter", "where")
 )
 
 

@@ -5,6 +5,7 @@ Each takes (spec, reporter, run_dir) like a real handler; `spec` is the plain di
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -62,7 +63,18 @@ def counter(spec, reporter, run_dir: Path):
     steps = int(_param(spec, "steps", 40))
     for step in range(start + 1, steps + 1):
         time.sleep(float(_param(spec, "sleep", 0.1)))
-        state.write_text(str(step))
+        tmp = state.with_suffix(".tmp")  # atomic, as real resumable jobs save their state:
+        tmp.write_text(str(step))  # a reader (or a SIGKILL) never sees an empty file
+        os.replace(tmp, state)
         reporter.progress("counting", step, steps, f"step {step}")
         raise_if_canceled(reporter)
     return {"started_from": start, "count": steps}
+
+
+def where(spec, reporter, run_dir: Path, context=None):
+    """Says what context the worker handed it (core.runs.context.JobContext)."""
+    return {
+        "workspace": str(context.ws.root) if context else None,
+        "run_id": context.run_id if context else None,
+        "same_dir": context is not None and context.run_dir == run_dir,
+    }

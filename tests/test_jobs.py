@@ -214,3 +214,19 @@ def test_resume_refuses_running_finished_and_non_resumable_runs(ws, store):
     launcher.resume(ws, store, live.id)  # a canceled run can be resumed
     store.request_cancel(live.id)
     assert launcher.wait(store, live.id, timeout_s=30).status is RunStatus.CANCELED
+
+
+def test_a_handler_is_given_its_workspace_and_run_not_left_to_the_environment(ws, store):
+    """The worker passes context= to handlers that take it; three-argument handlers (plug-ins,
+    the fakes above) keep working unchanged."""
+    from core.runs.context import JobContext, call_handler
+
+    run = launcher.submit(ws, store, {}, kind="where")
+    done = launcher.wait(store, run.id, poll_s=0.05, timeout_s=30)
+    assert done.status is RunStatus.SUCCEEDED, done.error
+    assert done.result["workspace"] == str(ws.root) and done.result["run_id"] == run.id
+    assert done.result["same_dir"] is True
+    seen = []
+    context = JobContext(ws, "r1", ws.run_dir("r1"))
+    assert call_handler(lambda s, r, d: seen.append(d) or "old", {}, None, context) == "old"
+    assert seen == [ws.run_dir("r1")]

@@ -14,10 +14,10 @@ import numpy as np
 
 from core.compression.preflight import PTQ_METHODS, check_spec
 from core.errors import BadInput, JobCanceled
+from core.runs.context import JobContext, workspace_of
 from core.runs.reporter import Reporter, raise_if_canceled
 from core.runs.store import RunStore
 from core.specs import CompressSpec
-from core.workspace import Workspace
 
 REPORT_NAME = "compression_report.json"
 # Fine-tuning starts from trained weights: at most this step size (or the run's, if smaller).
@@ -209,10 +209,12 @@ def _bridge(ctx: _Context, method: str, run_dir: Path, reporter: Reporter):
     }
 
 
-def run_compress_job(spec: CompressSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
+def run_compress_job(
+    spec: CompressSpec, reporter: Reporter, run_dir: Path, context: JobContext | None = None
+) -> dict[str, Any]:
     import core.training.layers  # noqa: F401  (registers custom layers for loading)
 
-    ws = Workspace.resolve()
+    ws = workspace_of(context)
     store = RunStore(ws.db_path)
     methods, pre = check_spec(spec, store, ws)
     source = store.get_run(spec.source_run)

@@ -32,10 +32,10 @@ from core.export.names import (
     serving_name,
 )
 from core.export.tfjs_step import TfjsBuilt, build_tfjs, finish_tfjs
+from core.runs.context import JobContext, workspace_of
 from core.runs.reporter import Reporter
 from core.runs.store import RunStore
 from core.specs import TFJS_QUANTIZATIONS, ExportSpec
-from core.workspace import Workspace
 
 __all__ = [
     "BUNDLE_NAME",
@@ -66,14 +66,16 @@ def overlap_enabled() -> bool:
     return OVERLAP_DEFAULT if not value else value not in ("0", "false", "no", "off")
 
 
-def run_export_job(spec: ExportSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
+def run_export_job(
+    spec: ExportSpec, reporter: Reporter, run_dir: Path, context: JobContext | None = None
+) -> dict[str, Any]:
     import core.training.layers  # noqa: F401  (registers custom layers for loading)
     from core.export.source import check
     from core.export.tfjs_check import BrowserSession
 
     if spec.quantize not in TFJS_QUANTIZATIONS:
         raise BadInput(f"unknown TF.js quantization {spec.quantize!r}: uint8, float16 or none")
-    ws = Workspace.resolve()
+    ws = workspace_of(context)
     src, formats = check(RunStore(ws.db_path), ws, spec)
     source = src.folder
     total = len(formats) + 1

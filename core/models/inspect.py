@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.models.catalog import build, list_entries
+from core.runs.context import JobContext, workspace_of
 from core.workspace import Workspace
 
 # The input each kind of model is counted at (the counts depend on it; the page says so).
@@ -71,8 +72,10 @@ def count_parameters(
     return counts
 
 
-def run_inspect_job(spec, reporter, run_dir: Path) -> dict[str, Any]:
+def run_inspect_job(
+    spec, reporter, run_dir: Path, context: JobContext | None = None
+) -> dict[str, Any]:
     """Worker handler: count every catalog model's parameters into the workspace cache."""
-    ws = Workspace.resolve()
+    ws = workspace_of(context)
     counts = count_parameters(ws, reporter=reporter)
     return {"counts": counts}

@@ -39,6 +39,7 @@ from core.pipelines.state import (
     read_state,
     write_json,
 )
+from core.runs.context import JobContext, workspace_of
 from core.runs.reporter import NullReporter, Reporter
 from core.runs.status import RunStatus
 from core.runs.store import RunStore
@@ -319,8 +320,10 @@ class Runner:
         return version.id
 
 
-def run_pipeline_job(spec: PipelineSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
-    ws = Workspace.resolve()
+def run_pipeline_job(
+    spec: PipelineSpec, reporter: Reporter, run_dir: Path, context: JobContext | None = None
+) -> dict[str, Any]:
+    ws = workspace_of(context)
     pipeline = parse_text(spec.text, spec.file or "pipeline.yaml")
     existing = read_state(run_dir)
     if existing:

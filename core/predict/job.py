@@ -22,12 +22,12 @@ from core.predict.inputs import (
     saved_windows,
     source_run_dir,
 )
+from core.runs.context import JobContext, workspace_of
 from core.runs.reporter import Reporter
 from core.runs.store import RunStore
 from core.specs import PredictSpec
 from core.training.families.common import CLASSIFICATION_TASKS
 from core.training.features import ModelContract, to_inputs
-from core.workspace import Workspace
 
 
 def _model_inputs(spec: PredictSpec, contract: ModelContract, source: Path) -> tuple[Any, dict]:
@@ -90,8 +90,10 @@ def describe(result: dict[str, Any]) -> str:
     return shown + (" …" if flat.size > 4 else "")
 
 
-def run_predict_job(spec: PredictSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
-    ws = Workspace.resolve()
+def run_predict_job(
+    spec: PredictSpec, reporter: Reporter, run_dir: Path, context: JobContext | None = None
+) -> dict[str, Any]:
+    ws = workspace_of(context)
     source = source_run_dir(RunStore(ws.db_path), ws, spec.source_run)
     contract = load_contract(source)
     prepared, echo = _model_inputs(spec, contract, source)

@@ -22,6 +22,7 @@ from core.errors import BadInput
 from core.profiling.convert import summarize
 from core.profiling.options import check_spec, precheck, resolve_steps
 from core.profiling.recommend import recommend
+from core.runs.context import JobContext, workspace_of
 from core.runs.reporter import Reporter, raise_if_canceled
 from core.specs import ProfileSpec
 
@@ -234,14 +235,15 @@ def _timing(recorder: _Recorder, a: int, b: int) -> dict[str, Any]:
     }
 
 
-def run_profile_job(spec: ProfileSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
+def run_profile_job(
+    spec: ProfileSpec, reporter: Reporter, run_dir: Path, context: JobContext | None = None
+) -> dict[str, Any]:
     from core.models.io import load_run_model, trained_run_dir
     from core.profiling import pipeline as pipelines
     from core.runs.store import RunStore
-    from core.workspace import Workspace
 
     spec = check_spec(spec)
-    ws = Workspace.resolve()
+    ws = workspace_of(context)
     store = RunStore(ws.db_path)
     folder = trained_run_dir(
         store,

@@ -20,6 +20,7 @@ import time
 import traceback
 
 from core.errors import BadInput, JobCanceled
+from core.runs.context import JobContext, call_handler
 from core.runs.handlers import resolve_handler, uses_tensorflow
 from core.runs.liveness import process_started_at
 from core.runs.reporter import Reporter, StoreReporter
@@ -154,7 +155,8 @@ def run_job(ws: Workspace, run_id: str) -> RunStatus:
             import_tensorflow(reporter, clock)
         handler = resolve_handler(run.kind)
         spec = spec_from_dict(run.kind, run.spec) if run.kind in SPEC_TYPES else run.spec
-        result = handler(spec, reporter, ws.run_dir(run_id))
+        context = JobContext(ws, run_id, ws.run_dir(run_id))
+        result = call_handler(handler, spec, reporter, context)
         done.set()
         store.finish_run(run_id, {**(result or {}), "resources": job_resources()})
         clock.stamp("finished")

@@ -64,10 +64,14 @@ def parse_json(body: bytes) -> dict[str, Any]:
         raise RequestError(
             f"JSON Parse error: Invalid encoding in string. at offset: {exc.start}"
         ) from None
-    hooks = {"parse_float": _float, "parse_int": _int} if _MAY_OVERFLOW.search(body) else {}
+    decoder = (
+        json.JSONDecoder(parse_float=_float, parse_int=_int)
+        if _MAY_OVERFLOW.search(body)
+        else json.JSONDecoder()
+    )
     start = len(text) - len(text.lstrip())
     try:
-        doc, _ = json.JSONDecoder(**hooks).raw_decode(text, start)  # stop when done
+        doc, _ = decoder.raw_decode(text, start)  # stop when done
     except _TooBig as exc:
         offset = text.find(str(exc))
         raise RequestError(

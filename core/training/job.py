@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from core.data.resolve import load_data
+from core.runs.context import JobContext, workspace_of
 from core.runs.reporter import Reporter, raise_if_canceled
 from core.specs import TrainSpec
 from core.training.build import (
@@ -29,9 +30,12 @@ from core.training.build import (
 )
 from core.training.fit import fine_tune, fit
 from core.training.precheck import plan, streaming
+from core.workspace import Workspace
 
 
-def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[str, Any]:
+def run_train_job(
+    spec: TrainSpec, reporter: Reporter, run_dir: Path, context: JobContext | None = None
+) -> dict[str, Any]:
     from core.training.distribute import make_strategy, start_local_workers, task_index
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +60,8 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
         )
     try:
         strategy = make_strategy(spec.strategy, spec.workers)
-        return _train(spec, reporter, run_dir, strategy, chief=task_index() == 0)
+        ws = workspace_of(context)
+        return _train(spec, reporter, run_dir, strategy, ws, chief=task_index() == 0)
     except BaseException:
         for proc in workers:  # a failed or canceled chief leaves no worker waiting on it
             proc.kill()
@@ -71,7 +76,9 @@ def run_train_job(spec: TrainSpec, reporter: Reporter, run_dir: Path) -> dict[st
                 proc.kill()
 
 
-def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: bool):
+def _train(
+    spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, ws: Workspace, chief: bool
+):
     import keras
 
     from core.export.convert import parity, tflite_predict, to_tflite
@@ -81,10 +88,10 @@ def _train(spec: TrainSpec, reporter: Reporter, run_dir: Path, strategy, chief: 
     from core.training.families.common import save_test_inputs
 
     reporter.progress("reading data", 0, 1, f"reading {spec.data}")
-    loaded = load_data(spec.data, stream_large=True)
+    loaded = load_data(spec.data, ws, stream_large=True)
     task, model_name = plan(spec, loaded)
     before = len(loaded.notes)
-    loaded = streaming(spec, task, loaded)  # rows in memory unless a large table streams
+    loaded = streaming(spec, task, loaded, ws)  # rows in memory unless a large table streams
     for note in loaded.notes[before:]:  # why a large table is read whole after all
         reporter.event(note, "warning")
     reporter.event(
