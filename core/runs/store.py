@@ -12,11 +12,11 @@ read-only workspace is opened read-only and still lists and shows its runs.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import socket
 import sqlite3
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,6 +35,8 @@ from core.runs.store_schema import migrate as _migrate
 from core.runs.store_schema import record_from_row as _record_from_row
 from core.runs.store_schema import run_from_row as _run_from_row
 from core.runs.store_schema import size as _size
+
+log = logging.getLogger(__name__)
 
 
 def new_run_id() -> str:
@@ -124,7 +126,7 @@ class RunStore:
     def _warn_mirror(self, exc: Exception) -> None:
         if not self._mirror_warned:
             self._mirror_warned = True
-            print(f"warning: could not update a run folder's copy: {exc}", file=sys.stderr)
+            log.warning("could not update a run folder's copy: %s", exc)
 
     # -- runs -----------------------------------------------------------------------------
     def create_run(

@@ -17,12 +17,15 @@ the one served gets TF Serving's "Servable not found" (404).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 POINTER = "serving.json"
 POLL_S = float(os.environ.get("TFSTUDIO_SERVE_POLL_S", "1.0"))
@@ -193,7 +196,7 @@ class VersionWatcher:
             try:
                 self.check()
             except Exception as exc:  # noqa: BLE001  (a racing rename; try again next poll)
-                print(f"version watcher: {type(exc).__name__}: {exc}", file=sys.stderr)
+                log.warning("version watcher: %s: %s", type(exc).__name__, exc)
 
 
 def open_slot(path: Path, name: str, batching: bool = True) -> tuple[ModelSlot, Any]:
