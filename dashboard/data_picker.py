@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.data.datasets import DatasetStore
 from core.data.limits import UPLOAD_LIMIT_MB
+from core.data.resolve import LoadedData, load_data
 from core.data.samples import SAMPLES
 from core.data.suggest import can_train, suggest_target
 from core.errors import BadInput
@@ -22,6 +23,36 @@ class PickedData:
     ref: str  # what a spec stores: sample:NAME or a dataset id (name@vN)
     label: str
     default_target: str = ""
+
+
+@dataclass(frozen=True)
+class PickedTable:
+    """What the Train and Tune pages build their forms from."""
+
+    picked: PickedData
+    loaded: LoadedData  # a large table's columns and statistics only (its rows stay on disk)
+    kind: str  # the dataset kind: table, timeseries, text, images
+    columns: list[str]
+    targets: list[str]  # what the target box offers ("label" for images)
+    default_target: str
+
+
+def pick_table(key: str) -> PickedTable:
+    """The data picker, then the picked data's columns; stops the page (saying why) when
+    nothing usable is picked."""
+    picked = render_data_picker(key, preselect=st.query_params.get("data"))
+    if picked is None:
+        st.stop()
+    try:
+        loaded = load_data(picked.ref, workspace(), stream_large=True)
+    except BadInput as exc:
+        st.error(str(exc))
+        st.stop()
+    columns = list(map(str, loaded.frame.columns))
+    kind = loaded.dataset.kind if loaded.dataset else "table"
+    targets = ["label"] if kind == "images" else columns
+    default = picked.default_target if picked.default_target in targets else targets[-1]
+    return PickedTable(picked, loaded, kind, columns, targets, default)
 
 
 def _trainable_index(datasets: DatasetStore, versions) -> int:

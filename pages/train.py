@@ -4,7 +4,6 @@ import json
 
 import streamlit as st
 
-from core.data.resolve import load_data
 from core.errors import BadInput, NotFound
 from core.help import HELP
 from core.models.catalog import DEFAULT_MODEL, default_hp, list_entries
@@ -20,7 +19,7 @@ from core.specs import (
     field_default,
 )
 from core.training.precheck import check_train_spec, resolve_task
-from dashboard.data_picker import render_data_picker
+from dashboard.data_picker import pick_table
 from dashboard.playground import render_playground
 from dashboard.run_summary import render_report_buttons
 from dashboard.run_view import render_log, render_run, render_training_result
@@ -45,16 +44,8 @@ if run_id:
     render_log(run)
     st.stop()
 
-picked = render_data_picker("train", preselect=st.query_params.get("data"))
-if picked is None:
-    st.stop()
-try:
-    loaded = load_data(picked.ref, workspace(), stream_large=True)  # columns; rows if small
-except BadInput as exc:
-    st.error(str(exc))
-    st.stop()
-columns = list(map(str, loaded.frame.columns))
-kind = loaded.dataset.kind if loaded.dataset else "table"
+table = pick_table("train")
+picked, loaded, kind, columns = table.picked, table.loaded, table.kind, table.columns
 
 left, right = st.columns(2)
 task = left.selectbox(
@@ -64,10 +55,7 @@ task = left.selectbox(
     help="auto: images → image classification, text → text classification, "
     "a time series → forecasting, else from the target column",
 )
-target_options = ["label"] if kind == "images" else columns
-default_target = (
-    picked.default_target if picked.default_target in target_options else (target_options[-1])
-)
+target_options, default_target = table.targets, table.default_target
 target = right.selectbox(
     "Column to predict (target)",
     target_options,

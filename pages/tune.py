@@ -3,14 +3,13 @@ analytics, resume after a crash, and promotion of the best trial to a normal tra
 
 import streamlit as st
 
-from core.data.resolve import load_data
 from core.errors import BadInput, NotFound
 from core.help import HELP, choice_help
 from core.models.catalog import DEFAULT_MODEL, get_entry, list_entries
 from core.runs import launcher
 from core.specs import AUTOML_TUNERS, TASKS, TUNERS, AutoMLSpec, TrainSpec, TuneSpec
 from core.training.precheck import resolve_task
-from dashboard.data_picker import render_data_picker
+from dashboard.data_picker import pick_table
 from dashboard.search_space import render_search_space_editor, space_problems
 from dashboard.services import store, workspace
 from dashboard.tune_view import render_previous_searches, render_tune_run
@@ -44,20 +43,9 @@ render_previous_searches("tune")
 mode = st.radio(
     "Engine", (KERAS_TUNER, AUTOKERAS), horizontal=True, key="tune-mode", help=HELP["engine"]
 )
-picked = render_data_picker("tune", preselect=st.query_params.get("data"))
-if picked is None:
-    st.stop()
-try:
-    loaded = load_data(picked.ref, workspace(), stream_large=True)  # columns; rows if small
-except BadInput as exc:
-    st.error(str(exc))
-    st.stop()
-columns = list(map(str, loaded.frame.columns))
-kind = loaded.dataset.kind if loaded.dataset else "table"
-target_options = ["label"] if kind == "images" else columns
-default_target = (
-    picked.default_target if picked.default_target in target_options else target_options[-1]
-)
+table = pick_table("tune")
+picked, loaded, kind, columns = table.picked, table.loaded, table.kind, table.columns
+target_options, default_target = table.targets, table.default_target
 
 left, right = st.columns(2)
 target = right.selectbox(
