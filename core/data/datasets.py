@@ -36,6 +36,7 @@ from core.data.import_stream import import_csv, streamable
 from core.data.limits import ROW_GROUP_ROWS
 from core.data.profile import COLUMN_TYPES, TableProfile, profile_table
 from core.data.profile_stored import profile_stored, sample_frame
+from core.data.sniff import SNIFF_BYTES, check_text
 from core.data.sources import ReadOptions, check_table_size, detect_format, read_table
 from core.data.stats import load_stats, write_stats
 from core.errors import BadInput, NotFound
@@ -174,7 +175,10 @@ class DatasetStore:
         name = dataset_name(name or filename)
         if not isinstance(source, bytes):
             source = Path(source)
-            if not zipfile.is_zipfile(source) and not streamable(source, filename):
+            if streamable(source, filename):  # no size limit: the first megabyte's checks
+                with open(source, "rb") as f:
+                    check_text(f.read(SNIFF_BYTES), filename)  # before hashing gigabytes
+            elif not zipfile.is_zipfile(source):
                 check_table_size(source)  # before hashing gigabytes
         digest = file_sha256(source)
         for existing in self.list_versions(name) if (self.root / name).is_dir() else []:
