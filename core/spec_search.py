@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 from core.spec_base import Spec
 
 TUNERS = ("random", "grid", "hyperband", "bayesian")
+# The most epochs a trial trains unless told (base["epochs"]): a search's budget, below a
+# training run's default, as trials are many.
+TRIAL_EPOCHS = 10
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,13 @@ from typing import Any, ClassVar
 # The base class and the search specs live in their own modules; every name stays importable
 # from here, where callers look for it.
 from core.spec_base import Spec, field_default  # noqa: F401
-from core.spec_search import AUTOML_TUNERS, TUNERS, AutoMLSpec, TuneSpec  # noqa: F401
+from core.spec_search import (  # noqa: F401
+    AUTOML_TUNERS,
+    TRIAL_EPOCHS,
+    TUNERS,
+    AutoMLSpec,
+    TuneSpec,
+)
 
 
 @dataclass(frozen=True)

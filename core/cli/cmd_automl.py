@@ -10,10 +10,26 @@ The JSON holds `run_id`, `status`, `best` {`trial_id`, `score`, `hyperparameters
 
 from __future__ import annotations
 
-import sys
+from core.cli.common import data_arg, open_workspace, search_payload, submit_and_watch, warn
+from core.cli.flags import Flags, add_command, add_spec_flags, spec_values
+from core.specs import AUTOML_TUNERS, AutoMLSpec
 
-from core.cli.common import data_arg, open_workspace, search_payload, submit_and_watch
-from core.specs import AUTOML_TUNERS, AutoMLSpec, field_default
+DATA_HELP = "a file, a dataset id (name@vN) or sample:NAME"
+# Every AutoMLSpec field `tfstudio automl` takes, in --help order.
+FLAGS: Flags = {
+    "data": {"required": True, "type": data_arg, "help": DATA_HELP},
+    "target": {"help": "the column to predict (images: their folders)"},
+    "task": {"help": "auto (from the target column), classification, regression"},
+    "max_trials": {"help": "models AutoKeras tries"},
+    "epochs": {"help": "the most epochs a trial trains"},
+    "tuner": {"choices": list(AUTOML_TUNERS)},
+    "batch_size": {},
+    "validation_fraction": {},
+    "test_fraction": {},
+    "seed": {},
+    "text_column": {"help": "text: the column of text"},
+    "image_size": {"help": "images: resized to N x N"},
+}
 
 
 def automl_payload(ws, store, run) -> dict:
@@ -24,24 +40,9 @@ def cmd_automl(args) -> int:
     from core.tuning.automl_plan import check_automl_spec
 
     ws, store = open_workspace(args)
-    data = data_arg(args.data)
-    spec = AutoMLSpec(
-        data=data,
-        target=args.target,
-        task=args.task,
-        max_trials=args.max_trials,
-        epochs=args.epochs,
-        tuner=args.tuner,
-        batch_size=args.batch_size,
-        validation_fraction=args.validation_fraction,
-        test_fraction=args.test_fraction,
-        seed=args.seed,
-        text_column=args.text_column,
-        image_size=args.image_size,
-    )
+    spec = AutoMLSpec(**spec_values(args, FLAGS))
     plan = check_automl_spec(spec, ws)  # bad input exits 2 before any worker starts
-    for w in plan.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    warn(plan.warnings)
     name = args.name or f"automl {plan.automodel} · {args.target or plan.task} · {plan.data_label}"
 
     def text(run, payload) -> str:
@@ -60,36 +61,13 @@ def cmd_automl(args) -> int:
 
 
 def register(sub, common) -> None:
-    def default(name: str):
-        return field_default(AutoMLSpec, name)
-
-    p = sub.add_parser(
+    p = add_command(
+        sub,
+        common,
         "automl",
-        parents=[common],
-        help="search models with AutoKeras (tables, image datasets, text tables)",
+        cmd_automl,
+        "search models with AutoKeras (tables, image datasets, text tables)",
     )
-    p.add_argument("--data", required=True, help="a file, a dataset id (name@vN) or sample:NAME")
-    p.add_argument("--target", default="", help="the column to predict (images: their folders)")
-    p.add_argument(
-        "--task",
-        default=default("task"),
-        help="auto (from the target column), classification, regression",
-    )
-    p.add_argument(
-        "--max-trials", type=int, default=default("max_trials"), help="models AutoKeras tries"
-    )
-    p.add_argument(
-        "--epochs", type=int, default=default("epochs"), help="the most epochs a trial trains"
-    )
-    p.add_argument("--tuner", default=default("tuner"), choices=list(AUTOML_TUNERS))
-    p.add_argument("--batch-size", type=int, default=default("batch_size"))
-    p.add_argument("--validation-fraction", type=float, default=default("validation_fraction"))
-    p.add_argument("--test-fraction", type=float, default=default("test_fraction"))
-    p.add_argument("--seed", type=int, default=default("seed"))
-    p.add_argument("--text-column", default="", help="text: the column of text")
-    p.add_argument(
-        "--image-size", type=int, default=default("image_size"), help="images: resized to N x N"
-    )
+    add_spec_flags(p, AutoMLSpec, FLAGS)
     p.add_argument("--name", default="")
     p.add_argument("--detach", action="store_true", help="start the search and return at once")
-    p.set_defaults(func=cmd_automl)

@@ -6,9 +6,9 @@ import os
 import shutil
 from pathlib import Path
 
-from core.cli.common import EXIT_FAILED, EXIT_OK, emit, open_workspace, run_payload, watch
+from core.cli.common import EXIT_FAILED, EXIT_OK, emit, open_workspace, watch_result
+from core.cli.flags import add_command
 from core.runs import launcher
-from core.runs.status import RunStatus
 from core.specs import EXPORT_FORMATS, TFJS_QUANTIZATIONS, ExportSpec, field_default
 
 FORMAT_CHOICES = (*EXPORT_FORMATS, "c-array", "all")  # c-array: another name for micro
@@ -73,15 +73,13 @@ def cmd_export(args) -> int:
     check_export(store, ws, spec)  # bad input exits 2 before a worker starts
     what = f"{args.variant} variant of {args.run_id}" if args.variant else args.run_id
     run = launcher.submit(ws, store, spec, name=f"export {spec.format} of {what}")
-    run = watch(store, run)
-    if run.status is not RunStatus.SUCCEEDED:
-        emit(args, run_payload(store, run), f"{run.id} {run.status.value}: {run.error}")
+    result = watch_result(args, store, run)
+    if result is None:
         return EXIT_FAILED
     out_dir = Path(args.out).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = dict(run.result or {})
     bundles = _copy_out(result, store.get_artifacts(run.id), out_dir)
-    payload = {**result, "bundles": bundles, "run_id": run.id, "status": run.status.value}
+    payload = {**result, "bundles": bundles}
     if "format" in result and result["format"] in bundles:
         payload["path"] = bundles[result["format"]].get("path")
     lines = [
@@ -94,8 +92,8 @@ def cmd_export(args) -> int:
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser(
-        "export", parents=[common], help="export a training run's model or a compressed variant"
+    p = add_command(
+        sub, common, "export", cmd_export, "export a training run's model or a compressed variant"
     )
     p.add_argument("run_id")
     p.add_argument(
@@ -124,4 +122,3 @@ def register(sub, common) -> None:
         default=field_default(ExportSpec, "version"),
         help="model version (TF Serving NAME/N/)",
     )
-    p.set_defaults(func=cmd_export)

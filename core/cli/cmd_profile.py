@@ -10,11 +10,26 @@ The JSON holds `top_ops` (each `name`, `type`, `self_time_us`, `percent`), `step
 
 from __future__ import annotations
 
-from core.cli.common import EXIT_FAILED, EXIT_OK, emit, open_workspace, run_payload, watch
+from core.cli.common import EXIT_FAILED, EXIT_OK, emit, launch, open_workspace, watch_result
+from core.cli.flags import Flags, add_command, add_spec_flags, spec_values
 from core.errors import BadInput
-from core.runs import launcher
-from core.runs.status import RunStatus
 from core.specs import PROFILE_MODES, ProfileSpec
+
+# The what-ifs: how the run's input pipeline is changed for the profile (the mode's own flags
+# first, then these, in --help order).
+WHAT_IFS = {
+    "batch_size": "rows per step (0: run's)",
+    "prefetch": "auto, off or N batches",
+    "cache": "cache the preprocessed batches",
+    "parallel_calls": "preprocessing map, auto|N",
+}
+# Every ProfileSpec field `tfstudio profile` takes after RUN_ID.
+FLAGS: Flags = {
+    "mode": {"choices": list(PROFILE_MODES)},
+    "steps": {"help": "train: steps of an epoch, A-B (default 1-10)"},
+    "batches": {"help": "inference: batches to profile"},
+    **{name: {"help": f"what-if: {text}"} for name, text in WHAT_IFS.items()},
+}
 
 
 def _text(payload: dict) -> str:
@@ -60,71 +75,35 @@ def _summarize_file(args) -> int:
 
 
 def cmd_profile(args) -> int:
-    from core.models.io import trained_run_dir
-    from core.profiling.options import check_spec, precheck
+    from core.profiling.options import check_spec
+    from core.profiling.source import check_source
 
     if args.trace:
         return _summarize_file(args)
     if not args.run_id:
         raise BadInput("give the training run to profile (RUN_ID), or --trace FILE")
     ws, store = open_workspace(args)
-    spec = check_spec(
-        ProfileSpec(
-            source_run=args.run_id,
-            mode=args.mode,
-            steps=args.steps,
-            batches=args.batches,
-            batch_size=args.batch_size,
-            prefetch=args.prefetch,
-            cache=args.cache,
-            parallel_calls=args.parallel_calls,
-        )
-    )
-    trained_run_dir(
-        store,
-        ws,
-        args.run_id,
-        "profiling takes a training run",
-        needs=("network.keras", "preprocessing.keras", "features.json"),
-    )
-    source = store.get_run(args.run_id)
-    precheck(spec, source.spec, source.result or {})  # a step range outside the run exits 2
-    run = launcher.submit(ws, store, spec, name=f"profile {spec.mode} of {args.run_id}")
-    if args.detach:
-        emit(args, run_payload(store, run), run.id)
+    spec = check_spec(ProfileSpec(source_run=args.run_id, **spec_values(args, FLAGS)))
+    check_source(spec, store, ws)  # a step range outside the run exits 2
+    run = launch(args, ws, store, spec, f"profile {spec.mode} of {args.run_id}")
+    if run is None:
         return EXIT_OK
-    code = wait_and_report_quiet(args, store, run)
-    return code
-
-
-def wait_and_report_quiet(args, store, run) -> int:
-    """Wait with progress on stderr; print the profile's numbers (or the failure)."""
-    import sys
-
-    run = watch(store, run)
-    if run.status is not RunStatus.SUCCEEDED:
-        print(f"error: {run.error}", file=sys.stderr)
-        emit(args, run_payload(store, run), f"{run.id} {run.status.value}: {run.error}")
+    payload = watch_result(args, store, run, error_line=True)
+    if payload is None:
         return EXIT_FAILED
-    payload = {"run_id": run.id, "status": run.status.value, **(run.result or {})}
     emit(args, payload, f"{run.id}\n" + _text(payload))
     return EXIT_OK
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
+        common,
         "profile",
-        parents=[common],
-        help="profile a training run's model (TensorFlow Profiler): step time, top ops, input",
+        cmd_profile,
+        "profile a training run's model (TensorFlow Profiler): step time, top ops, input",
     )
     p.add_argument("run_id", nargs="?", default="", help="a finished training run")
-    p.add_argument("--mode", default="train", choices=list(PROFILE_MODES))
-    p.add_argument("--steps", default="", help="train: steps of an epoch, A-B (default 1-10)")
-    p.add_argument("--batches", type=int, default=10, help="inference: batches to profile")
-    p.add_argument("--batch-size", type=int, default=0, help="what-if: rows per step (0: run's)")
-    p.add_argument("--prefetch", default="auto", help="what-if: auto, off or N batches")
-    p.add_argument("--cache", action="store_true", help="what-if: cache the preprocessed batches")
-    p.add_argument("--parallel-calls", default="auto", help="what-if: preprocessing map, auto|N")
+    add_spec_flags(p, ProfileSpec, FLAGS)
     p.add_argument("--trace", default="", help="summarize this .xplane.pb (or folder) instead")
     p.add_argument("--detach", action="store_true", help="start the profile and return at once")
-    p.set_defaults(func=cmd_profile)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.cli.common import EXIT_OK, emit, open_workspace
+from core.cli.flags import add_command
 
 
 def cmd_report(args) -> int:
@@ -19,11 +20,12 @@ def cmd_report(args) -> int:
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
+        common,
         "report",
-        parents=[common],
-        help="write a finished run's report (self-contained HTML, or PDF)",
+        cmd_report,
+        "write a finished run's report (self-contained HTML, or PDF)",
     )
     p.add_argument("run_id")
     p.add_argument("--out", required=True, help="FILE.html or FILE.pdf")
-    p.set_defaults(func=cmd_report)

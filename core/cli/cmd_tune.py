@@ -11,25 +11,25 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+from core.cli.cmd_automl import DATA_HELP
 from core.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     EXIT_OK,
     data_arg,
     emit,
+    launch,
     open_workspace,
-    run_payload,
     search_payload,
     submit_and_watch,
-    watch,
+    wait_and_report,
+    warn,
 )
+from core.cli.flags import Flags, add_command, add_spec_flags, spec_values
 from core.errors import BadInput, NotFound
-from core.runs import launcher
-from core.runs.status import RunStatus
-from core.specs import TUNERS, TrainSpec, TuneSpec
+from core.specs import TRIAL_EPOCHS, TUNERS, TrainSpec, TuneSpec
 
 
 def _read_space(path: str) -> list:
@@ -48,6 +48,31 @@ def _read_space(path: str) -> list:
     return space
 
 
+# The TrainSpec fields every trial starts from, then the search's own TuneSpec fields.
+BASE_FLAGS: Flags = {
+    "data": {"required": True, "type": data_arg, "help": DATA_HELP},
+    "target": {"help": "the column to predict"},
+    "model": {"help": "catalog name (default: the task's default)"},
+    "task": {},
+    "epochs": {"default": TRIAL_EPOCHS, "help": "the most epochs a trial trains"},
+    "batch_size": {},
+    "seed": {},
+}
+SEARCH_FLAGS: Flags = {
+    "tuner": {"choices": list(TUNERS)},
+    "max_trials": {},
+    "workers": {"help": "KerasTuner worker processes (0: one)"},
+    "objective": {"help": "a logged metric, e.g. val_accuracy"},
+    "direction": {"choices": ["", "min", "max"]},
+    "executions_per_trial": {},
+    "time_budget_s": {"flag": "--time-budget", "help": "seconds; no trial starts after"},
+    "trial_early_stopping": {"flag": "--early-stopping", "help": "patience inside a trial (0 off)"},
+    "keep_best": {"help": "keep checkpoints of the best K"},
+    "max_failed_trials": {},
+    "hyperband_factor": {},
+}
+
+
 def tune_payload(ws, store, run) -> dict:
     return search_payload(ws, store, run, summaries=False)
 
@@ -56,34 +81,14 @@ def cmd_tune(args) -> int:
     from core.tuning.space import check_tune_spec
 
     ws, store = open_workspace(args)
-    data = data_arg(args.data)
-    base = TrainSpec(
-        data=data,
-        target=args.target,
-        model=args.model,
-        task=args.task,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        seed=args.seed,
-    )
+    base = TrainSpec(**spec_values(args, BASE_FLAGS))
     spec = TuneSpec(
         base=base.to_dict(),
-        tuner=args.tuner,
         space=tuple(_read_space(args.space)),
-        objective=args.objective,
-        direction=args.direction,
-        max_trials=args.max_trials,
-        executions_per_trial=args.executions_per_trial,
-        time_budget_s=args.time_budget,
-        trial_early_stopping=args.early_stopping,
-        keep_best=args.keep_best,
-        max_failed_trials=args.max_failed_trials,
-        workers=args.workers,
-        hyperband_factor=args.hyperband_factor,
+        **spec_values(args, SEARCH_FLAGS),
     )
     planned, space, objective, direction = check_tune_spec(spec, ws)  # exit 2 before a run
-    for w in planned.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    warn(planned.warnings)
     name = args.name or (
         f"tune {args.tuner} · {planned.model} · {args.target or planned.task} · "
         f"{planned.data_label}"
@@ -112,18 +117,11 @@ def cmd_promote(args) -> int:
     spec = promote_spec(source)
     check_train_spec(spec, ws)
     best = (source.result or {}).get("best", {})
-    run = launcher.submit(
-        ws, store, spec, name=args.name or f"promoted {source.id} trial {best.get('trial_id')}"
-    )
-    if args.detach:
-        emit(args, run_payload(store, run), run.id)
+    name = args.name or f"promoted {source.id} trial {best.get('trial_id')}"
+    run = launch(args, ws, store, spec, name)
+    if run is None:
         return EXIT_OK
-    run = watch(store, run)
-    payload = run_payload(store, run)
-    payload["promoted_from"] = {"run_id": source.id, **best}
-    metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items())
-    emit(args, payload, f"{run.id} {run.status.value} {metrics} {run.error or ''}".strip())
-    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+    return wait_and_report(args, store, run, extra={"promoted_from": {"run_id": source.id, **best}})
 
 
 def cmd_tune_worker(args) -> int:
@@ -169,31 +167,14 @@ def cmd_tune_worker(args) -> int:
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser(
-        "tune", parents=[common], help="search a model's hyperparameters with KerasTuner"
+    p = add_command(
+        sub, common, "tune", cmd_tune, "search a model's hyperparameters with KerasTuner"
     )
-    p.add_argument("--data", required=True, help="a file, a dataset id (name@vN) or sample:NAME")
-    p.add_argument("--target", default="", help="the column to predict")
-    p.add_argument("--model", default="", help="catalog name (default: the task's default)")
-    p.add_argument("--task", default="auto")
-    p.add_argument("--tuner", default="hyperband", choices=list(TUNERS))
-    p.add_argument("--max-trials", type=int, default=10)
-    p.add_argument("--workers", type=int, default=0, help="KerasTuner worker processes (0: one)")
-    p.add_argument("--epochs", type=int, default=10, help="the most epochs a trial trains")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--objective", default="val_loss", help="a logged metric, e.g. val_accuracy")
-    p.add_argument("--direction", default="", choices=["", "min", "max"])
-    p.add_argument("--executions-per-trial", type=int, default=1)
-    p.add_argument("--time-budget", type=float, default=0.0, help="seconds; no trial starts after")
-    p.add_argument("--early-stopping", type=int, default=3, help="patience inside a trial (0 off)")
-    p.add_argument("--keep-best", type=int, default=3, help="keep checkpoints of the best K")
-    p.add_argument("--max-failed-trials", type=int, default=3)
-    p.add_argument("--hyperband-factor", type=int, default=3)
+    add_spec_flags(p, TrainSpec, BASE_FLAGS)
+    add_spec_flags(p, TuneSpec, SEARCH_FLAGS)
     p.add_argument("--space", default="", help="a JSON file: a list of hyperparameters")
     p.add_argument("--name", default="")
     p.add_argument("--detach", action="store_true", help="start the search and return at once")
-    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser(
         "promote", parents=[common], help="retrain a search's best trial as a training run"

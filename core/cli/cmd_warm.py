@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from core.cli.common import EXIT_OK, emit, open_workspace
+from core.cli.flags import add_command
 from core.errors import BadInput
 from core.runs import launcher, warm
 
@@ -43,11 +44,12 @@ def cmd_warm(args) -> int:
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
+        common,
         "warm",
-        parents=[common],
-        help="keep workers with TensorFlow imported ready, so jobs start at once",
+        cmd_warm,
+        "keep workers with TensorFlow imported ready, so jobs start at once",
     )
     p.add_argument("--count", type=int, help="how many to keep ready (0 turns them off)")
     p.add_argument("--stop", action="store_true", help="turn off and retire the idle ones")
-    p.set_defaults(func=cmd_warm)

@@ -97,25 +97,58 @@ def data_arg(data: str) -> str:
     return data
 
 
-def wait_and_report(args, store: RunStore, run: Run) -> int:
+def warn(warnings) -> None:
+    """A precheck's warnings, one `warning:` line each on stderr (stdout stays the result)."""
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def launch(args, ws: Workspace, store: RunStore, spec, name: str, payload=None) -> Run | None:
+    """Submit a run. With --detach print its id (its payload with --json; `payload(run)` or the
+    run's) and return None: the caller is done; else the run, to watch."""
+    run = launcher.submit(ws, store, spec, name=name)
+    if not args.detach:
+        return run
+    emit(args, (payload or (lambda r: run_payload(store, r)))(run), run.id)
+    return None
+
+
+def watch_result(args, store: RunStore, run: Run, error_line: bool = False) -> dict | None:
+    """Watch a run to its end. Succeeded: its result with `run_id` and `status`, for the caller
+    to print; else None once its payload (--json) or `ID STATUS: error` is printed
+    (`error_line`: also an `error:` line on stderr)."""
     run = watch(store, run)
-    payload = run_payload(store, run)
+    if run.status is RunStatus.SUCCEEDED:
+        return {"run_id": run.id, "status": run.status.value, **(run.result or {})}
+    if error_line:
+        print(f"error: {run.error}", file=sys.stderr)
+    emit(args, run_payload(store, run), f"{run.id} {run.status.value}: {run.error}")
+    return None
+
+
+def _exit(run: Run) -> int:
+    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+
+
+def wait_and_report(args, store: RunStore, run: Run, extra=None) -> int:
+    """Watch a run and print its test metrics (`extra`: more keys for --json)."""
+    run = watch(store, run)
+    payload = {**run_payload(store, run), **(extra or {})}
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items())
     emit(args, payload, f"{run.id} {run.status.value} {metrics}{run.error or ''}".strip())
-    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+    return _exit(run)
 
 
 def submit_and_watch(args, ws: Workspace, store: RunStore, spec, name: str, payload, text) -> int:
     """Submit a run; with --detach print its id at once, else watch it and print `text(run,
     payload)` (or the payload with --json). `payload(run)` builds what --json prints."""
-    run = launcher.submit(ws, store, spec, name=name)
-    if args.detach:
-        emit(args, payload(run), run.id)
+    run = launch(args, ws, store, spec, name, payload)
+    if run is None:
         return EXIT_OK
     run = watch(store, run)
     body = payload(run)
     emit(args, body, (text(run, body) + (f" {run.error}" if run.error else "")).strip())
-    return EXIT_OK if run.status is RunStatus.SUCCEEDED else EXIT_FAILED
+    return _exit(run)
 
 
 def search_payload(ws: Workspace, store: RunStore, run: Run, summaries: bool) -> dict[str, Any]:

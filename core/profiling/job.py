@@ -20,8 +20,9 @@ from typing import Any
 
 from core.errors import BadInput
 from core.profiling.convert import summarize
-from core.profiling.options import check_spec, precheck, resolve_steps
+from core.profiling.options import check_spec, resolve_steps
 from core.profiling.recommend import recommend
+from core.profiling.source import check_source
 from core.runs.context import JobContext, workspace_of
 from core.runs.reporter import Reporter, raise_if_canceled
 from core.specs import ProfileSpec
@@ -238,22 +239,13 @@ def _timing(recorder: _Recorder, a: int, b: int) -> dict[str, Any]:
 def run_profile_job(
     spec: ProfileSpec, reporter: Reporter, run_dir: Path, context: JobContext | None = None
 ) -> dict[str, Any]:
-    from core.models.io import load_run_model, trained_run_dir
+    from core.models.io import load_run_model
     from core.profiling import pipeline as pipelines
     from core.runs.store import RunStore
 
     spec = check_spec(spec)
     ws = workspace_of(context)
-    store = RunStore(ws.db_path)
-    folder = trained_run_dir(
-        store,
-        ws,
-        spec.source_run,
-        "profiling takes a training run",
-        needs=("network.keras", "preprocessing.keras", "features.json"),
-    )
-    source = store.get_run(spec.source_run)
-    precheck(spec, source.spec, source.result or {})  # before TensorFlow loads: a quick no
+    folder, source = check_source(spec, RunStore(ws.db_path), ws)  # before TensorFlow loads
     run_dir.mkdir(parents=True, exist_ok=True)
     reporter.progress("preparing", 0, 5, "loading the run's network and rebuilding its data")
     contract = json.loads((folder / "features.json").read_text())
