@@ -28,6 +28,19 @@ class Spec:
         return cls(**values)
 
 
+# The defaults that every spec reading a dataset shares (a training run, an AutoML search), held
+# once so the two cannot drift: TrainSpec's and AutoMLSpec's fields read them from here.
+DATA_DEFAULTS: dict[str, Any] = {
+    "data": "sample:iris",
+    "task": "auto",
+    "batch_size": 32,
+    "validation_fraction": 0.2,
+    "test_fraction": 0.2,
+    "seed": 42,
+    "image_size": 64,
+}
+
+
 def field_default(spec_type: type[Spec], name: str) -> Any:
     """A spec field's default: the one value the CLI and the pages start from."""
     for f in dataclasses.fields(spec_type):

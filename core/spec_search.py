@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from core.spec_base import Spec
+from core.spec_base import DATA_DEFAULTS, Spec
 
 TUNERS = ("random", "grid", "hyperband", "bayesian")
 # The most epochs a trial trains unless told (base["epochs"]): a search's budget, below a
@@ -71,15 +71,15 @@ class AutoMLSpec(Spec):
     """
 
     kind: ClassVar[str] = "automl"
-    data: str = "sample:iris"
+    data: str = DATA_DEFAULTS["data"]
     target: str = ""
-    task: str = "auto"
+    task: str = DATA_DEFAULTS["task"]
     max_trials: int = 3
     epochs: int = 10
     tuner: str = "greedy"
-    batch_size: int = 32
-    validation_fraction: float = 0.2
-    test_fraction: float = 0.2
-    seed: int = 42
+    batch_size: int = DATA_DEFAULTS["batch_size"]
+    validation_fraction: float = DATA_DEFAULTS["validation_fraction"]
+    test_fraction: float = DATA_DEFAULTS["test_fraction"]
+    seed: int = DATA_DEFAULTS["seed"]
     text_column: str = ""
-    image_size: int = 64
+    image_size: int = DATA_DEFAULTS["image_size"]

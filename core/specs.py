@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 # The base class and the search specs live in their own modules; every name stays importable
 # from here, where callers look for it.
-from core.spec_base import Spec, field_default  # noqa: F401
+from core.spec_base import DATA_DEFAULTS, Spec, field_default  # noqa: F401
 from core.spec_search import (  # noqa: F401
     AUTOML_TUNERS,
     TRIAL_EPOCHS,
@@ -79,18 +79,18 @@ class TrainSpec(Spec):
     """
 
     kind: ClassVar[str] = "train"
-    data: str = "sample:iris"
+    data: str = DATA_DEFAULTS["data"]
     target: str = ""
     model: str = ""
-    task: str = "auto"
+    task: str = DATA_DEFAULTS["task"]
     epochs: int = 20
-    batch_size: int = 32
+    batch_size: int = DATA_DEFAULTS["batch_size"]
     learning_rate: float = 0.0
     hidden_units: tuple[int, ...] = ()
     dropout: float = 0.0
-    validation_fraction: float = 0.2
-    test_fraction: float = 0.2
-    seed: int = 42
+    validation_fraction: float = DATA_DEFAULTS["validation_fraction"]
+    test_fraction: float = DATA_DEFAULTS["test_fraction"]
+    seed: int = DATA_DEFAULTS["seed"]
     coerce_numeric: bool = False
     split: str = "auto"
     time_column: str = ""
@@ -101,7 +101,7 @@ class TrainSpec(Spec):
     text_column: str = ""
     max_tokens: int = 10_000
     sequence_length: int = 64
-    image_size: int = 64
+    image_size: int = DATA_DEFAULTS["image_size"]
     early_stopping: int = 0
     bucketize: tuple[str, ...] = ()
     weights: str = ""

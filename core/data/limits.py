@@ -10,18 +10,24 @@ UPLOAD_LIMIT_MB = 200
 MAX_COLUMNS = 2_000
 
 
+def _env_mb(name: str) -> int | None:
+    """The environment variable `name`, in megabytes, as bytes; None if unset or not a number
+    (then the built-in limit holds)."""
+    import os
+
+    try:
+        return int(float(os.environ.get(name) or "") * 2**20)
+    except ValueError:
+        return None
+
+
 def max_table_bytes() -> int:
     """Largest table file read into memory: TFSTUDIO_MAX_TABLE_MB, else a third of the memory
     available now (reading a CSV peaks at about 2.5x its size). Larger files are refused with a
     message instead of being read until the machine runs out of memory."""
-    import os
-
-    env = os.environ.get("TFSTUDIO_MAX_TABLE_MB")
-    if env:
-        try:
-            return int(float(env) * 2**20)
-        except ValueError:
-            pass
+    env = _env_mb("TFSTUDIO_MAX_TABLE_MB")
+    if env is not None:
+        return env
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -44,15 +50,8 @@ VOCAB_CAP = 1_000
 
 def stream_above_bytes() -> int:
     """STREAM_ABOVE_BYTES, or TFSTUDIO_STREAM_ABOVE_MB (tests stream tiny tables with 0)."""
-    import os
-
-    env = os.environ.get("TFSTUDIO_STREAM_ABOVE_MB")
-    if env:
-        try:
-            return int(float(env) * 2**20)
-        except ValueError:
-            pass
-    return STREAM_ABOVE_BYTES
+    env = _env_mb("TFSTUDIO_STREAM_ABOVE_MB")
+    return STREAM_ABOVE_BYTES if env is None else env
 
 
 # Rows that a task which does not stream (a search, AutoML, profiling, compression, comparing

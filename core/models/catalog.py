@@ -189,6 +189,12 @@ HANDLES = {
     ),
 }
 
+# The new head's hyperparameters on a pretrained text encoder, KerasHub and TF Hub alike.
+TEXT_HEAD_HPS = (
+    HyperParam("dropout", "float", 0.1, 0.0, 0.5, help="dropout before the new head"),
+    HyperParam("learning_rate", "float", 0.001, 1e-5, 1e-2, log=True, help="Adam step"),
+)
+
 TEXT_TRANSFER = CatalogEntry(
     "kerashub-text",
     "KerasHub text encoder",
@@ -198,10 +204,7 @@ TEXT_TRANSFER = CatalogEntry(
     "own tokenizer and preprocessor, the encoder frozen, a new classification head; optionally "
     "fine-tune its top layers.",
     "core.models.builders:build_text_transfer",
-    (
-        HyperParam("dropout", "float", 0.1, 0.0, 0.5, help="dropout before the new head"),
-        HyperParam("learning_rate", "float", 0.001, 1e-5, 1e-2, log=True, help="Adam step"),
-    ),
+    TEXT_HEAD_HPS,
 )
 
 HUB_TEXT_TRANSFER = CatalogEntry(
@@ -213,10 +216,7 @@ HUB_TEXT_TRANSFER = CatalogEntry(
     "model when it has one (BERT: the matching bert_*_preprocess), the encoder frozen "
     "(keras.layers.TFSMLayer), a new classification head.",
     "core.models.builders:build_hub_text_transfer",
-    (
-        HyperParam("dropout", "float", 0.1, 0.0, 0.5, help="dropout before the new head"),
-        HyperParam("learning_rate", "float", 0.001, 1e-5, 1e-2, log=True, help="Adam step"),
-    ),
+    TEXT_HEAD_HPS,
 )
 
 

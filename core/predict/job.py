@@ -28,10 +28,12 @@ from core.runs.store import RunStore
 from core.specs import PredictSpec
 from core.training.families.common import CLASSIFICATION_TASKS
 from core.training.features import ModelContract, to_inputs
+from core.workspace import Workspace
 
 
-def _model_inputs(spec: PredictSpec, contract: ModelContract, source: Path) -> tuple[Any, dict]:
-    """(the model's input for one example, what to echo back in the result)."""
+def model_inputs(spec: PredictSpec, contract: ModelContract, source: Path) -> tuple[Any, dict]:
+    """(the model's input for one example, what to echo back in the result); BadInput before
+    TensorFlow loads (the page tests' fake job checks its input with this too)."""
     kind = contract.input_kind
     if kind == "table":
         frame = parse_row(spec.inputs_json, contract)
@@ -50,6 +52,12 @@ def _model_inputs(spec: PredictSpec, contract: ModelContract, source: Path) -> t
         window = pick_window(saved_windows(source), spec.window_index)
         return ("sequence", window), {"window_index": int(spec.window_index)}
     raise BadInput(f"this model takes {kind!r} inputs, which the playground cannot build")
+
+
+def source_and_contract(spec: PredictSpec, ws: Workspace) -> tuple[Path, ModelContract]:
+    """The source run's folder and its model's input contract (BadInput for a wrong run)."""
+    source = source_run_dir(RunStore(ws.db_path), ws, spec.source_run)
+    return source, load_contract(source)
 
 
 def _to_tensors(prepared: tuple[str, Any], contract: ModelContract):
@@ -93,10 +101,8 @@ def describe(result: dict[str, Any]) -> str:
 def run_predict_job(
     spec: PredictSpec, reporter: Reporter, run_dir: Path, context: JobContext | None = None
 ) -> dict[str, Any]:
-    ws = workspace_of(context)
-    source = source_run_dir(RunStore(ws.db_path), ws, spec.source_run)
-    contract = load_contract(source)
-    prepared, echo = _model_inputs(spec, contract, source)
+    source, contract = source_and_contract(spec, workspace_of(context))
+    prepared, echo = model_inputs(spec, contract, source)
 
     reporter.progress("loading", 0, 2, "loading the model")
     from core.models.io import load_run_model  # custom layers, a preset's tokenizer, trust

@@ -25,23 +25,18 @@ from core.training.features import FeatureSpec, ModelContract, safe_input_names
 from core.workspace import Workspace
 
 AUTOML_TASKS = ("auto", "classification", "regression")
-AUTOKERAS_CLASS = {
-    ("table", "classification"): "StructuredDataClassifier",
-    ("table", "regression"): "StructuredDataRegressor",
-    ("image", "classification"): "ImageClassifier",
-    ("image", "regression"): "ImageRegressor",
-    ("text", "classification"): "TextClassifier",
-    ("text", "regression"): "TextRegressor",
+# (input kind, task) -> the AutoKeras class that searches it, and the task name a training
+# run's features.json uses for the same kind of model.
+AUTOMODELS = {
+    ("table", "classification"): ("StructuredDataClassifier", "classification"),
+    ("table", "regression"): ("StructuredDataRegressor", "regression"),
+    ("image", "classification"): ("ImageClassifier", "image-classification"),
+    ("image", "regression"): ("ImageRegressor", "regression"),
+    ("text", "classification"): ("TextClassifier", "text-classification"),
+    ("text", "regression"): ("TextRegressor", "regression"),
 }
-# The task names a training run's features.json uses for the same kind of model.
-CONTRACT_TASK = {
-    ("table", "classification"): "classification",
-    ("table", "regression"): "regression",
-    ("image", "classification"): "image-classification",
-    ("image", "regression"): "regression",
-    ("text", "classification"): "text-classification",
-    ("text", "regression"): "regression",
-}
+AUTOKERAS_CLASS = {key: automodel for key, (automodel, _) in AUTOMODELS.items()}
+CONTRACT_TASK = {key: task for key, (_, task) in AUTOMODELS.items()}
 MAX_IMAGE_BYTES = 2 * 1024**3  # decoded images are held in memory: AutoKeras takes numpy arrays
 
 

@@ -11,8 +11,9 @@ from core.errors import BadInput
 from core.models.backbones import describe, fetch
 from core.models.catalog import is_transfer
 from core.specs import TrainSpec
+from core.training.families.classified import classifier_prepared
 from core.training.families.common import Prepared
-from core.training.features import FeatureSpec, ModelContract
+from core.training.features import FeatureSpec
 from core.training.split import split_rows
 
 
@@ -90,25 +91,16 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
     test_images = np.stack(
         [decode_image(tf.constant(f), (size, size)).numpy() for f in test["file"]]
     ).astype("float32")
-    contract = ModelContract(
-        "image-classification",
-        "label",
-        [FeatureSpec("image", "image", "image")],
-        classes,
+    return classifier_prepared(
         "image",
+        "label",
+        FeatureSpec("image", "image", "image"),
+        classes,
         details,
-    )
-    return Prepared(
-        task="image-classification",
-        input_kind="image",
-        contract=contract,
-        preprocess=preprocess,
-        train=pipeline(parts["train"], True),
-        train_labels=parts["train"]["y"].to_numpy("int32"),
-        validation=pipeline(parts["validation"], False),
-        test_inputs=test_images,
-        test_y=test["y"].to_numpy("int32"),
-        outputs=len(classes),
-        network_input_shape=(size, size, 3),
-        rows={k: len(v) for k, v in parts.items()},
+        preprocess,
+        pipeline,
+        parts,
+        "y",
+        test_images,
+        (size, size, 3),
     )

@@ -3,8 +3,9 @@ in a module of its own so the three families share it without importing each oth
 
 from __future__ import annotations
 
+from core.training.families.classified import classifier_prepared
 from core.training.families.common import Prepared
-from core.training.features import FeatureSpec, ModelContract
+from core.training.features import FeatureSpec
 
 
 def text_classifier(
@@ -25,26 +26,17 @@ def text_classifier(
         )
         return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
 
-    contract = ModelContract(
-        "text-classification",
-        spec.target,
-        [FeatureSpec(column, "text", "string")],
-        classes,
+    return classifier_prepared(
         "text",
+        spec.target,
+        FeatureSpec(column, "text", "string"),
+        classes,
         details,
-    )
-    return Prepared(
-        task="text-classification",
-        input_kind="text",
-        contract=contract,
-        preprocess=preprocess,
-        train=pipeline(parts["train"], True),
-        train_labels=parts["train"]["_y"].to_numpy("int32"),
-        validation=pipeline(parts["validation"], False),
-        test_inputs=texts(parts["test"]).astype(str),
-        test_y=parts["test"]["_y"].to_numpy("int32"),
-        outputs=len(classes),
-        network_input_shape=input_shape,
-        rows={k: len(v) for k, v in parts.items()},
-        hp=hp,
+        preprocess,
+        pipeline,
+        parts,
+        "_y",
+        texts(parts["test"]).astype(str),
+        input_shape,
+        hp,
     )
