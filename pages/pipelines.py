@@ -9,7 +9,7 @@ from core.errors import BadInput, NotFound
 from core.help import HELP, choice_help
 from core.pipelines.checks import TASK_METRICS, check_against_workspace
 from core.pipelines.definition import load_pipeline
-from core.pipelines.job import submit_pipeline
+from core.pipelines.submit import submit_pipeline
 from core.runs import launcher
 from core.specs import EXPORT_FORMATS
 from dashboard.components import fmt_time, status_label

@@ -16,8 +16,8 @@ import time
 import pytest
 
 from core.data.datasets import DatasetStore
-from core.pipelines.job import submit_pipeline
 from core.pipelines.state import read_state
+from core.pipelines.submit import submit_pipeline
 from core.runs.recovery import reconcile
 from core.runs.status import RunStatus
 from tests import test_pipeline_resume as _resume

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from core.data.datasets import DatasetStore
-from core.pipelines.job import submit_pipeline
 from core.pipelines.state import read_state
+from core.pipelines.submit import submit_pipeline
 from core.registry.store import Registry
 from core.runs import launcher
 from core.runs.recovery import reconcile

@@ -10,8 +10,8 @@ import pytest
 
 from core.data.datasets import DatasetStore
 from core.errors import BadInput
-from core.pipelines.job import submit_pipeline
 from core.pipelines.state import read_ledger, read_state
+from core.pipelines.submit import submit_pipeline
 from core.pipelines.watch import watch
 from core.runs import launcher
 from core.runs.status import RunStatus

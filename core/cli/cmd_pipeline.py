@@ -49,7 +49,7 @@ def _finish(args, ws, store, run) -> int:
 
 
 def cmd_run(args) -> int:
-    from core.pipelines.job import submit_pipeline
+    from core.pipelines.submit import submit_pipeline
 
     ws, store = open_workspace(args)
     run = submit_pipeline(ws, store, args.file)

@@ -345,16 +345,3 @@ def run_pipeline_job(
             f"{runner.state['stages'][stage.name]['error']}"
         )
     return result
-
-
-def submit_pipeline(ws: Workspace, store: RunStore, path: str | Path, ingest_file: str = ""):
-    """Check a pipeline file against the workspace and start it as a run (BadInput if wrong)."""
-    from core.pipelines.definition import load_pipeline
-    from core.runs import launcher
-
-    pipeline = load_pipeline(path)
-    check_against_workspace(pipeline, ws)
-    spec = PipelineSpec(
-        file=str(Path(path).expanduser().resolve()), text=pipeline.text, ingest_file=ingest_file
-    )
-    return launcher.submit(ws, store, spec, name=pipeline.name)

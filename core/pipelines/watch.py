@@ -15,8 +15,8 @@ from pathlib import Path
 from core.data.datasets import file_sha256
 from core.errors import BadInput
 from core.pipelines.definition import load_pipeline
-from core.pipelines.job import submit_pipeline
 from core.pipelines.state import read_ledger
+from core.pipelines.submit import submit_pipeline
 from core.runs import launcher
 from core.runs.store import RunStore
 from core.workspace import Workspace
