@@ -36,8 +36,6 @@ def progress_callback(reporter: Reporter, epochs: int):
             reporter.progress(
                 "training", epoch + 1, epochs, f"epoch {epoch + 1}/{epochs} · {summary}"
             )
-            if not all(math.isfinite(v) for v in values.values()):
-                self.model.stop_training = True
             if reporter.should_stop():
                 self.canceled = True
                 self.model.stop_training = True
@@ -59,6 +57,45 @@ def last_good_checkpoint(path: Path):
     return LastGoodCheckpoint()
 
 
+def stop_on_non_finite():
+    """Stop training after an epoch whose logged values are NaN or infinite. Keras'
+    TerminateOnNaN checks every batch, and any batch hook turns off Keras' asynchronous batch
+    dispatch, so every step would wait for its loss as a Python float (benchmarks/README.md,
+    train_overhead); a run that diverges is caught one epoch later instead."""
+    import keras
+
+    class StopOnNonFinite(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            values = [float(v) for v in (logs or {}).values() if np.isscalar(v)]
+            if not all(math.isfinite(v) for v in values):
+                self.model.stop_training = True
+
+    return StopOnNonFinite()
+
+
+def epoch_tensorboard(log_dir: Path):
+    """Keras' TensorBoard callback writing once per epoch (its default update_freq), without its
+    batch hooks: at update_freq="epoch" they record nothing, but their presence alone makes every
+    step hand its logs to Python synchronously. The graph it wrote after the first batch is
+    written after the first epoch instead."""
+    import keras
+
+    base = keras.callbacks.Callback
+
+    class EpochTensorBoard(keras.callbacks.TensorBoard):
+        # Keras' own no-op hooks: CallbackList tells them apart by their `_is_default` mark.
+        on_train_batch_begin = base.on_train_batch_begin
+        on_train_batch_end = base.on_train_batch_end
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            if getattr(self, "_should_write_train_graph", False):
+                self._write_keras_model_train_graph()
+                self._should_write_train_graph = False
+            super().on_epoch_end(epoch, logs)
+
+    return EpochTensorBoard(log_dir=str(log_dir))
+
+
 def fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_epoch: int = 0):
     """One `fit` with progress, cancel, TensorBoard, a last-good checkpoint and early stopping."""
     import keras
@@ -67,9 +104,9 @@ def fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_e
     progress = progress_callback(reporter, total)
     callbacks = [
         progress,
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")),
+        epoch_tensorboard(run_dir / "tensorboard"),
         last_good_checkpoint(run_dir / "checkpoint.weights.h5"),
-        keras.callbacks.TerminateOnNaN(),
+        stop_on_non_finite(),
     ]
     if spec.early_stopping > 0:
         callbacks.append(
@@ -82,7 +119,9 @@ def fit(network, prepared, spec, reporter, run_dir: Path, epochs: int, initial_e
         validation_data=prepared.validation,
         epochs=initial_epoch + epochs,
         initial_epoch=initial_epoch,
-        verbose=2,
+        # Not verbose: the reporter stamps each epoch in the worker log, and Keras' progress
+        # logger has batch hooks (see epoch_tensorboard).
+        verbose=0,
         callbacks=callbacks,
         class_weight=class_weight_for(spec, prepared, reporter) if initial_epoch == 0 else None,
     )

@@ -16,6 +16,7 @@ import numpy as np
 
 from core.errors import BadInput
 from core.runs.reporter import NullReporter
+from core.training.fit import stop_on_non_finite
 from core.tuning import trials as tr
 from core.tuning.context import PROJECT, Context, build_model, first_error_line
 from core.tuning.records import (
@@ -237,7 +238,7 @@ def kt_classes() -> dict[str, Any]:
             self._curve: dict[str, list[float]] = {}
             self._last_epoch = -1
             callbacks = list(kwargs.pop("callbacks", []))
-            callbacks.append(keras.callbacks.TerminateOnNaN())
+            callbacks.append(stop_on_non_finite())
             patience = self.ctx.spec.trial_early_stopping
             if patience > 0:
                 callbacks.append(
