@@ -12,13 +12,8 @@ from core.errors import BadInput
 from core.profiling.recommend import recommend
 from core.runs import launcher
 from core.runs.status import RunStatus
-from dashboard.profile_view import (
-    comparison_frame,
-    memory_figure,
-    overview_figure,
-    top_ops_frame,
-    trace_figure,
-)
+from dashboard.profile_figures import memory_figure, overview_figure, top_ops_frame, trace_figure
+from dashboard.profile_view import comparison_frame
 from tests.conftest import FAKE_HANDLERS
 from tests.test_compare_pages import finished_train_run
 from tests.test_pages import assert_loads_nothing, open_page
