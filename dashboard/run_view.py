@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.errors import NotFound
 from core.runs.recovery import reconcile
+from core.runs.status import RunStatus
 from core.runs.store import MetricPoint, Run
 from dashboard.components import (
     fmt_bytes,
@@ -18,6 +19,7 @@ from dashboard.components import (
     render_run_header,
     tail_text,
 )
+from dashboard.navigation import page_icon, page_path
 from dashboard.progress import POLL_S
 from dashboard.services import store
 
@@ -29,6 +31,17 @@ def new_metric_points(run_id: str) -> list[MetricPoint]:
     cache["points"].extend(page.points)
     cache["after"] = page.next_after
     return cache["points"]
+
+
+def finished_training_runs(then: str = "") -> list[Run]:
+    """The succeeded training runs, newest first, for a page that works on one; with none, says
+    so (`then`: what to do after training), links to the Train page and stops the page."""
+    trained = store().list_runs(kind="train", statuses={RunStatus.SUCCEEDED})
+    if not trained:
+        st.info(f"No finished training run yet: train a model first{then}.")
+        st.page_link(page_path("train"), label="Go to Train →", icon=page_icon("train"))
+        st.stop()
+    return trained
 
 
 def render_cancel_button(

@@ -8,13 +8,12 @@ from core.export.source import source_model_dir
 from core.help import HELP, choice_help
 from core.report.explain import explain_compression
 from core.runs import launcher
-from core.runs.status import RunStatus
 from core.specs import CENTROID_INITS, PRUNE_SCHEDULES, CompressSpec
 from dashboard.components import render_downloads
 from dashboard.compression_view import methods_frame, pareto_figure, report_frame
-from dashboard.navigation import page_icon, page_path
+from dashboard.navigation import page_path
 from dashboard.run_summary import render_report_buttons
-from dashboard.run_view import render_run
+from dashboard.run_view import finished_training_runs, render_run
 from dashboard.services import store, workspace
 
 st.title("Compress")
@@ -25,11 +24,7 @@ st.caption(
     "machine."
 )
 
-trained = store().list_runs(kind="train", statuses={RunStatus.SUCCEEDED})
-if not trained:
-    st.info("No finished training run yet: train a model first.")
-    st.page_link(page_path("train"), label="Go to Train →", icon=page_icon("train"))
-    st.stop()
+trained = finished_training_runs()
 
 source = st.selectbox(
     "Model from run",
@@ -64,54 +59,55 @@ methods = st.multiselect(
 PRUNING = {"prune", "prune+int8", "pqat"}
 CLUSTERING = {"cluster", "cluster+int8", "cqat"}
 TUNED = PRUNING | CLUSTERING | {"qat"}
+INT8 = {"int8", "prune+int8", "cluster+int8"}
+
+
+def knob(widget, label: str, *args, key: str, needs: set[str], help_key: str = "", **kwargs):
+    """A method's option: keyed compress-KEY, helped from HELP, and disabled unless a chosen
+    method reads it."""
+    return widget(
+        label,
+        *args,
+        key=f"compress-{key}",
+        disabled=not needs & set(methods),
+        help=HELP[help_key or key],
+        **kwargs,
+    )
+
+
 cols = st.columns(4)
-sparsity = cols[0].slider(
-    "Pruning sparsity",
-    0.05,
-    0.95,
-    0.8,
-    0.05,
-    key="compress-sparsity",
-    disabled=not PRUNING & set(methods),
-    help=HELP["sparsity"],
+sparsity = knob(
+    cols[0].slider, "Pruning sparsity", 0.05, 0.95, 0.8, 0.05, key="sparsity", needs=PRUNING
 )
-clusters = cols[1].number_input(
-    "Clusters",
-    2,
-    256,
-    16,
-    key="compress-clusters",
-    disabled=not CLUSTERING & set(methods),
-    help=HELP["clusters"],
-)
-epochs = cols[2].number_input(
+clusters = knob(cols[1].number_input, "Clusters", 2, 256, 16, key="clusters", needs=CLUSTERING)
+epochs = knob(
+    cols[2].number_input,
     "Fine-tuning epochs",
     0,
     200,
     5,
-    key="compress-epochs",
-    disabled=not TUNED & set(methods),
-    help=HELP["compress.epochs"],
+    key="epochs",
+    needs=TUNED,
+    help_key="compress.epochs",
 )
-int8_io = cols[3].checkbox(
-    "int8 inputs/outputs",
-    key="compress-int8-io",
-    help=HELP["int8_io"],
-    disabled=not {"int8", "prune+int8", "cluster+int8"} & set(methods),
+int8_io = knob(
+    cols[3].checkbox, "int8 inputs/outputs", key="int8-io", needs=INT8, help_key="int8_io"
 )
 cols = st.columns(2)
-schedule = cols[0].radio(
+schedule = knob(
+    cols[0].radio,
     "Pruning schedule",
     list(PRUNE_SCHEDULES),
     format_func={
         "polynomial": "polynomial decay (0 → target over 2/3 of fine-tuning)",
         "constant": "constant (the target from the first step)",
     }.get,
-    key="compress-schedule",
-    disabled=not PRUNING & set(methods),
-    help=HELP["prune_schedule"],
+    key="schedule",
+    needs=PRUNING,
+    help_key="prune_schedule",
 )
-centroids = cols[1].selectbox(
+centroids = knob(
+    cols[1].selectbox,
     "Centroid initialisation",
     list(CENTROID_INITS),
     format_func={
@@ -120,9 +116,8 @@ centroids = cols[1].selectbox(
         "density": "density-based (by the weights' distribution)",
         "random": "random (uniform between min and max)",
     }.get,
-    key="compress-centroids",
-    disabled=not CLUSTERING & set(methods),
-    help=HELP["centroids"],
+    key="centroids",
+    needs=CLUSTERING,
 )
 
 if st.button(

@@ -14,7 +14,6 @@ from core.runs import launcher
 from core.runs.status import RunStatus
 from core.specs import PROFILE_MODES, ProfileSpec
 from dashboard.components import render_downloads
-from dashboard.navigation import page_icon, page_path
 from dashboard.profile_view import (
     load_summary,
     render_comparison,
@@ -22,7 +21,7 @@ from dashboard.profile_view import (
     render_recommendations,
     render_summary,
 )
-from dashboard.run_view import render_run
+from dashboard.run_view import finished_training_runs, render_run
 from dashboard.services import store, workspace
 
 PREFETCH = ["auto", "off", "1", "2", "4", "8"]
@@ -37,11 +36,7 @@ st.caption(
     "data, a step's timeline and memory. Change a what-if knob, profile again and compare."
 )
 
-trained = store().list_runs(kind="train", statuses={RunStatus.SUCCEEDED})
-if not trained:
-    st.info("No finished training run yet: train a model first, then profile it here.")
-    st.page_link(page_path("train"), label="Go to Train →", icon=page_icon("train"))
-    st.stop()
+trained = finished_training_runs(then=", then profile it here")
 
 # A recommendation's "Apply" button leaves its knob here; set it before the widgets exist.
 pending = st.session_state.pop("profile-pending", None)
