@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -13,9 +14,11 @@ from core.data.resolve import LoadedData, load_data
 from core.data.samples import SAMPLES
 from core.data.suggest import can_train, suggest_target
 from core.errors import BadInput
+from core.spec_base import Spec
 from dashboard.services import workspace
 
 SOURCES = ("Dataset", "Bundled sample", "Upload a file")
+S = TypeVar("S", bound=Spec)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,13 @@ class PickedTable:
     columns: list[str]
     targets: list[str]  # what the target box offers ("label" for images)
     default_target: str
+
+    def spec(self, spec_type: type[S], target: str, **fields: Any) -> S:
+        """A spec of `spec_type` on the picked data; images have no target column (the class
+        is the folder), so their spec stores none."""
+        return spec_type(
+            data=self.picked.ref, target="" if self.kind == "images" else target, **fields
+        )
 
 
 def pick_table(key: str) -> PickedTable:

@@ -199,20 +199,18 @@ elif resolved == "image-classification":
         )
     )
 
+
+def spec_number(col, label: str, field: str, low: int, high: int, key: str):
+    """A number box that starts at TrainSpec's own default for `field`, with its help."""
+    value = field_default(TrainSpec, field)
+    return col.number_input(label, low, high, value, key=f"train-{key}", help=HELP[field])
+
+
 defaults = default_hp(model)
 with st.expander("Training options"):
     a, b, c = st.columns(3)
-    epochs = a.number_input(
-        "Epochs",
-        1,
-        1000,
-        field_default(TrainSpec, "epochs"),
-        key="train-epochs",
-        help=HELP["epochs"],
-    )
-    batch_size = b.number_input(
-        "Batch size", 1, 4096, 32, key="train-batch", help=HELP["batch_size"]
-    )
+    epochs = spec_number(a, "Epochs", "epochs", 1, 1000, key="epochs")
+    batch_size = spec_number(b, "Batch size", "batch_size", 1, 4096, key="batch")
     learning_rate = c.number_input(
         "Learning rate",
         1e-5,
@@ -231,14 +229,9 @@ with st.expander("Training options"):
         key=f"train-dropout-{model}",
         help=HELP["dropout"],
     )
-    seed = b.number_input("Seed", 0, 2**31 - 1, 42, key="train-seed", help=HELP["seed"])
-    patience = a.number_input(
-        "Early stopping patience (0 = off)",
-        0,
-        1000,
-        field_default(TrainSpec, "early_stopping"),
-        key="train-patience",
-        help=HELP["early_stopping"],
+    seed = spec_number(b, "Seed", "seed", 0, 2**31 - 1, key="seed")
+    patience = spec_number(
+        a, "Early stopping patience (0 = off)", "early_stopping", 0, 1000, key="patience"
     )
     split = c.selectbox(
         "Split",
@@ -282,9 +275,9 @@ coerce = st.checkbox(
     help="Otherwise such a file is refused with the values that are wrong.",
 )
 
-spec = TrainSpec(
-    data=picked.ref,
-    target="" if kind == "images" else target,
+spec = table.spec(
+    TrainSpec,
+    target,
     model=model,
     task=task,
     epochs=int(epochs),

@@ -112,9 +112,9 @@ if mode == AUTOKERAS:
         "exported with its preprocessing and measured on a held-out test split."
     )
     if st.button("Start AutoKeras", icon=":material/play_arrow:", type="primary", key="tune-go"):
-        spec = AutoMLSpec(
-            data=picked.ref,
-            target="" if kind == "images" else target,
+        spec = table.spec(
+            AutoMLSpec,
+            target,
             task=task,
             max_trials=int(max_trials),
             epochs=int(epochs),
@@ -203,72 +203,37 @@ direction = c.selectbox(
     key="tune-direction",
     help="auto: max for accuracy, min for loss and errors",
 )
-max_trials = d.number_input(
-    "Max trials",
-    1,
-    1000,
-    10,
-    key="tune-max-trials",
-    help=HELP["max_trials"] + " Hyperband counts its brackets' trials towards this too.",
-)
-executions = a.number_input(
-    "Executions per trial",
-    1,
-    10,
-    1,
-    key="tune-executions",
-    help="Fits averaged per trial (smooths out noisy scores)",
-)
-epochs = b.number_input(
-    "Epochs per trial (max)",
-    1,
-    1000,
-    10,
-    key="tune-epochs",
-    help="Hyperband's largest budget; the other tuners train each trial this long.",
-)
-patience = c.number_input(
-    "Trial early stopping (patience)",
-    0,
-    1000,
-    3,
-    key="tune-patience",
-    help="A trial stops when its objective has not improved for this many epochs (0: off).",
-)
-budget_min = d.number_input(
-    "Time budget (minutes, 0 = none)",
-    0.0,
-    10_000.0,
-    0.0,
-    step=5.0,
-    key="tune-budget",
-    help="No new trial starts after this; the trial in flight finishes.",
-)
-keep_best = a.number_input(
-    "Keep best k checkpoints",
-    0,
-    1000,
-    3,
-    key="tune-keep-best",
-    help="Checkpoints of other trials are deleted as the search goes (saves disk).",
-)
-workers = b.number_input(
-    "Workers (0 = one process)",
-    0,
-    16,
-    0,
-    key="tune-workers",
-    help="N > 0 starts a KerasTuner chief (the oracle) and N worker processes on this machine.",
-)
-max_failed = c.number_input(
-    "Failed trials allowed",
-    0,
-    1000,
-    3,
-    key="tune-max-failed",
-    help="The search continues past failing trials up to this many, keeping what it found.",
-)
-batch_size = d.number_input("Batch size", 1, 4096, 32, key="tune-batch", help=HELP["batch_size"])
+# The search's number boxes, four to a row after the three choices above:
+# key (tune-KEY) -> (label, min, max, default, step), and each box's help.
+SEARCH_NUMBERS = {
+    "max-trials": ("Max trials", 1, 1000, 10, 1),
+    "executions": ("Executions per trial", 1, 10, 1, 1),
+    "epochs": ("Epochs per trial (max)", 1, 1000, 10, 1),
+    "patience": ("Trial early stopping (patience)", 0, 1000, 3, 1),
+    "budget": ("Time budget (minutes, 0 = none)", 0.0, 10_000.0, 0.0, 5.0),
+    "keep-best": ("Keep best k checkpoints", 0, 1000, 3, 1),
+    "workers": ("Workers (0 = one process)", 0, 16, 0, 1),
+    "max-failed": ("Failed trials allowed", 0, 1000, 3, 1),
+    "batch": ("Batch size", 1, 4096, 32, 1),
+}
+SEARCH_HELP = {
+    "max-trials": HELP["max_trials"] + " Hyperband counts its brackets' trials towards this too.",
+    "executions": "Fits averaged per trial (smooths out noisy scores)",
+    "epochs": "Hyperband's largest budget; the other tuners train each trial this long.",
+    "patience": "A trial stops when its objective has not improved for this many epochs (0: off).",
+    "budget": "No new trial starts after this; the trial in flight finishes.",
+    "keep-best": "Checkpoints of other trials are deleted as the search goes (saves disk).",
+    "workers": "N > 0 starts a KerasTuner chief (the oracle) and N worker processes on this "
+    "machine.",
+    "max-failed": "The search continues past failing trials up to this many, keeping what it "
+    "found.",
+    "batch": HELP["batch_size"],
+}
+grid = (a, b, c, d)
+number = {
+    key: grid[(3 + i) % 4].number_input(*box, key=f"tune-{key}", help=SEARCH_HELP[key])
+    for i, (key, box) in enumerate(SEARCH_NUMBERS.items())
+}
 factor = 3
 if tuner == "hyperband":
     factor = a.number_input(
@@ -280,13 +245,13 @@ if st.button("Start search", icon=":material/play_arrow:", type="primary", key="
     if problems:
         st.error("Fix the search space first: " + " ".join(problems))
         st.stop()
-    base = TrainSpec(
-        data=picked.ref,
-        target="" if kind == "images" else target,
+    base = table.spec(
+        TrainSpec,
+        target,
         model=model,
         task=task,
-        epochs=int(epochs),
-        batch_size=int(batch_size),
+        epochs=int(number["epochs"]),
+        batch_size=int(number["batch"]),
         seed=int(seed),
     )
     spec = TuneSpec(
@@ -295,13 +260,13 @@ if st.button("Start search", icon=":material/play_arrow:", type="primary", key="
         space=tuple(space),
         objective=objective,
         direction="" if direction == "auto" else direction,
-        max_trials=int(max_trials),
-        executions_per_trial=int(executions),
-        time_budget_s=float(budget_min) * 60.0,
-        trial_early_stopping=int(patience),
-        keep_best=int(keep_best),
-        max_failed_trials=int(max_failed),
-        workers=int(workers),
+        max_trials=int(number["max-trials"]),
+        executions_per_trial=int(number["executions"]),
+        time_budget_s=float(number["budget"]) * 60.0,
+        trial_early_stopping=int(number["patience"]),
+        keep_best=int(number["keep-best"]),
+        max_failed_trials=int(number["max-failed"]),
+        workers=int(number["workers"]),
         hyperband_factor=int(factor),
     )
     try:
