@@ -8,7 +8,7 @@ import streamlit as st
 from core.data.datasets import KINDS, DatasetStore
 from core.data.limits import UPLOAD_LIMIT_MB
 from core.data.parsing import MISSING_MARKERS
-from core.data.preview import preview_import
+from core.data.preview import csv_reading, preview_import
 from core.data.profile import COLUMN_TYPES
 from core.data.samples import SAMPLES, sample_path
 from core.data.sources import ReadOptions, read_table
@@ -94,12 +94,7 @@ def render_preview(source, filename: str, kind: str, opts: ReadOptions) -> bool:
     for note in p["notes"]:
         st.caption(f":material/info: {note}")
     if o.get("format") == "csv":
-        found = ", ".join(f"'{k}' ×{v}" for k, v in o.get("markers_found", {}).items())
-        st.caption(
-            f"read as: delimiter {o['delimiter']!r} · encoding {o['encoding']} · decimal "
-            f"{o['decimal']!r} · thousands {o.get('thousands') or 'none'} · missing markers "
-            f"found: {found or 'none'} — change any of these in Reading options"
-        )
+        st.caption(f"read as: {csv_reading(o)} — change any of these in Reading options")
     if p["classes"]:
         st.dataframe(
             {"class": list(p["classes"]), "images": list(p["classes"].values())},

@@ -45,12 +45,7 @@ class ImportPreview:
         rows = f"first {self.rows:,} rows read" if self.file_bytes else f"{self.rows:,} rows"
         out = [f"{self.filename}: {self.kind}, {rows} (dry run: nothing written)"]
         if o.get("format") == "csv":
-            found = ", ".join(f"{k!r} x{v}" for k, v in o.get("markers_found", {}).items())
-            out.append(
-                f"read as: delimiter {o['delimiter']!r} · encoding {o['encoding']} · decimal "
-                f"{o['decimal']!r} · thousands {o.get('thousands') or 'none'} · missing markers "
-                f"found: {found or 'none'}"
-            )
+            out.append(f"read as: {csv_reading(o, times='x')}")
         elif o.get("format"):
             out.append(f"read as: {o['format']}")
         for c in self.columns:
@@ -62,6 +57,18 @@ class ImportPreview:
             out.append(f"time column: {self.time_column}")
         out += [f"issue: {i}" for i in self.issues] + [f"note: {n}" for n in self.notes]
         return out
+
+
+def csv_reading(options: dict[str, Any], times: str = "×") -> str:
+    """How a CSV was read (a preview's `options`): its delimiter, encoding, decimal mark,
+    thousands separator and the missing markers found, with how often (`times`: the page's ×,
+    the CLI's x)."""
+    o = options
+    found = ", ".join(f"{k!r} {times}{v}" for k, v in o.get("markers_found", {}).items())
+    return (
+        f"delimiter {o['delimiter']!r} · encoding {o['encoding']} · decimal {o['decimal']!r} · "
+        f"thousands {o.get('thousands') or 'none'} · missing markers found: {found or 'none'}"
+    )
 
 
 def preview_import(
