@@ -32,11 +32,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,23 +90,6 @@ def invoker(path: Path, inputs, batch: int, threads: int):
     return interp.invoke
 
 
-def timed(call, n: int):
-    """A side for `alternate`: the median of `n` calls (after one unrecorded), CPU per call."""
-    from benchmarks.abab import Sample
-
-    def side() -> Sample:
-        call()
-        c0 = time.process_time()
-        times = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - t0)
-        return Sample(statistics.median(times), (time.process_time() - c0) / n)
-
-    return side
-
-
 def like_for_like(folder: Path, base: dict, int8: dict, work: Path):
     """The float and int8 TFLite files of the same network and the rows both take.
 
@@ -137,7 +118,7 @@ def like_for_like(folder: Path, base: dict, int8: dict, work: Path):
 
 def latency(folder: Path, base: dict, int8: dict, work: Path, pairs: int, threads: int):
     """Per batch size: the float/int8 comparison (A = float, B = int8)."""
-    from benchmarks.abab import alternate
+    from benchmarks.abab import alternate, timed
 
     float_path, int8_path, inputs, what = like_for_like(folder, base, int8, work)
     n = len(next(iter(inputs.values())) if isinstance(inputs, dict) else inputs)

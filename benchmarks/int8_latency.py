@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,23 +72,6 @@ def runner(content: bytes, threads: int, batch: int, x):
     return call
 
 
-def timed(call, n: int):
-    from benchmarks.abab import Sample
-
-    def go() -> Sample:
-        call()
-        c0 = time.process_time()
-        times = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - t0)
-        cpu = (time.process_time() - c0) / n
-        return Sample(statistics.median(times), cpu)
-
-    return go
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
@@ -102,7 +83,7 @@ def main() -> None:
     import keras
     from sklearn.datasets import load_digits
 
-    from benchmarks.abab import alternate
+    from benchmarks.abab import alternate, timed
 
     digits = load_digits()
     x = (digits.images / 16.0).astype("float32")[..., None]
