@@ -113,7 +113,7 @@ def cmd_profile(args) -> int:
         "schema": prof.schema,
         **prof.to_dict(),
     }
-    from core.data.profile import describe_range, describe_time
+    from core.data.profile_report import describe_range, describe_time
 
     text = "\n".join(
         [f"{loaded.label}: {prof.rows:,} rows"]

@@ -6,9 +6,8 @@ the Data page and returned by `tfstudio data profile`. pandas + numpy only; no T
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,81 +22,15 @@ from core.data.parsing import (
     numeric_looking,
     parse_numbers,
 )
+from core.data.profile_report import find_issues
+from core.data.profile_types import COLUMN_TYPES, ColumnProfile, TableProfile
 
-COLUMN_TYPES = ("numeric", "integer", "boolean", "categorical", "text", "timestamp", "image_path")
 IMAGE_SUFFIX = re.compile(r"\.(?:png|jpe?g)$", re.IGNORECASE)
 DATE_HINT = re.compile(r"\d{1,4}[-/.:]\d{1,2}|^\d{4}-?Q[1-4]$")
 SAMPLE = 5_000
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 TOP_N = 20
 BINS = 30
-
-
-@dataclass
-class ColumnProfile:
-    name: str
-    type: str  # one of COLUMN_TYPES, after user corrections
-    inferred_type: str
-    count: int
-    missing: int
-    distinct: int
-    stats: dict[str, Any] = field(default_factory=dict)  # min/max/mean/std/quantiles/...
-    top: list[tuple[str, int]] = field(default_factory=list)  # most frequent values
-    histogram: dict[str, list[float]] = field(default_factory=dict)  # {"edges", "counts"}
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def missing_fraction(self) -> float:
-        total = self.count + self.missing
-        return self.missing / total if total else 0.0
-
-
-@dataclass
-class TableProfile:
-    rows: int
-    columns: list[ColumnProfile]
-    target: str | None = None
-    time_column: str | None = None
-    class_balance: dict[str, int] = field(default_factory=dict)
-    correlations: dict[str, Any] = field(default_factory=dict)  # {"columns": [...], "matrix"}
-    time: dict[str, Any] = field(default_factory=dict)  # step, gaps, irregular
-    issues: list[str] = field(default_factory=list)
-    # {"rows": n, "of": N} when a large table's shapes come from a sample (core.data.profile_stored)
-    sample: dict[str, int] = field(default_factory=dict)
-
-    def column(self, name: str) -> ColumnProfile:
-        return next(c for c in self.columns if c.name == name)
-
-    @property
-    def schema(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "time_column": self.time_column,
-            "columns": [{"name": c.name, "type": c.type} for c in self.columns],
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TableProfile:
-        d = dict(d)
-        d["columns"] = [ColumnProfile(**c) for c in d["columns"]]
-        return cls(**d)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if not math.isfinite(float(value)) else float(value)
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        return str(pd.Timestamp(value))
-    return value
 
 
 def _share(mask: pd.Series) -> float:
@@ -399,77 +332,3 @@ def profile_table(
         prof.correlations = {"columns": numeric, "matrix": _correlations(frame, numeric)}
     prof.issues = find_issues(prof)
     return prof
-
-
-def describe_range(c: ColumnProfile) -> str:
-    """A column's range as a person reads it: dates as dates, durations as durations."""
-    if not c.stats or "min" not in c.stats:
-        return ""
-    if c.type == "timestamp":
-        return f"{c.stats.get('first', '')[:19]} .. {c.stats.get('last', '')[:19]}"
-    if c.stats.get("unit") == "seconds":  # a duration column, stored as seconds
-        return f"{_human_seconds(c.stats['min'])} .. {_human_seconds(c.stats['max'])}"
-    return f"{c.stats['min']:g} .. {c.stats['max']:g}"
-
-
-def _human_seconds(seconds: float) -> str:
-    return str(pd.Timedelta(seconds=seconds)).replace("0 days ", "")
-
-
-def describe_time(prof: TableProfile) -> str:
-    """'time column YEAR (years): step 1 year, 0 gaps, 0% irregular'."""
-    t = prof.time or {}
-    index = t.get("index")
-    kind = f" ({index.replace('-', ' ')})" if index else ""
-    if not t.get("step"):
-        return f"time column {prof.time_column}{kind}: no regular step"
-    return (
-        f"time column {prof.time_column}{kind}: step {t['step']}, {t.get('gap_count', 0)} "
-        f"gap(s), {t.get('irregular_fraction', 0):.0%} irregular steps"
-    )
-
-
-def find_issues(prof: TableProfile) -> list[str]:
-    """Problems a person should know about before training."""
-    issues = []
-    for c in prof.columns:
-        if c.count == 0:
-            issues.append(f"column {c.name!r} is entirely missing")
-            continue
-        if c.distinct == 1:
-            issues.append(f"column {c.name!r} is constant: it carries no information")
-        if c.missing_fraction > 0.5:
-            issues.append(f"column {c.name!r} is {c.missing_fraction:.0%} missing")
-        if c.type == "categorical" and c.distinct > 0.9 * c.count and c.count > 50:
-            issues.append(f"column {c.name!r} looks like an identifier ({c.distinct} distinct)")
-        issues.extend(
-            f"column {c.name!r}: {n}"
-            for n in c.notes
-            if n.startswith(("mixed", "looks numeric")) or "could not be read as" in n
-        )
-    if prof.class_balance:
-        total = sum(prof.class_balance.values())
-        if len(prof.class_balance) < 2:
-            issues.append(f"the target {prof.target!r} has a single class")
-        for label, n in prof.class_balance.items():
-            if n < 5 or n / total < 0.01:
-                issues.append(f"class {label!r} of {prof.target!r} is rare ({n} rows)")
-    if prof.target and prof.target in [c.name for c in prof.columns]:
-        if prof.column(prof.target).count == 0:
-            issues.append(f"the target {prof.target!r} has no values")
-    if prof.time:
-        if prof.time.get("gap_count"):
-            issues.append(
-                f"the time column {prof.time_column!r} has {prof.time['gap_count']} "
-                f"gap(s) (step {prof.time['step']})"
-            )
-        if prof.time.get("irregular_fraction", 0) > 0.05:
-            issues.append(
-                f"time steps in {prof.time_column!r} are irregular "
-                f"({prof.time['irregular_fraction']:.0%} differ from the usual step)"
-            )
-        if prof.time.get("duplicates"):
-            issues.append(
-                f"{prof.time['duplicates']} duplicate time stamp(s) in {prof.time_column!r}"
-            )
-    return issues
