@@ -56,3 +56,15 @@ def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
 
 def free_port(host: str = "127.0.0.1") -> int:
     return free_ports(1, host)[0]
+
+
+def freeze_heap() -> None:
+    """Collect once, then move every object alive now out of the garbage collector's sight.
+    KerasTuner (and AutoKeras over it) clears the Keras session and calls gc.collect() twice per
+    trial; after TensorFlow's import a full collection walks ~500,000 objects, 0.3 s each time
+    here (benchmarks/README.md, tune_vs_keras_tuner). What is alive when a search starts (modules,
+    the prepared data) lives as long as the search anyway; newer objects are collected as usual."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

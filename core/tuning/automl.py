@@ -49,7 +49,7 @@ from core.tuning.automl_model import (
 from core.tuning.automl_plan import AutoMLSplit, prepare_split
 from core.tuning.automl_trials import SEARCH_DIR, SearchCanceled, TrialRecorder, last_line
 from core.tuning.trials import TrialStatus
-from core.util import KERASTUNER_ENV
+from core.util import KERASTUNER_ENV, freeze_heap
 
 # KerasTuner's distributed mode switches on when these are set; AutoKeras must never join it.
 DISTRIBUTED_ENV = KERASTUNER_ENV
@@ -211,6 +211,7 @@ def run_automl_job(spec: AutoMLSpec, reporter: Reporter, run_dir: Path) -> dict[
         )
     recorder.write_search(tuner)
 
+    freeze_heap()  # AutoKeras' trials collect garbage twice each: skip what is alive now
     started = time.time()
     try:
         automodel.fit(

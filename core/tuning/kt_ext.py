@@ -29,7 +29,7 @@ from core.tuning.records import (
 )
 from core.tuning.space import declare, user_values
 from core.tuning.trials import TrialStatus
-from core.util import write_json_atomic
+from core.util import freeze_heap, write_json_atomic
 
 NO_CONSECUTIVE_LIMIT = 10**9  # our own limit (total failed trials) replaces KerasTuner's
 
@@ -368,6 +368,7 @@ def search_args(ctx: Context) -> tuple[tuple, dict[str, Any]]:
 
 
 def start_search(ctx: Context):
+    freeze_heap()
     tuner = make_tuner(ctx)
     repeated = reconcile_records(tuner.oracle, ctx)
     done = sum(
