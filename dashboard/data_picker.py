@@ -14,6 +14,7 @@ from core.data.resolve import LoadedData, load_data
 from core.data.samples import SAMPLES
 from core.data.suggest import can_train, suggest_target
 from core.errors import BadInput
+from core.help import HELP
 from core.spec_base import Spec
 from dashboard.services import workspace
 
@@ -38,6 +39,22 @@ class PickedTable:
     columns: list[str]
     targets: list[str]  # what the target box offers ("label" for images)
     default_target: str
+
+    def target_box(self, col, key: str) -> str:
+        """The box for the column to predict; images have none to choose (the class is the
+        folder), so theirs is disabled."""
+        return col.selectbox(
+            "Column to predict (target)",
+            self.targets,
+            index=self.targets.index(self.default_target),
+            key=f"{key}-target",
+            disabled=self.kind == "images",
+            help=HELP["target"],
+        )
+
+    def target_name(self, target: str) -> str:
+        """The target as a run's name says it ("label" for images)."""
+        return "label" if self.kind == "images" else target
 
     def spec(self, spec_type: type[S], target: str, **fields: Any) -> S:
         """A spec of `spec_type` on the picked data; images have no target column (the class

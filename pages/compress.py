@@ -59,65 +59,55 @@ methods = st.multiselect(
 PRUNING = {"prune", "prune+int8", "pqat"}
 CLUSTERING = {"cluster", "cluster+int8", "cqat"}
 TUNED = PRUNING | CLUSTERING | {"qat"}
-INT8 = {"int8", "prune+int8", "cluster+int8"}
+# Each option: the methods that read it (it is disabled unless one is chosen) and its help.
+OPTIONS = {
+    "sparsity": (PRUNING, "sparsity"),
+    "clusters": (CLUSTERING, "clusters"),
+    "epochs": (TUNED, "compress.epochs"),
+    "int8-io": ({"int8", "prune+int8", "cluster+int8"}, "int8_io"),
+    "schedule": (PRUNING, "prune_schedule"),
+    "centroids": (CLUSTERING, "centroids"),
+}
+# What the choices show, by option.
+LABELS = {
+    "schedule": {
+        "polynomial": "polynomial decay (0 → target over 2/3 of fine-tuning)",
+        "constant": "constant (the target from the first step)",
+    },
+    "centroids": {
+        "kmeans++": "k-means++",
+        "linear": "linear (evenly spaced between min and max)",
+        "density": "density-based (by the weights' distribution)",
+        "random": "random (uniform between min and max)",
+    },
+}
 
 
-def knob(widget, label: str, *args, key: str, needs: set[str], help_key: str = "", **kwargs):
-    """A method's option: keyed compress-KEY, helped from HELP, and disabled unless a chosen
-    method reads it."""
+def knob(widget, label: str, *args, key: str, **kwargs):
+    """An option's widget, keyed compress-KEY, with its help (and its choices' labels);
+    disabled unless a chosen method reads it."""
+    needs, help_key = OPTIONS[key]
+    if key in LABELS:
+        kwargs["format_func"] = LABELS[key].get
     return widget(
         label,
         *args,
         key=f"compress-{key}",
         disabled=not needs & set(methods),
-        help=HELP[help_key or key],
+        help=HELP[help_key],
         **kwargs,
     )
 
 
 cols = st.columns(4)
-sparsity = knob(
-    cols[0].slider, "Pruning sparsity", 0.05, 0.95, 0.8, 0.05, key="sparsity", needs=PRUNING
-)
-clusters = knob(cols[1].number_input, "Clusters", 2, 256, 16, key="clusters", needs=CLUSTERING)
-epochs = knob(
-    cols[2].number_input,
-    "Fine-tuning epochs",
-    0,
-    200,
-    5,
-    key="epochs",
-    needs=TUNED,
-    help_key="compress.epochs",
-)
-int8_io = knob(
-    cols[3].checkbox, "int8 inputs/outputs", key="int8-io", needs=INT8, help_key="int8_io"
-)
+sparsity = knob(cols[0].slider, "Pruning sparsity", 0.05, 0.95, 0.8, 0.05, key="sparsity")
+clusters = knob(cols[1].number_input, "Clusters", 2, 256, 16, key="clusters")
+epochs = knob(cols[2].number_input, "Fine-tuning epochs", 0, 200, 5, key="epochs")
+int8_io = knob(cols[3].checkbox, "int8 inputs/outputs", key="int8-io")
 cols = st.columns(2)
-schedule = knob(
-    cols[0].radio,
-    "Pruning schedule",
-    list(PRUNE_SCHEDULES),
-    format_func={
-        "polynomial": "polynomial decay (0 → target over 2/3 of fine-tuning)",
-        "constant": "constant (the target from the first step)",
-    }.get,
-    key="schedule",
-    needs=PRUNING,
-    help_key="prune_schedule",
-)
+schedule = knob(cols[0].radio, "Pruning schedule", list(PRUNE_SCHEDULES), key="schedule")
 centroids = knob(
-    cols[1].selectbox,
-    "Centroid initialisation",
-    list(CENTROID_INITS),
-    format_func={
-        "kmeans++": "k-means++",
-        "linear": "linear (evenly spaced between min and max)",
-        "density": "density-based (by the weights' distribution)",
-        "random": "random (uniform between min and max)",
-    }.get,
-    key="centroids",
-    needs=CLUSTERING,
+    cols[1].selectbox, "Centroid initialisation", list(CENTROID_INITS), key="centroids"
 )
 
 if st.button(

@@ -55,15 +55,7 @@ task = left.selectbox(
     help="auto: images → image classification, text → text classification, "
     "a time series → forecasting, else from the target column",
 )
-target_options, default_target = table.targets, table.default_target
-target = right.selectbox(
-    "Column to predict (target)",
-    target_options,
-    index=target_options.index(default_target),
-    key="train-target",
-    disabled=kind == "images",
-    help=HELP["target"],
-)
+target = table.target_box(right, "train")
 try:
     resolved = resolve_task(TrainSpec(data=picked.ref, target=target, task=task), loaded)
 except BadInput:
@@ -330,7 +322,7 @@ if st.button(
         workspace(),
         store(),
         spec,
-        name=f"{planned.model} · {target if kind != 'images' else 'label'} · {picked.label}",
+        name=f"{planned.model} · {table.target_name(target)} · {picked.label}",
     )
     st.query_params["run"] = run.id
     st.rerun()

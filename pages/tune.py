@@ -1,6 +1,8 @@
 """Tune: KerasTuner searches over a catalog model's hyperparameters, or AutoKeras; live trial
 analytics, resume after a crash, and promotion of the best trial to a normal training run."""
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from core.errors import BadInput, NotFound
@@ -45,20 +47,21 @@ mode = st.radio(
 )
 table = pick_table("tune")
 picked, loaded, kind, columns = table.picked, table.loaded, table.kind, table.columns
-target_options, default_target = table.targets, table.default_target
 
 left, right = st.columns(2)
-target = right.selectbox(
-    "Column to predict (target)",
-    target_options,
-    index=target_options.index(default_target),
-    key="tune-target",
-    disabled=kind == "images",
-    help=HELP["target"],
-)
+target = table.target_box(right, "tune")
 
 
-def launch(spec, name: str) -> None:
+def launch(spec, name: str, check: Callable[[], object], refusal: str) -> None:
+    """Submit `spec` once `check()` passes. A check imports its engine's planning module; where
+    that engine is not installed here, the worker is the one to say so."""
+    try:
+        check()
+    except ImportError:
+        pass
+    except (BadInput, NotFound) as exc:
+        st.error(f"{refusal}: {exc}")
+        st.stop()
     run = launcher.submit(workspace(), store(), spec, name=name)
     st.query_params["run"] = run.id
     st.rerun()
@@ -124,17 +127,15 @@ if mode == AUTOKERAS:
             text_column=text_column,
             image_size=image_size,
         )
-        try:
+
+        def check_automl() -> None:
             from core.tuning.automl_plan import prepare_split
 
             if loaded.stream is None:  # a large table is checked by the worker, on its sample
                 prepare_split(spec, loaded)  # pandas only: the data and options, first
-        except ImportError:
-            pass
-        except (BadInput, NotFound) as exc:
-            st.error(f"Cannot start AutoKeras on this: {exc}")
-            st.stop()
-        launch(spec, f"AutoKeras · {target if kind != 'images' else 'label'} · {picked.label}")
+
+        name = f"AutoKeras · {table.target_name(target)} · {picked.label}"
+        launch(spec, name, check_automl, "Cannot start AutoKeras on this")
     st.stop()
 
 # ----------------------------------------------------------------------------------------------
@@ -269,13 +270,11 @@ if st.button("Start search", icon=":material/play_arrow:", type="primary", key="
         workers=int(number["workers"]),
         hyperband_factor=int(factor),
     )
-    try:
+
+    def check_search() -> None:
         from core.tuning.space import check_tune_spec
 
         check_tune_spec(spec, workspace())
-    except ImportError:
-        pass
-    except (BadInput, NotFound) as exc:
-        st.error(f"Cannot start this search: {exc}")
-        st.stop()
-    launch(spec, f"{tuner} · {model} · {target if kind != 'images' else 'label'} · {picked.label}")
+
+    name = f"{tuner} · {model} · {table.target_name(target)} · {picked.label}"
+    launch(spec, name, check_search, "Cannot start this search")
