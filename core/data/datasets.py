@@ -37,8 +37,15 @@ from core.data.limits import ROW_GROUP_ROWS
 from core.data.profile import COLUMN_TYPES, TableProfile, profile_table
 from core.data.profile_stored import profile_stored, sample_frame
 from core.data.sniff import SNIFF_BYTES, check_text
-from core.data.sources import ReadOptions, check_table_size, detect_format, read_table
+from core.data.sources import ReadOptions, check_table_size, detect_format
 from core.data.stats import load_stats, write_stats
+from core.data.table_import import (
+    check_target,
+    check_time_column,
+    check_time_column_stored,
+    import_kind,
+    read_for_import,
+)
 from core.errors import BadInput, NotFound
 from core.workspace import Workspace
 
@@ -224,9 +231,9 @@ class DatasetStore:
             result = streamed
             stats = write_stats(tmp, parquet)
             names = list(stats["columns"])
-            _check_target(target, names)
+            check_target(target, names)
             if time_column is not None:
-                _check_time_column_stored(parquet, time_column, names)
+                check_time_column_stored(parquet, time_column, names)
             prof = profile_stored(
                 parquet, stats, target=target, time_column=time_column, read=result.describe()
             )
@@ -329,7 +336,7 @@ class DatasetStore:
         parquet = self.table_path(version)
         if self.profile(version).sample:  # a large table: never read whole
             if time_column:
-                _check_time_column_stored(parquet, time_column, list(current))
+                check_time_column_stored(parquet, time_column, list(current))
             prof = profile_stored(
                 parquet,
                 self.stats(version),
@@ -388,65 +395,7 @@ class DatasetStore:
         return (version.folder / "profile.json").read_text()
 
 
-def read_for_import(source, filename, kind="auto", target=None, time_column=None, options=None):
-    """(read result, profile, kind) of a table file, as an import would store it (the import
-    preview shows exactly this); BadInput for what cannot become a dataset."""
-    result = read_table(source, filename, options)
-    frame = result.frame
-    _check_target(target, list(frame.columns))
-    if time_column is not None:
-        check_time_column(frame, time_column)
-    prof = profile_table(frame, target=target, time_column=time_column, read=result.describe())
-    return result, prof, import_kind(prof, kind)
-
-
-def _check_target(target: str | None, columns: list) -> None:
-    if target is not None and target not in columns:
-        raise BadInput(
-            f"there is no column {target!r}; columns are: {', '.join(map(str, columns))}"
-        )
-
-
-def _check_time_column_stored(parquet: Path, column: str, columns: list) -> None:
-    if column not in columns:
-        raise BadInput(
-            f"there is no column {column!r} to use as time; columns are: {', '.join(columns)}"
-        )
-    import pyarrow.parquet as pq
-
-    check_time_column(pq.read_table(parquet, columns=[column]).to_pandas(), column)
-
-
-def import_kind(prof: TableProfile, kind: str) -> str:
-    """The dataset kind to store (inferred for "auto"); BadInput when the table cannot be it."""
-    kind = infer_kind(prof) if kind == "auto" else kind
-    if kind == "timeseries" and not prof.time_column:
-        raise BadInput(
-            "a time series needs a time column: none was found that parses as "
-            "dates/times or is a numeric index; name it with --time-column"
-        )
-    if kind == "text" and not any(c.type == "text" for c in prof.columns):
-        raise BadInput("a text dataset needs a column of free text; none was found")
-    return kind
-
-
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def check_time_column(frame: pd.DataFrame, column: str) -> str:
-    """What kind of time column `column` is (see core.data.timeindex); BadInput if none."""
-    from core.data.timeindex import check_time_column as check
-
-    return check(frame, column)
-
-
-def infer_kind(prof: TableProfile) -> str:
-    types = [c.type for c in prof.columns]
-    if prof.time_column and prof.time.get("sorted", False):
-        return "timeseries"
-    if "text" in types and len(types) <= 4:
-        return "text"
-    return "table"

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.data.datasets import read_for_import
 from core.data.import_stream import streamable
 from core.data.sources import ReadOptions, detect_format
+from core.data.table_import import read_for_import
 from core.errors import BadInput
 
 PREVIEW_ROWS = 10

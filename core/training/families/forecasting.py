@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.data.datasets import check_time_column
 from core.data.resolve import LoadedData
+from core.data.table_import import check_time_column
 from core.data.windows import WindowSpec, make_windows, window_starts
 from core.errors import BadInput
 from core.specs import TrainSpec
