@@ -7,9 +7,10 @@ import pytest
 
 from core.errors import BadInput
 from core.profiling.compare import compare
-from core.profiling.convert import _is_xspace, summarize
+from core.profiling.convert import summarize
 from core.profiling.options import check_spec, parse_steps, precheck, resolve_steps
 from core.profiling.recommend import recommend
+from core.profiling.xspace import is_xspace
 from core.specs import ProfileSpec
 from tests.conftest import tfstudio
 from tests.test_compare_pages import finished_train_run
@@ -54,11 +55,11 @@ def summary(**over):
 
 
 def test_xspace_wire_check_accepts_planes_and_refuses_other_bytes():
-    assert _is_xspace(xspace(EMPTY_PLANE))
-    assert not _is_xspace(b"")
-    assert not _is_xspace(b"\x08\x01")  # a varint field 1: not a plane
-    assert not _is_xspace(b"\x0a\x05abc")  # a length past the end
-    assert not _is_xspace(b"PK\x03\x04" + b"\x00" * 40)
+    assert is_xspace(xspace(EMPTY_PLANE))
+    assert not is_xspace(b"")
+    assert not is_xspace(b"\x08\x01")  # a varint field 1: not a plane
+    assert not is_xspace(b"\x0a\x05abc")  # a length past the end
+    assert not is_xspace(b"PK\x03\x04" + b"\x00" * 40)
 
 
 def test_a_corrupt_trace_is_refused_with_what_to_do(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.profiling.convert import _is_xspace
+from core.profiling.xspace import is_xspace
 from core.runs import launcher
 from core.runs.status import RunStatus
 from core.specs import ProfileSpec
@@ -55,7 +55,7 @@ def test_cli_profiles_training_steps_and_the_run_stays_as_it_was(iris_run):
     assert 0 < sum(o["percent"] for o in ops) <= 100.01
     assert any("MatMul" in o["type"] or "MatMul" in o["name"] for o in ops)  # the dense layers
     trace = Path(payload["trace"])
-    assert trace.name.endswith(".xplane.pb") and _is_xspace(trace.read_bytes())
+    assert trace.name.endswith(".xplane.pb") and is_xspace(trace.read_bytes())
     assert trace.is_relative_to(home / "runs" / payload["run_id"])
     assert payload["recommendations"] and all(r["text"] for r in payload["recommendations"])
     # batch 8 on 90 rows: the recommendations name the tiny batch with a bigger one
