@@ -162,6 +162,22 @@ def numeric_looking(col: pd.Series, fmt: NumberFormat, markers=MISSING_MARKERS) 
     return parse_numbers(col, fmt.decimal, fmt.thousands, markers)[1]
 
 
+def marker_mask(col: pd.Series, wanted: tuple[str, ...]) -> pd.Series:
+    """Which values of a text column are blank or one of `wanted`, spaces around them allowed.
+    Only the values that start or end with whitespace are stripped: stripping them all would copy
+    every string (about 80 MB for a million timestamps, the peak of reading a large CSV)."""
+    present = col.notna()
+    text = col[present].astype(str)
+    mask = text.isin(wanted) | (text == "")
+    padded = text.str[:1].str.isspace() | text.str[-1:].str.isspace()
+    if padded.any():
+        stripped = text[padded].str.strip()
+        mask[padded] = stripped.isin(wanted) | (stripped == "")
+    out = pd.Series(False, index=col.index)
+    out[present] = mask
+    return out
+
+
 def normalise_text_columns(
     frame: pd.DataFrame, fmt: NumberFormat, markers: tuple[str, ...] = MISSING_MARKERS
 ) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -176,8 +192,7 @@ def normalise_text_columns(
         col = frame[name]
         if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
             continue
-        stripped = col.where(col.isna(), col.astype(str).str.strip())
-        is_marker = stripped.isin(wanted) | (stripped == "")
+        is_marker = marker_mask(col, wanted)
         if is_marker.any():
             col = col.mask(is_marker)
             frame[name] = col
