@@ -4,6 +4,7 @@ store without TensorFlow, for report, Runs page and learn-mode tests."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from core.runs.status import RunStatus
 from core.runs.store import Run, RunStore
@@ -125,27 +126,24 @@ def make_compress_run(store: RunStore, ws: Workspace, source: Run) -> Run:
     return _finish(store, ws, "compress", spec, report, files, name="compress int8")
 
 
+def _bundle(out: Path, fmt: str, model: str, sizes: tuple[int, int], diff: float, rows: int):
+    """A checked bundle of `fmt` in a result: its model file, zip, sizes and parity."""
+    return {
+        "format": fmt,
+        "ok": True,
+        "path": str(out / model),
+        "bundle": str(out / f"{fmt}.zip"),
+        "model_bytes": sizes[0],
+        "size_bytes": sizes[1],
+        "parity": {"max_abs_diff": diff, "rows": rows, "agreement": 1.0},
+    }
+
+
 def make_export_run(store: RunStore, ws: Workspace, source: Run) -> Run:
     out = ws.run_dir(source.id)
     bundles = {
-        "tflite": {
-            "format": "tflite",
-            "ok": True,
-            "path": str(out / "model.tflite"),
-            "bundle": str(out / "tflite.zip"),
-            "model_bytes": 13060,
-            "size_bytes": 9000,
-            "parity": {"max_abs_diff": 6e-8, "rows": 30, "agreement": 1.0},
-        },
-        "tfjs": {
-            "format": "tfjs",
-            "ok": True,
-            "path": str(out / "tfjs"),
-            "bundle": str(out / "tfjs.zip"),
-            "model_bytes": 20000,
-            "size_bytes": 400000,
-            "parity": {"max_abs_diff": 2e-7, "rows": 8, "agreement": 1.0},
-        },
+        "tflite": _bundle(out, "tflite", "model.tflite", (13060, 9000), 6e-8, 30),
+        "tfjs": _bundle(out, "tfjs", "tfjs", (20000, 400000), 2e-7, 8),
     }
     result = {
         "source_run": source.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -39,11 +40,17 @@ def drifted_csv() -> str:
 
 
 @pytest.fixture
-def flowers(ws, tmp_path) -> dict:
-    """A dataset `flowers@v1`, imported in-process (the CLI import has its own test)."""
+def ref_csv(tmp_path) -> Path:
+    """The reference table as a file, ref.csv."""
     path = tmp_path / "ref.csv"
     path.write_text(reference_csv())
-    return DatasetStore(ws).import_file(path, path.name, name="flowers").to_dict()
+    return path
+
+
+@pytest.fixture
+def flowers(ws, ref_csv) -> dict:
+    """A dataset `flowers@v1`, imported in-process (the CLI import has its own test)."""
+    return DatasetStore(ws).import_file(ref_csv, ref_csv.name, name="flowers").to_dict()
 
 
 def one_error_line(out) -> str:
@@ -54,17 +61,15 @@ def one_error_line(out) -> str:
     return lines[0]
 
 
-def test_import_prints_the_version(ws, tmp_path):
-    path = tmp_path / "ref.csv"
-    path.write_text(reference_csv())
-    out = tfstudio("data", "import", str(path), "--name", "flowers", "--json")
+def test_import_prints_the_version(ws, ref_csv):
+    out = tfstudio("data", "import", str(ref_csv), "--name", "flowers", "--json")
     assert out.returncode == 0, out.stderr
     imported = json.loads(out.stdout)
     assert imported["id"] == imported["dataset_id"] == "flowers@v1"
     assert (imported["name"], imported["version"], imported["kind"]) == ("flowers", 1, "table")
     assert imported["rows"] == 200
     assert imported["columns"] == ["sepal", "petal", "color", "const", "label"]
-    assert imported["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert imported["sha256"] == hashlib.sha256(ref_csv.read_bytes()).hexdigest()
     assert imported["source"] == "ref.csv"
     assert imported["read"]["delimiter"] == "," and imported["read"]["skipped_rows"] == 0
     types = {c["name"]: c["type"] for c in imported["schema"]["columns"]}
@@ -101,14 +106,12 @@ def test_list_in_an_empty_workspace(ws):
     assert out.returncode == 0 and json.loads(out.stdout) == {"datasets": []}
 
 
-def test_profile_a_file_with_a_target(ws, tmp_path):
-    path = tmp_path / "ref.csv"
-    path.write_text(reference_csv())
-    out = tfstudio("data", "profile", str(path), "--target", "label", "--json")
+def test_profile_a_file_with_a_target(ws, ref_csv):
+    out = tfstudio("data", "profile", str(ref_csv), "--target", "label", "--json")
     assert out.returncode == 0, out.stderr
     prof = json.loads(out.stdout)
     assert prof["source"] == "ref.csv" and prof["rows"] == 200 and prof["target"] == "label"
-    assert prof["lineage"]["file"] == str(path.resolve())
+    assert prof["lineage"]["file"] == str(ref_csv.resolve())
     assert [(c["name"], c["type"]) for c in prof["columns"]] == [
         ("sepal", "numeric"),
         ("petal", "numeric"),
@@ -202,10 +205,8 @@ def test_validate_against_an_unknown_dataset_exits_2(ws, flowers, tmp_path):
 
 
 @pytest.mark.parametrize("source", ["file", "dataset"])
-def test_profile_with_an_unknown_target_exits_2(ws, flowers, tmp_path, source):
-    path = tmp_path / "ref.csv"
-    path.write_text(reference_csv())
-    ref = str(path) if source == "file" else "flowers@v1"
+def test_profile_with_an_unknown_target_exits_2(ws, flowers, ref_csv, source):
+    ref = str(ref_csv) if source == "file" else "flowers@v1"
     line = one_error_line(tfstudio("data", "profile", ref, "--target", "nope", "--json"))
     assert (
         line == "error: there is no column 'nope'; columns are: sepal, petal, color, const, label"

@@ -30,15 +30,6 @@ def test_unknown_key_fails_loudly():
         help_text("epochz")
 
 
-def test_train_controls_carry_the_shared_help(ws):
-    at = open_page("train")
-    assert not at.exception, at.exception
-    helps = {w.label: w.help for w in at.number_input}
-    assert helps["Epochs"] == HELP["epochs"]
-    assert helps["Early stopping patience (0 = off)"] == HELP["early_stopping"]
-    assert {w.label: w.help for w in at.selectbox}["Learning-rate schedule"] == HELP["schedule"]
-
-
 def test_tune_page_explains_each_tuner(ws):
     at = open_page("tune")
     assert not at.exception, at.exception
@@ -46,18 +37,29 @@ def test_tune_page_explains_each_tuner(ws):
     assert "Hyperband: trains many trials for a few epochs" in tuner.help
 
 
-def test_every_control_a_newcomer_decides_on_has_help(ws):
+# The controls that show a shared help text (core.help), by page: (widget, label) -> its key.
+SHARED_HELP = {
+    "train": {
+        ("number_input", "Epochs"): "epochs",
+        ("number_input", "Early stopping patience (0 = off)"): "early_stopping",
+        ("selectbox", "Learning-rate schedule"): "schedule",
+        ("selectbox", "Column to predict (target)"): "target",
+        ("selectbox", "Model"): "model",
+        ("number_input", "Seed"): "seed",
+        (
+            "multiselect",
+            "Bucketize (Discretization into quantile bins instead of Normalization)",
+        ): "bucketize",
+    },
+    "tune": {("radio", "Engine"): "engine", ("number_input", "Batch size"): "batch_size"},
+}
+
+
+@pytest.mark.parametrize("page", list(SHARED_HELP))
+def test_every_control_a_newcomer_decides_on_has_help(ws, page):
     """The choices of what to train and how: target, model, seed, search engine, profiler
     knobs (each one's text from core.help, so the CLI and the docs can quote the same)."""
-    at = open_page("train")
+    at = open_page(page)
     assert not at.exception, at.exception
-    boxes = {w.label: w.help for w in at.selectbox}
-    assert boxes["Column to predict (target)"] == HELP["target"]
-    assert boxes["Model"] == HELP["model"]
-    assert {w.label: w.help for w in at.number_input}["Seed"] == HELP["seed"]
-    assert {w.label: w.help for w in at.multiselect}[
-        "Bucketize (Discretization into quantile bins instead of Normalization)"
-    ] == HELP["bucketize"]
-    at = open_page("tune")
-    assert {w.label: w.help for w in at.radio}["Engine"] == HELP["engine"]
-    assert {w.label: w.help for w in at.number_input}["Batch size"] == HELP["batch_size"]
+    for (widget, label), key in SHARED_HELP[page].items():
+        assert {w.label: w.help for w in getattr(at, widget)}[label] == HELP[key], label
