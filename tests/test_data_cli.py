@@ -53,6 +53,14 @@ def flowers(ws, ref_csv) -> dict:
     return DatasetStore(ws).import_file(ref_csv, ref_csv.name, name="flowers").to_dict()
 
 
+def validate_json(path: Path, text: str, against: str) -> dict:
+    """`data validate --json` of `text`, written to `path`, against a dataset: its report."""
+    path.write_text(text)
+    out = tfstudio("data", "validate", str(path), "--against", against, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
 def one_error_line(out) -> str:
     assert out.returncode == 2, (out.stdout, out.stderr)
     assert out.stdout == ""
@@ -148,11 +156,7 @@ def test_profile_a_dataset_version(ws, flowers):
 
 
 def test_validate_reports_drift_unseen_and_missing_columns(ws, flowers, tmp_path):
-    path = tmp_path / "new.csv"
-    path.write_text(drifted_csv())
-    out = tfstudio("data", "validate", str(path), "--against", "flowers@v1", "--json")
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
+    report = validate_json(tmp_path / "new.csv", drifted_csv(), "flowers@v1")
     assert report["against"] == "flowers@v1"
     assert (report["rows_new"], report["rows_reference"]) == (200, 200)
     anomalies = report["anomalies"]
@@ -176,11 +180,7 @@ def test_validate_reports_drift_unseen_and_missing_columns(ws, flowers, tmp_path
 
 
 def test_validate_identical_data_has_no_anomalies(ws, flowers, tmp_path):
-    path = tmp_path / "same.csv"
-    path.write_text(reference_csv())
-    out = tfstudio("data", "validate", str(path), "--against", "flowers", "--json")
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
+    report = validate_json(tmp_path / "same.csv", reference_csv(), "flowers")
     assert report["against"] == "flowers@v1" and report["anomalies"] == []
 
 
