@@ -19,6 +19,7 @@ from core.runs import launcher
 from core.runs.status import RunStatus
 from core.specs import AutoMLSpec
 from core.tuning.trials import read_search, read_trials
+from tests.cli_helpers import write_reviews
 from tests.conftest import REPO, pid_alive, tfstudio, wait_until
 
 pytestmark = pytest.mark.slow
@@ -254,15 +255,8 @@ def test_cancel_and_kill_then_resume_keep_finished_trials(ws, store):
 
 
 def reviews(path, n: int = 120) -> None:
-    rng = np.random.default_rng(0)
     pos, neg = "great excellent wonderful love".split(), "bad awful terrible hate".split()
-    filler = "the movie was a and it plot actors story".split()
-    rows = []
-    for i in range(n):
-        words = list(rng.choice(filler, 6)) + list(rng.choice(pos if i % 2 else neg, 3))
-        rng.shuffle(words)
-        rows.append({"review": " ".join(words), "sentiment": "positive" if i % 2 else "negative"})
-    pd.DataFrame(rows).to_csv(path, index=False)
+    write_reviews(path, n, 6, pos, neg)
 
 
 def test_text_search_from_the_cli_serves_raw_strings(tmp_path):

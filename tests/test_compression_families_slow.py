@@ -23,6 +23,13 @@ def run_json(*args):
     return json.loads(out.stdout)
 
 
+def compress(trained, *args):
+    """`tfstudio compress` of a (home, training payload) fixture's run, fine-tuning for one
+    epoch: its report."""
+    home, train = trained
+    return run_json("compress", train["run_id"], *args, "--epochs", "1", "--home", str(home))
+
+
 def digits_zip(per_class: int = 40) -> bytes:
     from PIL import Image
     from sklearn.datasets import load_digits
@@ -54,10 +61,9 @@ def image_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def image_report(image_run):
     home, train = image_run
-    report = run_json(
-        "compress", train["run_id"], "--method", "int8,prune,pqat", "--sparsity", "0.5",
-        "--schedule", "constant", "--epochs", "1", "--home", str(home),
-    )  # fmt: skip
+    report = compress(
+        image_run, "--method", "int8,prune,pqat", "--sparsity", "0.5", "--schedule", "constant"
+    )
     return home, train, report
 
 
@@ -154,11 +160,10 @@ def series_run(tmp_path_factory):
 
 
 def test_forecaster_quantizes_and_clusters_with_its_last_value_skip(series_run):
-    home, train = series_run
-    report = run_json(
-        "compress", train["run_id"], "--method", "int8,cluster", "--clusters", "8",
-        "--centroids", "linear", "--epochs", "1", "--home", str(home),
-    )  # fmt: skip
+    _, train = series_run
+    report = compress(
+        series_run, "--method", "int8,cluster", "--clusters", "8", "--centroids", "linear"
+    )
     base, v = report["baseline"], by_method(report)
     assert base["metric_name"] == "mae"
     assert base["metric"] == pytest.approx(train["test_metrics"]["mae"], rel=1e-4)

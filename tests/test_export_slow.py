@@ -9,16 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cli_helpers import train_iris
+from tests.cli_helpers import iris_run_fixture
 from tests.conftest import tfstudio
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def iris_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("iris-export-home")
-    return home, train_iris(home, 20)
+iris_run = iris_run_fixture("iris-export-home")
 
 
 @pytest.fixture(scope="module")

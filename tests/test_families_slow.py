@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from core.data.datasets import DatasetStore
-from tests.cli_helpers import cli_json
+from tests.cli_helpers import cli_json, write_reviews
 from tests.conftest import tfstudio
 
 pytestmark = pytest.mark.slow
@@ -72,18 +72,11 @@ def test_image_zip_trains_a_cnn_and_converts(tmp_path):
 
 
 def reviews_csv(path, n: int = 400):
-    rng = np.random.default_rng(0)
     pos, neg = (
         "great excellent wonderful love superb".split(),
         "bad awful terrible hate poor".split(),
     )
-    filler = "the movie was a and it plot actors story".split()
-    rows = []
-    for i in range(n):
-        words = list(rng.choice(filler, 8)) + list(rng.choice(pos if i % 2 else neg, 3))
-        rng.shuffle(words)
-        rows.append({"review": " ".join(words), "sentiment": "positive" if i % 2 else "negative"})
-    pd.DataFrame(rows).to_csv(path, index=False)
+    write_reviews(path, n, 8, pos, neg)
 
 
 def test_text_dataset_trains_with_text_vectorization_inside_the_model(tmp_path, monkeypatch):

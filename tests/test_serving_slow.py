@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cli_helpers import train_iris
+from tests.cli_helpers import iris_run_fixture
 from tests.conftest import REPO, wait_until
 from tests.test_browser import free_port
 
@@ -25,10 +25,7 @@ pytestmark = pytest.mark.slow
 FEATURES = ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
 
 
-@pytest.fixture(scope="module")
-def iris_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("iris-serve-home")
-    return home, train_iris(home, 20)
+iris_run = iris_run_fixture("iris-serve-home")
 
 
 @pytest.fixture(scope="module")
