@@ -28,10 +28,10 @@ class TFLiteModel:
     """A TFLite file behind its signature runner; quantizes int8 inputs and dequantizes outputs."""
 
     def __init__(self, path: str | Path) -> None:
-        from core.export.convert import _interpreter
+        from core.export.convert import load_interpreter
 
         self.path = Path(path)
-        self.runner = _interpreter(path).get_signature_runner()
+        self.runner = load_interpreter(path).get_signature_runner()
         self.inputs = self.runner.get_input_details()
         self.outputs = self.runner.get_output_details()
 

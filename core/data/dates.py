@@ -13,13 +13,13 @@ QUARTER = re.compile(r"^\d{4}-?Q[1-4]$")  # 1974Q1, as statistics offices write 
 
 
 # strptime directives whose meaning `format="mixed"` parsing shares (no 2-digit years, time
-# zones, weekdays or a date-less time), for the fast path of `_to_datetime`
+# zones, weekdays or a date-less time), for the fast path of `to_datetime`
 _SAFE_DIRECTIVES = {"%Y", "%m", "%d", "%b", "%B", "%H", "%M", "%S", "%f", "%I", "%p", "%%"}
 _FAST_PARSE_MIN = 20_000  # fewer values parse quickly enough value by value
 _VERIFY = 1_000
 
 
-def _to_datetime(col: pd.Series) -> pd.Series:
+def to_datetime(col: pd.Series) -> pd.Series:
     """`pd.to_datetime(col, errors="coerce", format="mixed")`, faster on large text columns.
 
     "mixed" guesses the format of every value on its own (about 40 us a value for anything but
@@ -29,7 +29,7 @@ def _to_datetime(col: pd.Series) -> pd.Series:
     that one format; values it does not fit are then parsed with "mixed" one by one.
     """
     if pd.api.types.is_datetime64_any_dtype(col):
-        return col  # what to_datetime gives back (as a copy)
+        return col  # what pd.to_datetime gives back (as a copy)
     quarters = _quarters(col)
     if quarters is not None:
         return quarters
@@ -87,7 +87,7 @@ def _to_datetime_by_format(col: pd.Series) -> pd.Series | None:
     return parsed
 
 
-def _epoch_seconds(times: pd.Series) -> np.ndarray:
+def epoch_seconds(times: pd.Series) -> np.ndarray:
     """Seconds since 1970 of datetimes (any resolution), as float64."""
     if isinstance(times.dtype, pd.DatetimeTZDtype):
         times = times.dt.tz_convert(None)  # UTC, as astype("int64") counts
@@ -112,11 +112,11 @@ def _human(step: pd.Timedelta) -> str:
 
 def time_steps(col: pd.Series) -> dict[str, Any]:
     """Step size, gaps and irregularity of a time column (sorted first)."""
-    return _time_steps(_to_datetime(col))
+    return parsed_time_steps(to_datetime(col))
 
 
-def _time_steps(parsed: pd.Series) -> dict[str, Any]:
-    """`time_steps` of a column already parsed by `_to_datetime`."""
+def parsed_time_steps(parsed: pd.Series) -> dict[str, Any]:
+    """`time_steps` of a column already parsed by `to_datetime`."""
     present = parsed.dropna()
     if len(present) < 3:
         return {}

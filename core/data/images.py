@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# Checking the archive before decompressing; ZipLimits and _classify are re-exported (callers).
+# Checking the archive before decompressing; ZipLimits is re-exported (callers).
 from core.data.image_archive import MIB as _MIB
 from core.data.image_archive import ZipLimits
 from core.data.image_archive import archive_size as _archive_size

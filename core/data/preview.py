@@ -124,11 +124,11 @@ def preview_import(
 def _preview_zip(source: Path | bytes, filename: str) -> ImportPreview:
     import io
 
-    from core.data.images import _classify
+    from core.data.image_archive import classify_entries
 
     try:
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
-            candidates, ignored = _classify(zf.infolist())
+            candidates, ignored = classify_entries(zf.infolist())
     except zipfile.BadZipFile:
         raise BadInput(f"{filename} is not a readable zip archive") from None
     classes: dict[str, int] = {}

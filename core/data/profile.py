@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.correlations import correlations as _correlations
-from core.data.dates import _epoch_seconds, _time_steps, _to_datetime, time_steps  # noqa: F401
+from core.data.dates import epoch_seconds, parsed_time_steps, to_datetime
 from core.data.parsing import (
     MISSING_MARKERS,
     NumberFormat,
@@ -67,7 +67,7 @@ def infer_type(col: pd.Series, reading: Reading | None = None) -> tuple[str, lis
             notes.append(f"mixed types: {len(bad)} non-numeric value(s) such as {examples}")
         return "numeric", notes
     if _share(sample.str.contains(DATE_HINT)) >= 0.9:
-        parsed = _to_datetime(sample)
+        parsed = to_datetime(sample)
         if _share(parsed.notna()) >= 0.9:
             return "timestamp", []
     if _share(sample.str.contains(IMAGE_SUFFIX)) >= 0.9:
@@ -128,8 +128,8 @@ class Reading:
 
 def _numeric_values(col: pd.Series, kind: str, parsed: pd.Series | None = None) -> np.ndarray:
     if kind == "timestamp":
-        parsed = _to_datetime(col) if parsed is None else parsed
-        return _epoch_seconds(parsed.dropna())
+        parsed = to_datetime(col) if parsed is None else parsed
+        return epoch_seconds(parsed.dropna())
     return pd.to_numeric(col, errors="coerce").dropna().to_numpy(dtype="float64")
 
 
@@ -166,7 +166,7 @@ def _profile_column(
     prof = ColumnProfile(str(col.name), kind, inferred, count, missing, 0, notes=list(notes))
     if kind in ("numeric", "integer", "timestamp"):
         if kind == "timestamp":
-            parsed = _to_datetime(col)
+            parsed = to_datetime(col)
             times[str(col.name)] = parsed
             values = _numeric_values(col, kind, parsed)
         elif numbers is None:
@@ -313,13 +313,15 @@ def profile_table(
     if time_column and timeindex.is_numeric_index(frame[time_column]):
         kind = timeindex.numeric_kind(frame[time_column])
         if kind.startswith("unix") or kind == "yyyymmdd":  # stepped and shown as dates
-            prof.time = _time_steps(timeindex.time_values(frame[time_column], kind))
+            prof.time = parsed_time_steps(timeindex.time_values(frame[time_column], kind))
             prof.time["index"] = kind
         else:
             prof.time = timeindex.numeric_steps(frame[time_column], kind)
     elif time_column:
         parsed = times.get(time_column) if frame.columns.is_unique else None
-        prof.time = _time_steps(parsed if parsed is not None else _to_datetime(frame[time_column]))
+        prof.time = parsed_time_steps(
+            parsed if parsed is not None else to_datetime(frame[time_column])
+        )
     times.clear()
 
     if target and target in frame.columns:

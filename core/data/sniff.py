@@ -177,7 +177,7 @@ class CsvPlan:
 
     @property
     def arrow_encoding(self) -> str:
-        return _ARROW_CODEC.get(self.encoding, "utf8")
+        return ARROW_CODEC.get(self.encoding, "utf8")
 
     def convert_options(self, **extra) -> dict:
         return {
@@ -290,4 +290,4 @@ def _leading_comments(text: str) -> int:
 
 
 _PY_CODEC = {"latin-1": "latin-1", "cp1252": "cp1252", "utf-16": "utf-16"}
-_ARROW_CODEC = {"latin-1": "latin1", "cp1252": "cp1252"}  # others are read as UTF-8
+ARROW_CODEC = {"latin-1": "latin1", "cp1252": "cp1252"}  # others are read as UTF-8

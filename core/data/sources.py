@@ -25,8 +25,7 @@ from core.data.parsing import (
     normalise_text_columns,
 )
 from core.data.sniff import (  # noqa: F401  (re-exported: the reader's public names)
-    _ARROW_CODEC,
-    _PY_CODEC,
+    ARROW_CODEC,
     DELIMITERS,
     SNIFF_BYTES,
     CsvPlan,
@@ -90,7 +89,7 @@ def _read_csv(source: Path | bytes, name: str, opts: ReadOptions) -> ReadResult:
                 )
     except pa.ArrowInvalid as exc:
         raise arrow_error(exc, name, plan.text) from None
-    if plan.encoding not in _ARROW_CODEC and any(pa.types.is_binary(f.type) for f in table.schema):
+    if plan.encoding not in ARROW_CODEC and any(pa.types.is_binary(f.type) for f in table.schema):
         # pyarrow keeps bytes that are not UTF-8 as binary; the sample we sniffed was clean.
         if opts.encoding:
             raise BadInput(

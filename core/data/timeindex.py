@@ -84,9 +84,9 @@ def time_values(col: pd.Series, kind: str | None = None) -> pd.Series:
     """The column as what sorts and labels the series: datetimes, or the numbers themselves."""
     kind = kind or ("datetime" if not is_numeric_index(col) else numeric_kind(col))
     if kind == "datetime":
-        from core.data.dates import _to_datetime  # quarters and fast formats, as profiled
+        from core.data.dates import to_datetime  # quarters and fast formats, as profiled
 
-        return _to_datetime(col.astype("string") if not col.dtype == object else col)
+        return to_datetime(col.astype("string") if not col.dtype == object else col)
     if kind == "unix-seconds":
         return pd.to_datetime(pd.to_numeric(col), unit="s")
     if kind == "unix-milliseconds":

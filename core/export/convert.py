@@ -69,13 +69,9 @@ def savedmodel_to_tflite(saved: str | Path, out_path: str | Path) -> tuple[Path,
     return out, ops
 
 
-def _interpreter(path: str | Path):
-    """LiteRT's interpreter; TensorFlow's (which links the Flex delegate) for select-TF models."""
-    return _interpreter_from(path)
-
-
-def _interpreter_from(source: str | Path | bytes):
-    """An allocated interpreter for a .tflite path or its bytes (LiteRT, else TF's for Flex)."""
+def load_interpreter(source: str | Path | bytes):
+    """An allocated interpreter for a .tflite path or its bytes: LiteRT's, else TensorFlow's
+    (which links the Flex delegate) for select-TF models."""
     from ai_edge_litert.interpreter import Interpreter
 
     kwargs = {"model_content": source} if isinstance(source, bytes) else {"model_path": str(source)}
@@ -99,7 +95,7 @@ def tflite_predict(
     path: str | Path | bytes, inputs: dict[str, np.ndarray] | np.ndarray
 ) -> np.ndarray:
     """Run a TFLite model (a path or its bytes) on named inputs (or the one input)."""
-    runner = _interpreter_from(path).get_signature_runner()
+    runner = load_interpreter(path).get_signature_runner()
     if not isinstance(inputs, dict):
         inputs = {next(iter(runner.get_input_details())): inputs}
     feed = {k: (v.astype(bytes) if v.dtype.kind in "OU" else v) for k, v in inputs.items()}

@@ -108,10 +108,10 @@ def rest_example(ctx: ExportContext, rows: int = 1) -> dict[str, Any]:
 
 
 def tflite_metadata(ctx: ExportContext, path: Path, ops_set: str) -> dict[str, Any]:
-    from core.export.convert import _interpreter_from
+    from core.export.convert import load_interpreter
     from core.export.micro import tflite_ops
 
-    runner = _interpreter_from(path).get_signature_runner()
+    runner = load_interpreter(path).get_signature_runner()
 
     def describe(details: dict[str, Any]) -> dict[str, Any]:
         return {
