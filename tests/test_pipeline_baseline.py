@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import NotFound
-from core.pipelines.stages import base_dataset_version
+from core.pipelines.stages.ingest import base_dataset_version
 
 
 class Events:

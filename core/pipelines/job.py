@@ -27,8 +27,9 @@ from typing import Any
 
 import pandas as pd
 
-from core.errors import BadInput, JobCanceled
+from core.errors import BadInput
 from core.pipelines.checks import check_against_workspace
+from core.pipelines.children import ChildRuns
 from core.pipelines.definition import Pipeline, parse_text
 from core.pipelines.stages import STAGES
 from core.pipelines.state import (
@@ -41,7 +42,6 @@ from core.pipelines.state import (
 )
 from core.runs.context import JobContext, workspace_of
 from core.runs.reporter import NullReporter, Reporter
-from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from core.specs import PipelineSpec
 from core.workspace import Workspace
@@ -56,7 +56,7 @@ def _pause(stage: str) -> None:
             time.sleep(float(seconds or 0))
 
 
-class Runner:
+class Runner(ChildRuns):
     def __init__(
         self,
         pipeline: Pipeline,
@@ -212,68 +212,6 @@ class Runner:
             "validation": self.outputs("validate").get("counts"),
             "dataset": self.ctx.get("dataset_version") or self.ctx.get("dataset"),
         }
-
-    # -- children --------------------------------------------------------------------------------
-    def child(self, stage, role: str, spec) -> Any:
-        """Submit (or find again) the stage's child run for `role` and wait for it to succeed."""
-        from core.runs import launcher
-        from core.runs.handlers import resumable_kinds
-        from core.runs.recovery import reconcile
-
-        entry = self.state["stages"][stage.name]
-        label = f"{self.p.name} · {stage.name} ({role} of pipeline run {self.run_id})"
-        run_id = entry["children"].get(role) or self._find_child(label)
-        run = None
-        if run_id:
-            reconcile(self.store)
-            run = self.store.get_run(run_id)
-            if run.status in (RunStatus.FAILED, RunStatus.CANCELED, RunStatus.LOST):
-                if run.kind in resumable_kinds():
-                    self.reporter.event(f"resuming child run {run.id} ({role})")
-                    run = launcher.resume(self.ws, self.store, run.id)
-                else:
-                    self.reporter.event(f"child run {run.id} ({role}) was {run.status}; again")
-                    run = None
-        if run is None:
-            run = launcher.submit(self.ws, self.store, spec, name=label)
-            self.reporter.event(f"stage {stage.name}: started {role} run {run.id}")
-        entry["children"][role] = run.id
-        self.save()
-        return self._await(stage, run.id)
-
-    def _find_child(self, label: str) -> str | None:
-        """A child submitted just before a kill, whose id the state never got: it is newer than
-        this pipeline run, so the pages stop there (however many runs the store holds)."""
-        offset = 0
-        while page := self.store.list_runs(limit=500, offset=offset):
-            for run in page:
-                if run.name == label:
-                    return run.id
-                if run.id == self.run_id:
-                    return None
-            offset += len(page)
-        return None
-
-    def _await(self, stage, run_id: str):
-        from core.runs import launcher
-
-        def progress(run) -> None:
-            if not run.status.is_finalized:
-                self.reporter.progress(
-                    stage.name, run.done, run.total or 1, f"{run.kind} {run.id}: {run.message}"
-                )
-
-        run = launcher.wait(
-            self.store, run_id, on_update=progress, should_stop=self.reporter.should_stop
-        )
-        if not run.status.is_finalized:  # this pipeline was asked to stop: so is its child
-            self.store.request_cancel(run_id)
-            raise JobCanceled(f"canceled by the user (child run {run_id} asked to stop)")
-        if run.status is not RunStatus.SUCCEEDED:
-            raise RuntimeError(
-                f"stage {stage.name}: {run.kind} run {run.id} {run.status.value}: {run.error}"
-            )
-        return run
 
     # -- data ------------------------------------------------------------------------------------
     def new_rows(self) -> pd.DataFrame:
