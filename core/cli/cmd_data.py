@@ -35,6 +35,7 @@ def cmd_import(args) -> int:
 
     ws = Workspace.resolve(args.home)
     path = Path(args.file).expanduser()
+    source: bytes | Path
     if path.is_dir():  # a folder of class folders: zipped in memory, imported as images
         from core.data.resolve import folder_zip
 

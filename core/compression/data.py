@@ -121,15 +121,16 @@ def rebuild_split(run_spec: dict, run_result: dict, folder: Path) -> SplitData:
     info = prepare_table(loaded.frame, spec.target, contract.task, spec.coerce_numeric, types=types)
     labels = class_labels(info.frame[info.target]) if info.task == "classification" else None
     parts = table_split(info.frame, spec, labels, loaded.schema)
+    test_x = raw_arrays(parts["test"], contract.features)
     data = SplitData(
         raw_arrays(parts["train"], contract.features),
         targets(parts["train"], contract),
-        raw_arrays(parts["test"], contract.features),
+        test_x,
         targets(parts["test"], contract),
         notes,
     )
     saved = folder / "test_inputs.npz"
-    if saved.is_file() and not _same_rows(load_test_inputs(saved), data.test_x):
+    if saved.is_file() and not _same_rows(load_test_inputs(saved), test_x):
         data.notes.append(
             "the rebuilt test split differs from the rows saved at training time: the metric "
             "may not be on the exact held-out rows"

@@ -155,6 +155,7 @@ def _profile_column(
     if duration:  # profiled as seconds, shown as durations (describe_range)
         col = col.dt.total_seconds()
     numbers = _present_numbers(col)
+    notes: list[str]
     if numbers is not None:  # plain int/float column: one pass gives type, missing and values
         values, missing = numbers
         inferred, notes = _number_type(values), []

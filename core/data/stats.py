@@ -47,7 +47,8 @@ class _Column:
         self.kind, self.type = kind, arrow_type
         self.count = self.missing = 0
         self.mean = self.m2 = 0.0
-        self.min = self.max = None
+        self.min: float | None = None
+        self.max: float | None = None
         self.integral = True
         self.values: dict[Any, int] | None = {}
         self.hashes = np.empty(0, np.uint64)

@@ -174,7 +174,10 @@ def prepare_table(
     if len(frame) < MIN_ROWS:
         raise BadInput(f"the table has {len(frame)} usable rows; at least {MIN_ROWS} are needed")
 
-    numeric, categorical, hashed, integer_codes = [], [], [], []
+    numeric: list[str] = []
+    categorical: list[str] = []
+    hashed: list[str] = []
+    integer_codes: list[str] = []
     roles = {
         "numeric": numeric,
         "categorical": categorical,

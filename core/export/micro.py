@@ -160,7 +160,8 @@ def arena_bytes(data: bytes, sample: np.ndarray) -> dict[str, int]:
 def tflm_run(data: bytes, rows: np.ndarray, arena_size: int) -> np.ndarray:
     """Invoke TFLM once per row (batch 1, as on the device); returns the stacked outputs."""
     interpreter = tflm_interpreter(data, arena_size)
-    outputs = []
+    outputs: list[np.ndarray] = []
+    failure: RuntimeError | None
     for row in rows:
         interpreter.set_input(np.ascontiguousarray(row[None, ...]), 0)
         with _Stderr() as err:
@@ -220,7 +221,10 @@ def parse_c_array(source: str) -> bytes:
     """The bytes a generated `model_data.cc` holds (to check it against the .tflite file)."""
     body = source[source.index("{") + 1 : source.index("};")]
     values = [int(v, 16) for v in re.findall(r"0x([0-9a-fA-F]{2})", body)]
-    declared = int(re.search(r"_len = (\d+);", source).group(1))
+    length = re.search(r"_len = (\d+);", source)
+    if length is None:
+        raise ValueError("C array declares no _len")
+    declared = int(length.group(1))
     data = np.array(values, dtype=np.uint8).tobytes()
     if len(data) != declared:
         raise ValueError(f"C array holds {len(data)} bytes but declares {declared}")

@@ -19,8 +19,8 @@ from core.workspace import Workspace
 # Formats a compressed variant can give: one that exists only as a TFLite file (PTQ, QAT) has
 # no Keras model to write a SavedModel or a TF.js graph from.
 TFLITE_FORMATS = ("tflite", "micro")
-QUANTIZED_METHODS = ("dynamic", "float16", "int8", "qat", "prune+int8", "cluster+int8", "pqat")
-QUANTIZED_METHODS += ("cqat",)
+QUANTIZED_METHODS: tuple[str, ...] = ("dynamic", "float16", "int8", "qat", "prune+int8")
+QUANTIZED_METHODS += ("cluster+int8", "pqat", "cqat")
 
 
 @dataclass
@@ -43,7 +43,9 @@ class ExportSource:
 
     @property
     def quantized(self) -> bool:
-        return bool(self.variant) and self.variant["method"] in QUANTIZED_METHODS
+        if not self.variant:
+            return False
+        return self.variant["method"] in QUANTIZED_METHODS
 
     @property
     def label(self) -> str:

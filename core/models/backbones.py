@@ -161,6 +161,7 @@ def load_backbone(choice: BackboneChoice, weights: str, image_size: int, offline
     local = fetch(choice, image_size, None, offline)
     if choice.kind == "keras-app":
         app = getattr(keras.applications, choice.handle)
+        source: str | None
         if weights and weights != RANDOM:
             source = str(Path(weights).expanduser())
         else:

@@ -271,12 +271,16 @@ def _from_mirror(info: PresetInfo, mirror: str, target: Path, reporter, offline:
         for rel, meta in files.items():
             if Path(rel).is_absolute() or ".." in Path(rel).parts:
                 raise dl.DownloadFailed(f"the mirror's manifest names an unsafe path {rel!r}")
+
+            def file_progress(n: int, _t: int | None, start: int = done) -> None:
+                progress(start + n, total)  # this file's bytes after the files before it
+
             dl.fetch_file(
                 f"{base}/{rel}",
                 staging / rel,
                 what=f"{info.name}/{rel}",
                 expected_hash=meta["sha256"],
-                progress=lambda n, _t, start=done: progress(start + n, total),
+                progress=file_progress,
                 offline=offline,
             )
             done += int(meta["size"])

@@ -157,6 +157,7 @@ def parse_text(inputs_json: str, contract: ModelContract) -> str:
     except json.JSONDecodeError as exc:
         raise BadInput(f"the input is not valid JSON: {exc.msg}") from None
     column = contract.features[0].column if contract.features else "text"
+    text: object  # whatever the JSON holds; checked below
     if isinstance(data, str):
         text = data
     elif isinstance(data, dict):

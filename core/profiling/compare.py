@@ -54,7 +54,7 @@ def _verdict(a: float, b: float) -> str:
 
 def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """B against A: a row per metric (a, b, delta, delta %, verdict) and a verdict per view."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for view, label, read in METRICS:
         va, vb = read(a), read(b)
         if va is None or vb is None:

@@ -116,7 +116,7 @@ def _ops(op_stats: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], flo
     table = tables[1] if len(tables) > 1 else _table_with(tables, "total_self_time")
     rows = [r for r in _rows(table or {}) if r.get("type") != "IDLE"]
     total = sum(_num(r.get("total_self_time")) for r in rows)
-    ops = []
+    ops: list[dict[str, Any]] = []
     for r in rows:
         self_us = _num(r.get("total_self_time"))
         ops.append(
@@ -170,7 +170,7 @@ def _trace(trace: Any, step_names: list[str]) -> tuple[list[dict[str, Any]], int
     out = []
     for m in markers[:TRACE_STEPS]:
         start, dur = _num(m.get("ts")), _num(m.get("dur"))
-        inside = []
+        inside: list[dict[str, Any]] = []
         for e in complete:
             if e is m:
                 continue

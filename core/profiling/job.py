@@ -48,7 +48,7 @@ class _Recorder:
         self.profiling = False
         self.times: dict[int, float] = {}
         self.memory: list[dict[str, float]] = []
-        self._trace = None
+        self._trace: Any = None  # tf.profiler.experimental.Trace (TensorFlow ships no types)
         self._t0 = 0.0
         self._started = 0.0
 

@@ -11,6 +11,7 @@ the same transaction, so a reader sees exactly one production version (or none),
 
 from __future__ import annotations
 
+import builtins  # annotations below the `list` method, which shadows the builtin there
 import json
 import re
 import sqlite3
@@ -130,7 +131,8 @@ class Registry:
         return [r["name"] for r in rows]
 
     def list(self, name: str | None = None) -> list[ModelVersion]:
-        query, args = "SELECT * FROM versions", ()
+        query = "SELECT * FROM versions"
+        args: tuple[str, ...] = ()
         if name:
             query, args = query + " WHERE name = ?", (name,)
         with self._connect() as conn:
@@ -159,7 +161,7 @@ class Registry:
         found = [v for v in self.list(name) if v.stage == "production"]
         return found[0] if found else None
 
-    def history(self, name: str) -> list[dict[str, Any]]:
+    def history(self, name: str) -> builtins.list[dict[str, Any]]:
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT * FROM history WHERE name = ? ORDER BY seq", (name,)
@@ -173,7 +175,7 @@ class Registry:
         name: str,
         stage: str = "candidate",
         description: str = "",
-        parents: list[dict[str, str]] | None = None,
+        parents: builtins.list[dict[str, str]] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> ModelVersion:
         """A new version of `name` from a SUCCEEDED training run (its lineage read now)."""
@@ -221,7 +223,7 @@ class Registry:
             )
         return self.get(target.id)
 
-    def add_bundles(self, ref: str, bundles: list[dict[str, Any]]) -> ModelVersion:
+    def add_bundles(self, ref: str, bundles: builtins.list[dict[str, Any]]) -> ModelVersion:
         def add(record: dict[str, Any]) -> None:
             record["bundles"] = record.get("bundles", []) + list(bundles)
 

@@ -108,10 +108,10 @@ def explain_history(
                 f"{_num(val[-1])} over the last {k} epochs): more epochs would likely help."
             )
         else:
-            low = min(val)
-            settled = next(i for i in range(n) if val[i] <= low * (1 + FLAT))
+            lowest = min(val)
+            settled = next(i for i in range(n) if val[i] <= lowest * (1 + FLAT))
             out.append(
-                f"validation loss levelled off at about {_num(low)} from epoch "
+                f"validation loss levelled off at about {_num(lowest)} from epoch "
                 f"{settled + 1}: more epochs of this model would add little."
             )
     for name in ("accuracy", "auc"):

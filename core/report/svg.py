@@ -6,6 +6,7 @@ Each function takes plain numbers and returns one `<svg>` element as a string.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
 PALETTE = ("#1967D2", "#E8710A", "#188038", "#A142F4", "#D93025", "#12B5CB")
@@ -49,7 +50,7 @@ def _frame(title: str, x_label: str, y_label: str, body: list[str]) -> str:
 
 def _axes(
     x0: float, x1: float, y0: float, y1: float, integer_x: bool = False
-) -> tuple[list[str], object, object]:
+) -> tuple[list[str], Callable[[float], float], Callable[[float], float]]:
     """Grid, tick labels and the data-to-pixel mappings for a plot area."""
     if y1 <= y0:
         y0, y1 = y0 - 0.5, y1 + 0.5
@@ -87,7 +88,7 @@ def _axes(
 
 def line_chart(
     title: str,
-    series: dict[str, list[float | None]],
+    series: Mapping[str, Sequence[float | None]],
     x_label: str = "epoch",
     y_label: str = "",
     marker_x: float | None = None,
@@ -186,6 +187,7 @@ def heatmap(title: str, matrix: list[list[int]], labels: list[str]) -> str:
     total_h = top + size * k + 60
     peak = max((v for row in matrix for v in row), default=1) or 1
     body = []
+    x: float  # whole pixels for the cells, half ones for the column labels
     for i, row in enumerate(matrix):
         for j, v in enumerate(row):
             shade = v / peak

@@ -112,7 +112,9 @@ def _pool_lock(root: Path):
 def _alive(info: dict | None) -> bool:
     from core.runs.liveness import is_alive
 
-    return bool(info) and is_alive(info.get("pid"), info.get("started_at"))
+    if not info:
+        return False
+    return is_alive(info.get("pid"), info.get("started_at"))
 
 
 def _prune(folder: Path) -> dict[str, list[dict]]:

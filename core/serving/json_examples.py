@@ -47,6 +47,7 @@ def _example(value: Any) -> dict[str, tuple[str | None, list]]:
 def _feature_value(name: str, value: Any, kind: str | None, values: list) -> str:
     """AddValueToFeature: the feature's kind after adding `value` (all values of one kind)."""
     t = type(value)
+    item: int | float | bytes
     if t is bool:
         new, item = "int64", int(value)
     elif t is str:

@@ -51,7 +51,9 @@ class JsonHandler(BaseHTTPRequestHandler):
     server: BoundedServer
 
     def setup(self) -> None:
-        self.timeout = self.server.header_timeout_s  # per read, applied by StreamRequestHandler
+        # per read, applied by StreamRequestHandler (which reads it from the instance; typeshed's
+        # socketserver stub declares it a ClassVar, so mypy refuses the assignment)
+        self.timeout = self.server.header_timeout_s  # type: ignore[misc]
         super().setup()
 
     def handle_one_request(self) -> None:
@@ -179,7 +181,8 @@ class JsonHandler(BaseHTTPRequestHandler):
         return b"".join(parts)
 
     def _read_chunked(self) -> bytes:
-        parts, total = [], 0
+        parts: list[bytes] = []
+        total = 0
         while True:
             line = self.rfile.readline(1026)
             if not line:

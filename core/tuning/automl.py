@@ -79,6 +79,7 @@ def _tuner_class(ak, spec: AutoMLSpec, automodel: str, recorder: TrialRecorder):
     from autokeras.auto_model import TUNER_CLASSES
     from autokeras.tuners import greedy, task_specific
 
+    base: Any  # an AutoKeras tuner class (AutoKeras ships no types)
     if spec.tuner == "greedy":  # AutoKeras' own default: greedy, seeded with proven configs
         base = {
             "StructuredDataClassifier": task_specific.StructuredDataClassifierTuner,

@@ -26,7 +26,9 @@ class Arrays:
         self.classes = list(contract.classes)
         if kind == "table":
             self.x = {k: table_x(raw_arrays(v, contract.features)) for k, v in parts.items()}
-            self.raw_test = raw_arrays(parts["test"], contract.features)
+            self.raw_test: dict[str, np.ndarray] | np.ndarray = raw_arrays(
+                parts["test"], contract.features
+            )
         elif kind == "text":
             col = split.column
             self.x = {k: v[col].to_numpy(dtype=object).astype(str) for k, v in parts.items()}

@@ -205,6 +205,7 @@ def _image_split(spec: AutoMLSpec, loaded: LoadedData) -> AutoMLSplit:
             f"an image dataset's target is its class folders ('label'), not {spec.target!r}"
         )
     index = loaded.frame.copy()
+    assert loaded.dataset is not None  # input_kind found an image dataset
     folder = Path(loaded.dataset.path)
     index["file"] = [str(folder / p) for p in index["path"]]
     labels = index["label"].astype(str)

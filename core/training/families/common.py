@@ -26,7 +26,8 @@ class Prepared:
     network_input_shape: tuple
     rows: dict[str, int]
     hp: dict[str, Any] = field(default_factory=dict)  # hyperparameters the data decides
-    target_scale: tuple[float, float] | None = None  # (mean, std) to predict in target units
+    # (mean, std) to predict in target units; forecasting's are arrays, one value per target
+    target_scale: tuple[float | np.ndarray, float | np.ndarray] | None = None
     baseline: np.ndarray | None = None  # a naive forecast on the test windows
     residual: dict[str, Any] | None = None  # forecasting: predict the change from the last value
     train_labels: np.ndarray | None = None  # class ids of the training split (class weights)

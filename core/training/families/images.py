@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +54,7 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
 
     classes = check_images(loaded)
     index = loaded.frame
+    assert loaded.dataset is not None  # check_images refused data without an image dataset
     folder = Path(loaded.dataset.path)
     index = index.assign(
         file=[str(folder / p) for p in index["path"]],
@@ -66,7 +68,8 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         None if spec.split == "random" else index["label"].astype(str),
     )
     size = int(spec.image_size)
-    mode, details = "unit", {"image_size": size}
+    mode = "unit"
+    details: dict[str, Any] = {"image_size": size}
     if is_transfer(spec.model):
         offline = getattr(spec, "offline", False)
         choice = describe(spec.model, spec.weights, size, offline)

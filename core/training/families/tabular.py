@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -20,8 +22,11 @@ from core.training.features import (
 from core.training.preprocessing import build_preprocessing_model
 from core.training.split import table_split
 
+if TYPE_CHECKING:
+    from core.data.streamed import StreamedTable
 
-def contract_for(info: TableInfo, bucketize: tuple[str, ...] = ()) -> ModelContract:
+
+def contract_for(info: TableInfo | StreamedTable, bucketize: tuple[str, ...] = ()) -> ModelContract:
     names = safe_input_names(info.features)
     feats = [FeatureSpec(c, names[c], "float32") for c in info.numeric]
     feats += [FeatureSpec(c, names[c], "string") for c in info.categorical]
@@ -100,6 +105,7 @@ def _prepare_streamed(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) ->
     from core.data import stream, streamed
 
     source = loaded.stream
+    assert source is not None  # prepare() streams only a version with a stored table
     task = spec.task if spec.task in ("classification", "regression") else "auto"
     info = streamed.plan_table(source.stats, loaded.schema, spec.target, task)
     contract = contract_for(info, spec.bucketize)

@@ -8,13 +8,14 @@ import pandas as pd
 from core.data.resolve import LoadedData
 from core.data.tabular import class_labels
 from core.errors import BadInput
+from core.spec_search import AutoMLSpec
 from core.specs import TrainSpec
 from core.training.families.common import Prepared
 from core.training.families.text_prepared import text_classifier
 from core.training.split import split_rows
 
 
-def text_column(spec: TrainSpec, loaded: LoadedData) -> str:
+def text_column(spec: TrainSpec | AutoMLSpec, loaded: LoadedData) -> str:
     if spec.text_column:
         if spec.text_column not in loaded.frame.columns:
             raise BadInput(f"there is no text column {spec.text_column!r}")
