@@ -107,8 +107,9 @@ class ExportContext:
         if self._tflite is None:
             out = self.work / "model.tflite"
             trained = self.source / "model.tflite"
-            if self.src.variant or trained.is_file():
-                shutil.copy2(self.src.tflite_path if self.src.variant else trained, out)
+            variant_file = self.src.tflite_path  # None unless the source is a variant
+            if variant_file is not None or trained.is_file():
+                shutil.copy2(variant_file if variant_file is not None else trained, out)
                 flex = any(op.startswith("Flex") for op in tflite_ops(out))
                 self._tflite = (out, "builtin+select-tf" if flex else "builtin")
                 self.tflite_source = (

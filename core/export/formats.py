@@ -99,11 +99,12 @@ def rest_example(ctx: ExportContext, rows: int = 1) -> dict[str, Any]:
     """A TF Serving row-format request body for the first test rows."""
     from core.serving.model import jsonable
 
-    if ctx.single:
-        return {"instances": jsonable(np.asarray(ctx.raw)[:rows])}
+    raw = ctx.raw
+    if isinstance(raw, np.ndarray):  # one input (ctx.single)
+        return {"instances": jsonable(np.asarray(raw)[:rows])}
     instances = []
     for i in range(rows):
-        instances.append({k: jsonable(np.asarray(v)[i]) for k, v in ctx.raw.items()})
+        instances.append({k: jsonable(np.asarray(v)[i]) for k, v in raw.items()})
     return {"instances": instances}
 
 
@@ -163,15 +164,15 @@ def export_tflite(ctx: ExportContext) -> dict[str, Any]:
                 "preprocessing.tflite uses select TensorFlow ops (string lookups or text "
                 "vectorization): the app needs the Flex delegate for it"
             )
-    if ctx.src.variant:
-        v = ctx.src.variant
+    v, variant_file = ctx.src.variant, ctx.src.tflite_path
+    if v and variant_file is not None:  # the one is there exactly when the other is
         meta["compression"] = {
             k: v[k]
             for k in ("method", "scope", "metric_name", "metric", "size_bytes", "gzip_bytes")
             if k in v
         }
         meta["compression"]["compress_run"] = ctx.src.compress_run
-        check["same_file_as_report"] = out.read_bytes() == ctx.src.tflite_path.read_bytes()
+        check["same_file_as_report"] = out.read_bytes() == variant_file.read_bytes()
     meta["embedded_metadata"] = (
         "none: the TFLite Support metadata writer (tflite-support 0.4.4, 2023) does not install "
         "beside TensorFlow 2.19, so the description stays in this JSON and labels.txt"

@@ -95,6 +95,7 @@ def run_export_job(
             reporter.progress("converting", i, total, f"{FORMAT_TITLE[fmt]}: write and check")
             try:
                 if fmt == "tfjs":
+                    assert browser is not None  # made above, since "tfjs" is in formats
                     built = build_tfjs(ctx)
                     future = browser.check(built.bundle) if built.checkable else None
                     if overlap:  # the page runs in Chromium while the next formats convert

@@ -78,7 +78,7 @@ def build_tfjs(ctx: ExportContext) -> TfjsBuilt:
     if library is None:
         notes.append("tf.min.js missing (run `make setup`, which runs `npm ci` in web/)")
     rows = TFJS_EXAMPLE_ROWS.get(ctx.contract.input_kind, 32)
-    raw = ctx.raw if not ctx.single else {"input": ctx.raw}
+    raw = {"input": ctx.raw} if isinstance(ctx.raw, np.ndarray) else ctx.raw  # one: ctx.single
     sample = {k: np.asarray(v)[:rows] for k, v in raw.items()}
     examples = tfjs.example_payload(
         sample, tfjs.graph_inputs(out / "model"), ctx.contract.task, ctx.contract.classes
