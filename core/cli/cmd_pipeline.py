@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 from core.cli.common import (
     EXIT_FAILED,
@@ -15,6 +16,9 @@ from core.cli.common import (
 from core.errors import BadInput
 from core.runs import launcher
 from core.runs.status import RunStatus
+
+if TYPE_CHECKING:
+    from core.pipelines.state import PipelineState
 
 
 def _payload(ws, store, run) -> dict:
@@ -63,7 +67,7 @@ def cmd_resume(args) -> int:
         raise BadInput(f"run {run.id} is a {run.kind} run, not a pipeline")
     from core.pipelines.state import read_state
 
-    state = read_state(ws.run_dir(run.id)) or {}
+    state: PipelineState | dict[str, Any] = read_state(ws.run_dir(run.id)) or {}
     if state.get("outcome") == "stopped by validation":
         raise BadInput(
             f"run {run.id} was stopped by validation, and would stop again: fix the data (or "
@@ -173,6 +177,7 @@ def cmd_run_stage(args) -> int:
         print(f"error: stage {args.stage} failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
     state = read_state(run_dir)
+    assert state is not None  # run_stage wrote it
     entry = state["stages"][args.stage]
     emit(args, {"run": args.run, "stage": args.stage, **entry}, f"{args.stage} {entry['status']}")
     if not finished:

@@ -149,7 +149,7 @@ class Runner(ChildRuns):
         final = self.run_dir / "stages" / name
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        entry.update(status=StageStatus.RUNNING, started_at=time.time(), error=None)
+        entry.update({"status": StageStatus.RUNNING, "started_at": time.time(), "error": None})
         self.save()
         self.reporter.event(f"stage {name} ({stage.type}) started")
         try:
@@ -158,10 +158,12 @@ class Runner(ChildRuns):
         except StageStop as stop:
             self._commit(partial, final)
             entry.update(
-                status=StageStatus.STOPPED,
-                finished_at=time.time(),
-                outputs={**entry["outputs"], **stop.outputs},
-                error=str(stop),
+                {
+                    "status": StageStatus.STOPPED,
+                    "finished_at": time.time(),
+                    "outputs": {**entry["outputs"], **stop.outputs},
+                    "error": str(stop),
+                }
             )
             self.state["outcome"] = stop.outcome
             for other in self.order:
@@ -171,14 +173,18 @@ class Runner(ChildRuns):
             self.reporter.event(f"stage {name} stopped the pipeline: {stop}", "warning")
             return False
         except BaseException as exc:
-            entry.update(status=StageStatus.FAILED, finished_at=time.time(), error=str(exc)[:2000])
+            entry.update(
+                {"status": StageStatus.FAILED, "finished_at": time.time(), "error": str(exc)[:2000]}
+            )
             self.save()
             raise
         self._commit(partial, final)
         entry.update(
-            status=StageStatus.SUCCEEDED,
-            finished_at=time.time(),
-            outputs={**entry["outputs"], **outputs},
+            {
+                "status": StageStatus.SUCCEEDED,
+                "finished_at": time.time(),
+                "outputs": {**entry["outputs"], **outputs},
+            }
         )
         self.save()
         self.reporter.event(f"stage {name} succeeded")
@@ -215,7 +221,9 @@ class Runner(ChildRuns):
 
     # -- data ------------------------------------------------------------------------------------
     def new_rows(self) -> pd.DataFrame:
-        path = self.run_dir / "stages" / self.p.by_type("ingest").name / "new.parquet"
+        ingest = self.p.by_type("ingest")
+        assert ingest is not None  # the stages that read new rows need an ingest stage
+        path = self.run_dir / "stages" / ingest.name / "new.parquet"
         return pd.read_parquet(path)
 
     def materialize(self) -> str:
@@ -278,6 +286,7 @@ def run_pipeline_job(
             reporter.artifact(f"stages/{name}", folder)
     if result["outcome"] == "stopped by validation":
         stage = pipeline.by_type("validate")
+        assert stage is not None  # only a validate stage stops the pipeline this way
         raise BadInput(
             f"validation stopped the pipeline before training; production is untouched: "
             f"{runner.state['stages'][stage.name]['error']}"
