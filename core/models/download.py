@@ -102,7 +102,7 @@ def remote_size(url: str) -> int | None:
         ) as resp:
             length = resp.headers.get("Content-Length")
             return int(length) if length else None
-    except Exception:
+    except (OSError, ValueError):  # unreachable, refused, or no usable Content-Length
         return None
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
-from core.errors import BadInput
+from core.errors import BadInput, NotFound
 from core.runs.status import RunStatus
 from core.runs.store import RunStore
 from core.workspace import Workspace
@@ -66,7 +67,7 @@ def run_trusts_code(run_dir: str | Path) -> bool:
             run_id = spec.get("source_run") or ""
             if not run_id:
                 return False
-    except Exception:  # not a run of this store, or a store that cannot be read: no trust
+    except (NotFound, sqlite3.Error, OSError):  # not a run of this store, or no store: no trust
         return False
     return False
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.errors import BadInput
+from core.errors import BadInput, NotFound
 from core.report import svg
 from core.report.explain import explain_evaluation, explain_history, explain_parity
 from core.report.model import Report, Section, Table, fmt_bytes, fmt_value, relative
@@ -72,7 +72,7 @@ class Context:
             return None
         try:
             return self.store.get_run(run_id)
-        except Exception:
+        except NotFound:
             return None
 
 

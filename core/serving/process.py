@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from core.errors import NotFound
 from core.runs import supervisor
 from core.training.features import ModelContract
 from core.workspace import Workspace
@@ -112,7 +113,7 @@ def examples_dir(ws: Workspace, model: str) -> Path:
         from core.runs.store import RunStore
 
         result = RunStore(ws.db_path).get_run(model).result or {}
-    except Exception:  # noqa: BLE001  (a folder, not a run)
+    except NotFound:  # a folder, not a run
         return folder
     train = result.get("train_run") or result.get("source_run") or ""
     return ws.run_dir(train) if train else folder

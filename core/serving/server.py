@@ -20,13 +20,14 @@ batch-major signature are batched (serving/batcher.py); the HTTP limits are serv
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from core.errors import BadInput
+from core.errors import BadInput, NotFound
 from core.serving.batcher import Batcher, batchable
 from core.serving.json_examples import examples_from_json
 from core.serving.json_tensor import parse_json, signature_name
@@ -41,6 +42,8 @@ from core.serving.transport import (
     JsonHandler,
 )
 from core.serving.versions import ModelSlot, is_base_path, open_slot
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Batcher", "make_server", "resolve_model", "serve"]
 
@@ -67,7 +70,7 @@ def resolve_model(model: str, ws, store, name: str = "") -> tuple[Path, str]:
         return folder, name or serving_name_from_path(folder)
     try:
         run = store.get_run(model)
-    except Exception as exc:
+    except NotFound as exc:
         raise BadInput(f"{model!r} is neither a run id nor a SavedModel folder") from exc
     run_dir = ws.run_dir(run.id)
     contract = None
@@ -151,8 +154,9 @@ def make_server(
             except RequestError as exc:
                 status, payload = exc.status, {"error": str(exc)}
             except Exception as exc:  # noqa: BLE001  (our failure, not the client's: a 5xx)
-                print(f"serving: {self.command} {self.path}: {type(exc).__name__}: {exc}",
-                      file=sys.stderr, flush=True)  # fmt: skip
+                log.error(
+                    "serving: %s %s: %s: %s", self.command, self.path, type(exc).__name__, exc
+                )
                 status, payload = 500, {"error": f"Internal: {type(exc).__name__}: {exc}"[:2000]}
             self.send_json(status, payload, close=self.command == "HEAD")  # HEAD wants no body
 
