@@ -14,6 +14,11 @@ from core.runs.reporter import Reporter
 from core.training.build import class_weight_for
 
 
+def epoch_values(logs: dict[str, Any] | None) -> dict[str, float]:
+    """An epoch's logged numbers as floats (Keras also logs non-numbers, e.g. a schedule)."""
+    return {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float, np.number))}
+
+
 def progress_callback(reporter: Reporter, epochs: int):
     import keras
 
@@ -30,7 +35,7 @@ def progress_callback(reporter: Reporter, epochs: int):
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             # Written to the store at once (one short transaction), so the page's next poll
             # draws this epoch's point while the next epoch trains.
-            values = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v)}
+            values = epoch_values(logs)
             reporter.metrics(epoch + 1, values)
             summary = " · ".join(f"{k} {v:.4g}" for k, v in values.items() if k.startswith("val_"))
             reporter.progress(
@@ -50,7 +55,7 @@ def last_good_checkpoint(path: Path):
 
     class LastGoodCheckpoint(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            values = [float(v) for v in (logs or {}).values() if np.isscalar(v)]
+            values = list(epoch_values(logs).values())
             if values and all(math.isfinite(v) for v in values):
                 self.model.save_weights(path)
 
@@ -66,7 +71,7 @@ def stop_on_non_finite():
 
     class StopOnNonFinite(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            values = [float(v) for v in (logs or {}).values() if np.isscalar(v)]
+            values = list(epoch_values(logs).values())
             if not all(math.isfinite(v) for v in values):
                 self.model.stop_training = True
 
