@@ -205,3 +205,29 @@ def test_long_autokeras_names_get_short_unambiguous_labels_and_flat_axes_are_dro
     ]
     _, dims = an.parallel_frame(trials, [])
     assert [d["label"] for d in dims] == ["units_0", "score"]  # optimizer never changed
+
+
+def test_failed_trials_without_a_message_are_counted_together(tmp_path):
+    """Regression: a trial that failed without a message counted as 1 each time ("unknown error"
+    never showed "(2x)"), because the count was read back under the missing message's key."""
+    import time
+    from types import SimpleNamespace
+
+    from core.errors import BadInput
+    from core.specs import TuneSpec
+    from core.tuning import trials as tr
+    from core.tuning.records import result_payload
+
+    spec = TuneSpec(max_failed_trials=1)
+    ctx = SimpleNamespace(
+        run_dir=tmp_path, spec=spec, direction="max", objective="val_accuracy", space=[],
+        model="mlp", task="classification", search_dir=tmp_path / "search", spent_before=0.0,
+        started=time.time(), stop_reason="",
+    )  # fmt: skip
+    for i, error in enumerate(["", None, "OOM"]):
+        tr.write_trial(
+            tmp_path, {"trial_id": str(i), "number": i, "status": "FAILED", "error": error}
+        )
+    with pytest.raises(BadInput) as caught:
+        result_payload(ctx)
+    assert "unknown error (2x)" in str(caught.value) and "OOM" in str(caught.value)

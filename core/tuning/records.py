@@ -159,9 +159,10 @@ def result_payload(ctx: Context) -> dict[str, Any]:
     failed = [r for r in records if r.get("status") == TrialStatus.FAILED]
     best = tr.best_trial(records, ctx.direction)
     if len(failed) > ctx.spec.max_failed_trials:
-        errors = {}
+        errors: dict[str, int] = {}
         for r in failed:
-            errors[r.get("error") or "unknown error"] = errors.get(r.get("error"), 0) + 1
+            error = r.get("error") or "unknown error"  # trials without a message count together
+            errors[error] = errors.get(error, 0) + 1
         why = "; ".join(f"{e} ({n}x)" if n > 1 else e for e, n in errors.items())
         kept = (
             f"the {len(completed)} completed trial(s) are kept (best: trial {best['trial_id']}, "
