@@ -228,6 +228,11 @@ class ServedModel:
         """`:classify`: `{"results": [[[label, score], ...], ...]}`."""
         out, n = self._run_examples(doc, "classify")
         classes, scores = out.get("classes"), out.get("scores")
+        if classes is None and scores is None:  # as TF Serving's classifier.cc refuses it
+            raise RequestError(
+                'Expected classification signature outputs to contain at least one of "classes" '
+                'or "scores".'
+            )
         for tensor, what, dtype in ((classes, "classes", "O"), (scores, "scores", "f")):
             if tensor is None:
                 continue
@@ -248,7 +253,9 @@ class ServedModel:
                 "Tensors class and score should match in dim_size(1). Got "
                 f"{classes.shape[1]} vs. {scores.shape[1]}"
             )
-        width = (classes if classes is not None else scores).shape[1]
+        first = classes if classes is not None else scores
+        assert first is not None  # refused above when both are missing
+        width = first.shape[1]
         results = []
         for i in range(n):
             row = []

@@ -15,6 +15,7 @@ import numpy as np
 
 from core.runs.reporter import Reporter
 from core.specs import AutoMLSpec
+from core.training.fit import epoch_values
 from core.tuning import trials as records
 from core.tuning.trials import TrialStatus
 
@@ -34,7 +35,7 @@ class TrialRecorder:
         self.spec = spec
         self.search = search
         self.objective = search["objective"]
-        self.current: dict[str, Any] | None = None
+        self.current: records.TrialRecord | None = None
         self.finished = 0
 
     # -- search.json
@@ -65,7 +66,7 @@ class TrialRecorder:
         rec = self.current
         if rec is None or rec["trial_id"] != str(trial.trial_id):
             return
-        values = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v)}
+        values = epoch_values(logs)
         for name, value in values.items():
             rec["history"].setdefault(name, []).append(value)
         rec["epochs"] += 1
@@ -86,17 +87,21 @@ class TrialRecorder:
         if rec is None or rec["trial_id"] != str(trial.trial_id):
             rec = self.from_oracle(tuner, trial)
         status = trial_status(trial)
+        ended = records.now()
+        started = rec["started_at"] or ended
         rec.update(
-            status=status,
-            hyperparameters=plain(trial.hyperparameters.values),
-            ended_at=records.now(),
-            error=last_line(trial.message)
-            if status in (TrialStatus.FAILED, TrialStatus.INVALID)
-            else None,
-            checkpoint_kept=os.path.exists(tuner._get_checkpoint_fname(trial.trial_id)),
+            {
+                "status": status,
+                "hyperparameters": plain(trial.hyperparameters.values),
+                "started_at": started,
+                "ended_at": ended,
+                "duration_s": round(ended - started, 3),
+                "error": last_line(trial.message)
+                if status in (TrialStatus.FAILED, TrialStatus.INVALID)
+                else None,
+                "checkpoint_kept": os.path.exists(tuner._get_checkpoint_fname(trial.trial_id)),
+            }
         )
-        rec["started_at"] = rec["started_at"] or rec["ended_at"]
-        rec["duration_s"] = round(rec["ended_at"] - rec["started_at"], 3)
         if trial.score is not None and status == TrialStatus.COMPLETED:
             rec["score"] = float(trial.score)
         records.write_trial(self.run_dir, rec)
@@ -132,16 +137,22 @@ class TrialRecorder:
 
     def stop_running(self) -> None:
         """The search was canceled: the trial in flight ends STOPPED (a resume repeats it)."""
-        if self.current is not None:
-            self.current.update(status=TrialStatus.STOPPED, ended_at=records.now())
-            self.current["duration_s"] = round(
-                self.current["ended_at"] - self.current["started_at"], 3
+        rec = self.current
+        if rec is not None:
+            ended = records.now()
+            started = rec["started_at"] or ended
+            rec.update(
+                {
+                    "status": TrialStatus.STOPPED,
+                    "ended_at": ended,
+                    "duration_s": round(ended - started, 3),
+                }
             )
-            records.write_trial(self.run_dir, self.current)
+            records.write_trial(self.run_dir, rec)
             self.current = None
 
     # -- after a restart
-    def from_oracle(self, tuner, trial) -> dict[str, Any]:
+    def from_oracle(self, tuner, trial) -> records.TrialRecord:
         """A record rebuilt from KerasTuner's own trial state (history from its metrics)."""
         history = {}
         for name, metric in trial.metrics.metrics.items():
@@ -153,7 +164,7 @@ class TrialRecorder:
             "status": trial_status(trial),
             "hyperparameters": plain(trial.hyperparameters.values),
             "score": float(trial.score) if trial.score is not None else None,
-            "objective": dict(self.objective),
+            "objective": self.objective.copy(),
             "started_at": None,
             "ended_at": None,
             "duration_s": None,
@@ -184,7 +195,9 @@ class TrialRecorder:
                 saved = Path(tuner.get_trial_dir(trial.trial_id)) / "trial.json"
                 ended = saved.stat().st_mtime if saved.exists() else records.now()
                 started = rec.get("started_at") or ended
-                fixed.update(started_at=started, ended_at=ended, duration_s=ended - started)
+                fixed.update(
+                    {"started_at": started, "ended_at": ended, "duration_s": ended - started}
+                )
                 records.write_trial(self.run_dir, fixed)
                 continue
             if (

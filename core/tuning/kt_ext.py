@@ -55,6 +55,11 @@ def kt_classes() -> dict[str, Any]:
         """Mixin over a KerasTuner oracle: trial records, failure limit, stop, retention."""
 
         ctx: Context
+        # Set by keras_tuner's Oracle (the base this mixin always precedes); declared for mypy.
+        trials: dict[str, Any]
+        ongoing_trials: dict[str, Any]
+        start_order: list[str]
+        _retry_queue: list[str]
 
         def _stop_reason(self) -> str:
             ctx = self.ctx

@@ -72,7 +72,7 @@ class TrialRecord(TypedDict):
     hyperparameters: dict[str, Any]
     score: float | None
     objective: Objective
-    started_at: float
+    started_at: float | None  # None: rebuilt from the oracle after a restart
     ended_at: float | None
     duration_s: float | None
     epochs: int
