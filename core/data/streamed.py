@@ -162,27 +162,44 @@ def split_parts(parquet: Path, spec, target: str, task: str, target_stats: dict,
     import pyarrow.parquet as pq
 
     from core.data.sources import memory_pool
-    from core.training.split import table_split
+    from core.training.split import shuffled_positions, stratifies, table_split
 
     # Arrow's default pool keeps what a row group freed for reuse: across a pass over a large
     # file that is hundreds of MB of peak memory. This process (a worker) reads with the pool
     # that gives memory back at once, as the CSV reader does.
     pa.set_memory_pool(memory_pool())
     time_column = spec.time_column or (schema or {}).get("time_column")
-    columns = [target] + ([time_column] if spec.split == "time" and time_column else [])
+    by_time = spec.split == "time"
+    columns = [target] + ([time_column] if by_time and time_column else [])
     table = pq.read_table(parquet, columns=list(dict.fromkeys(columns)))
     y = table.column(target)
     keep = ~np.asarray(y.is_null(nan_is_null=True))
-    frame = pd.DataFrame({"_row": np.flatnonzero(keep)})
-    if len(columns) > 1 and time_column in table.column_names:
-        frame[time_column] = table.column(time_column).to_pandas()[keep].reset_index(drop=True)
+    rows = np.flatnonzero(keep) if not keep.all() else None  # None: every row
     codes = class_codes(y, target_stats) if task == "classification" else None
-    del table, y
-    labels = None if codes is None else pd.Series(codes[keep])
-    parts = table_split(frame, spec, labels, schema)
+    if by_time:  # the in-memory rule itself, on a frame of row numbers and times
+        frame = pd.DataFrame({"_row": np.arange(len(keep)) if rows is None else rows})
+        if time_column in table.column_names:
+            frame[time_column] = table.column(time_column).to_pandas()[keep].reset_index(drop=True)
+        del table, y
+        parts = table_split(frame, spec, None, schema)
+        positions = [parts[name]["_row"].to_numpy() for name in PARTS]
+    else:  # positions, not a frame: a stratified split of 10M rows then peaks at ~0.4 GB
+        del table, y
+        labels = None
+        if codes is not None and stratifies(spec):
+            labels = codes if rows is None else codes[rows]
+        found = shuffled_positions(
+            len(keep) if rows is None else len(rows),
+            spec.validation_fraction,
+            spec.test_fraction,
+            spec.seed,
+            labels,
+        )
+        del labels
+        positions = found if rows is None else [rows[p] for p in found]
     out = np.full(len(keep), -1, np.int8)
-    for code, name in enumerate(PARTS):
-        out[parts[name]["_row"].to_numpy()] = code
+    for code, where in enumerate(positions):
+        out[where] = code
     return out, codes
 
 
@@ -194,15 +211,19 @@ def class_codes(y, column: dict) -> np.ndarray:
     import pyarrow.compute as pc
 
     if column["kind"] == "number" and column.get("integral"):
-        y = pc.cast(y, pa.int64())
-    encoded = pc.dictionary_encode(pc.cast(y, pa.string())).combine_chunks()
-    names = encoded.dictionary.to_pylist()
+        # whole numbers are encoded as numbers (4 bytes a row), named as class_label names them
+        encoded = pc.dictionary_encode(pc.cast(y, pa.int64())).combine_chunks()
+        names = [str(v) for v in encoded.dictionary.to_pylist()]
+    else:
+        encoded = pc.dictionary_encode(pc.cast(y, pa.string())).combine_chunks()
+        names = encoded.dictionary.to_pylist()
     if column["kind"] == "bool":
         names = [n.capitalize() for n in names]  # Arrow "true", Python "True"
-    rank = np.empty(len(names), np.int32)
+    rank = np.empty(len(names) + 1, np.int32)
     rank[np.argsort(np.array(names, dtype=object))] = np.arange(len(names), dtype=np.int32)
+    rank[-1] = -1  # missing
     indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-    return np.where(indices >= 0, rank[np.maximum(indices, 0)], -1).astype(np.int32)
+    return rank[indices]  # -1 indexes the last entry: missing stays -1
 
 
 def class_labels(y: pd.Series, column: dict) -> pd.Series:

@@ -3,6 +3,9 @@ or time-ordered (the newest rows are held out, as they will be in production).""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from core.errors import BadInput
@@ -32,26 +35,15 @@ def split_rows(
             "test": ordered.iloc[val_end:],
         }
     else:
-        # Imported here: scikit-learn takes seconds to import, and the pages that import this
-        # module (Train, Tune) should draw before it is needed.
-        from sklearn.model_selection import train_test_split
-
-        if stratify is not None and stratify.value_counts().min() < 3:
-            stratify = None
-        rest, test = train_test_split(
-            frame, test_size=test_fraction, random_state=seed, stratify=stratify
+        labels = None if stratify is None else np.asarray(stratify)
+        train, val, test = shuffled_positions(
+            len(frame), validation_fraction, test_fraction, seed, labels
         )
-        rest_strat = stratify.loc[rest.index] if stratify is not None else None
-        try:
-            train, val = train_test_split(
-                rest,
-                test_size=validation_fraction / (1 - test_fraction),
-                random_state=seed,
-                stratify=rest_strat,
-            )
-        except ValueError:  # scikit-learn: "the resulting train set will be empty"
-            raise BadInput("the train split is empty: the table needs more rows") from None
-        parts = {"train": train, "validation": val, "test": test}
+        parts = {
+            "train": frame.iloc[train],
+            "validation": frame.iloc[val],
+            "test": frame.iloc[test],
+        }
     for name, part in parts.items():
         if len(part) == 0:
             raise BadInput(f"the {name} split is empty: the table needs more rows")
@@ -66,11 +58,18 @@ def check_fractions(validation_fraction: float, test_fraction: float) -> None:
         raise BadInput("the validation and test fractions take every row: leave some for training")
 
 
+def stratifies(spec) -> bool:
+    """Whether a table spec's split keeps each class's share in every part (when it can);
+    BadInput for an unknown split."""
+    if spec.split not in SPLITS:
+        raise BadInput(f"unknown split {spec.split!r}; choose one of {', '.join(SPLITS)}")
+    return spec.split in ("auto", "stratified")
+
+
 def table_split(frame: pd.DataFrame, spec, labels: pd.Series | None, schema: dict | None):
     """The split a table spec asks for: `time` orders by the schema's time column (or row order),
     `auto`/`stratified` stratify class labels, `random` does neither."""
-    if spec.split not in SPLITS:
-        raise BadInput(f"unknown split {spec.split!r}; choose one of {', '.join(SPLITS)}")
+    stratify = labels if stratifies(spec) else None
     order_by = None
     if spec.split == "time":
         column = spec.time_column or (schema or {}).get("time_column")
@@ -80,7 +79,83 @@ def table_split(frame: pd.DataFrame, spec, labels: pd.Series | None, schema: dic
             )
         else:
             order_by = pd.Series(range(len(frame)), index=frame.index)  # the file's row order
-    stratify = labels if spec.split in ("auto", "stratified") else None
     return split_rows(
         frame, spec.validation_fraction, spec.test_fraction, spec.seed, stratify, order_by
     )
+
+
+def shuffled_positions(
+    n: int, validation_fraction: float, test_fraction: float, seed: int, labels=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, validation, test) positions in 0..n-1 of a random split, stratified on `labels`
+    (one per row) when every class has at least 3 rows. The positions, in their order, are
+    scikit-learn's `train_test_split` (test first, then validation from the rest, same seed)."""
+    check_fractions(validation_fraction, test_fraction)
+    if labels is not None and _classes(labels)[2].min() < 3:
+        labels = None
+    rest, test = _shuffle_split(n, test_fraction, seed, labels)
+    try:
+        train, val = _shuffle_split(
+            len(rest),
+            validation_fraction / (1 - test_fraction),
+            seed,
+            None if labels is None else labels[rest],
+        )
+    except ValueError:  # as scikit-learn says: "the resulting train set will be empty"
+        raise BadInput("the train split is empty: the table needs more rows") from None
+    for name, part in (("train", train), ("validation", val), ("test", test)):
+        if len(part) == 0:
+            raise BadInput(f"the {name} split is empty: the table needs more rows")
+    return rest[train], rest[val], test
+
+
+def _classes(labels: np.ndarray):
+    """np.unique(labels, return_inverse=True, return_counts=True); integer labels (a large
+    table's class ids) by counting, in 4 bytes a row instead of a sort's 20."""
+    if labels.dtype.kind not in "iu" or len(labels) == 0:
+        return np.unique(labels, return_inverse=True, return_counts=True)
+    low = int(labels.min())
+    counts = np.bincount(labels - low if low else labels)
+    present = np.flatnonzero(counts)
+    lookup = np.zeros(len(counts), np.int32)
+    lookup[present] = np.arange(len(present), dtype=np.int32)
+    inverse = lookup[labels - low] if low else lookup[labels]
+    return present + low, inverse, counts[present]
+
+
+def _shuffle_split(n: int, test_size: float, seed: int, labels):
+    """scikit-learn's ShuffleSplit / StratifiedShuffleSplit (as `train_test_split` calls them):
+    the same (train, test) positions, drawn with the same RandomState calls, but held as
+    arrays. Its stratified split collects positions in Python lists (~40 bytes a row: 1 GB for
+    10M rows, the largest peak of a streaming worker). Held equal by tests/test_split.py."""
+    from sklearn.utils import check_random_state
+    from sklearn.utils.extmath import _approximate_mode
+
+    n_test = math.ceil(test_size * n)
+    n_train = n - n_test
+    if n_train == 0:
+        raise ValueError("the resulting train set will be empty")
+    rng = check_random_state(seed)
+    if labels is None:
+        order = rng.permutation(n)
+        return order[n_test : n_test + n_train], order[:n_test]
+    classes, inverse, counts = _classes(labels)
+    if counts.min() < 2 or n_train < len(classes) or n_test < len(classes):
+        raise ValueError("too few rows of a class to stratify")
+    by_class = np.argsort(inverse, kind="stable")
+    del inverse
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    n_i = _approximate_mode(counts, n_train, rng)
+    t_i = _approximate_mode(counts - n_i, n_test, rng)
+    train, test = np.empty(n_train, np.intp), np.empty(n_test, np.intp)
+    at_train = at_test = 0
+    for i in range(len(classes)):
+        mine = by_class[bounds[i] : bounds[i + 1]].take(rng.permutation(counts[i]), mode="clip")
+        train[at_train : at_train + n_i[i]] = mine[: n_i[i]]
+        test[at_test : at_test + t_i[i]] = mine[n_i[i] : n_i[i] + t_i[i]]
+        at_train += n_i[i]
+        at_test += t_i[i]
+    del by_class
+    rng.shuffle(train)  # rng.permutation(list) draws the same: a copy, then this shuffle
+    rng.shuffle(test)
+    return train, test
