@@ -196,7 +196,7 @@ def split_parts(parquet: Path, spec, target: str, task: str, target_stats: dict,
             labels,
         )
         del labels
-        positions = found if rows is None else [rows[p] for p in found]
+        positions = list(found) if rows is None else [rows[p] for p in found]
     out = np.full(len(keep), -1, np.int8)
     for code, where in enumerate(positions):
         out[where] = code
