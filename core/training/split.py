@@ -26,14 +26,8 @@ def split_rows(
     check_fractions(validation_fraction, test_fraction)
     if order_by is not None:
         ordered = frame.loc[order_by.sort_values(kind="stable").index]
-        n = len(ordered)
-        train_end = int(n * (1 - validation_fraction - test_fraction))
-        val_end = int(n * (1 - test_fraction))
-        parts = {
-            "train": ordered.iloc[:train_end],
-            "validation": ordered.iloc[train_end:val_end],
-            "test": ordered.iloc[val_end:],
-        }
+        cuts = time_cuts(len(ordered), validation_fraction, test_fraction)
+        parts = {name: ordered.iloc[cut] for name, cut in cuts.items()}
     else:
         labels = None if stratify is None else np.asarray(stratify)
         train, val, test = shuffled_positions(
@@ -48,6 +42,14 @@ def split_rows(
         if len(part) == 0:
             raise BadInput(f"the {name} split is empty: the table needs more rows")
     return {k: v.reset_index(drop=True) for k, v in parts.items()}
+
+
+def time_cuts(n: int, validation_fraction: float, test_fraction: float) -> dict[str, slice]:
+    """Where a time-ordered split cuts n rows in time order: the newest rows are held out."""
+    train_end = int(n * (1 - validation_fraction - test_fraction))
+    val_end = int(n * (1 - test_fraction))
+    return {"train": slice(0, train_end), "validation": slice(train_end, val_end),
+            "test": slice(val_end, n)}  # fmt: skip
 
 
 def check_fractions(validation_fraction: float, test_fraction: float) -> None:
