@@ -172,45 +172,31 @@ def test_streamed_split_is_the_in_memory_split(ws, version):
     assert test["id"].tolist() == in_file_order.tolist()  # the first rows the stream serves
 
 
-def test_time_split_streams_the_same_rows(ws, tmp_path, monkeypatch):
-    monkeypatch.setattr("core.data.datasets.ROW_GROUP_ROWS", 64)
-    frame = table(300)
-    frame["when"] = pd.date_range("2020-01-01", periods=300, freq="D").astype(str)[::-1]
-    path = tmp_path / "times.csv"
-    frame.to_csv(path, index=False)
-    v = DatasetStore(ws).import_file(path, "times.csv")
-    spec = TrainSpec(data=v.id, target="label", split="time", time_column="when")
-    loaded = load_data(v.id, ws)
-    info = prepare_table(loaded.frame, "label", types=streamed._types(loaded.schema))
-    parts = table_split(info.frame, spec, None, loaded.schema)
-    stats = DatasetStore(ws).stats(v)
-    codes, _ = streamed.split_parts(
-        v.folder / "data.parquet", spec, "label", "classification", stats["columns"]["label"],
-        loaded.schema,
-    )  # fmt: skip
-    for code, name in enumerate(streamed.PARTS):
-        assert sorted(loaded.frame[codes == code]["id"]) == sorted(parts[name]["id"])
-
-
-@pytest.mark.parametrize("kind", ["timestamps", "text"])
-def test_time_split_with_ties_and_gaps_streams_the_same_rows(ws, tmp_path, monkeypatch, kind):
-    """Stored timestamps are sorted as they are (no string per row), text times are parsed by
-    the in-memory rule; either way the parts are the in-memory split's, ties in file order and
-    missing times last, rows without a target left out."""
-    monkeypatch.setattr("core.data.datasets.ROW_GROUP_ROWS", 64)
-    frame = table(300)
+def time_column(kind: str) -> pd.Series:
+    if kind == "reversed":  # 300 distinct days, newest first
+        return pd.Series(pd.date_range("2020-01-01", periods=300, freq="D").astype(str)[::-1])
     days = pd.date_range("2020-01-01", periods=100, freq="D")
     when = pd.Series(np.random.default_rng(3).choice(days, 300)).dt.strftime("%Y-%m-%d")
     when[::17] = ""  # missing times
     if kind == "text":
         when = when.where(when == "", "on " + when)  # not a date the import can type
-    frame["when"] = when
+    return when
+
+
+@pytest.mark.parametrize("kind", ["reversed", "timestamps", "text"])
+def test_time_split_streams_the_same_rows(ws, tmp_path, monkeypatch, kind):
+    """Stored timestamps are sorted as they are (no string per row), text times are parsed by
+    the in-memory rule; either way the parts are the in-memory split's, ties in file order and
+    missing times last, rows without a target left out."""
+    monkeypatch.setattr("core.data.datasets.ROW_GROUP_ROWS", 64)
+    frame = table(300)
+    frame["when"] = time_column(kind)
     frame.loc[5::41, "label"] = np.nan  # rows without a target
     path = tmp_path / "times.csv"
     frame.to_csv(path, index=False)
     v = DatasetStore(ws).import_file(path, "times.csv")
     stored = pq.read_schema(v.folder / "data.parquet").field("when").type
-    assert streamed._is_time(stored) == (kind == "timestamps")
+    assert streamed._is_time(stored) == (kind != "text")
     spec = TrainSpec(data=v.id, target="label", split="time", time_column="when")
     loaded = load_data(v.id, ws)
     info = prepare_table(loaded.frame, "label", types=streamed._types(loaded.schema))
