@@ -164,6 +164,7 @@ def split_parts(parquet: Path, spec, target: str, task: str, target_stats: dict,
     from core.data.sources import memory_pool
     from core.training.split import (
         check_fractions,
+        check_not_empty,
         shuffled_positions,
         stratifies,
         table_split,
@@ -200,9 +201,7 @@ def split_parts(parquet: Path, spec, target: str, task: str, target_stats: dict,
         positions = [order[cuts[name]] for name in PARTS]
         if rows is not None:
             positions = [rows[p] for p in positions]
-        for name, where in zip(PARTS, positions, strict=True):
-            if len(where) == 0:
-                raise BadInput(f"the {name} split is empty: the table needs more rows")
+        check_not_empty(dict(zip(PARTS, positions, strict=True)))
     elif by_time:  # times stored as text: the in-memory rule itself parses them
         assert times is not None
         frame = pd.DataFrame({"_row": np.arange(len(keep)) if rows is None else rows})

@@ -38,9 +38,7 @@ def split_rows(
             "validation": frame.iloc[val],
             "test": frame.iloc[test],
         }
-    for name, part in parts.items():
-        if len(part) == 0:
-            raise BadInput(f"the {name} split is empty: the table needs more rows")
+    check_not_empty(parts)
     return {k: v.reset_index(drop=True) for k, v in parts.items()}
 
 
@@ -50,6 +48,13 @@ def time_cuts(n: int, validation_fraction: float, test_fraction: float) -> dict[
     val_end = int(n * (1 - test_fraction))
     return {"train": slice(0, train_end), "validation": slice(train_end, val_end),
             "test": slice(val_end, n)}  # fmt: skip
+
+
+def check_not_empty(parts: dict) -> None:
+    """BadInput naming the first empty part (frames or position arrays)."""
+    for name, part in parts.items():
+        if len(part) == 0:
+            raise BadInput(f"the {name} split is empty: the table needs more rows")
 
 
 def check_fractions(validation_fraction: float, test_fraction: float) -> None:
@@ -105,9 +110,7 @@ def shuffled_positions(
         )
     except ValueError:  # as scikit-learn says: "the resulting train set will be empty"
         raise BadInput("the train split is empty: the table needs more rows") from None
-    for name, part in (("train", train), ("validation", val), ("test", test)):
-        if len(part) == 0:
-            raise BadInput(f"the {name} split is empty: the table needs more rows")
+    check_not_empty({"train": train, "validation": val, "test": test})
     return rest[train], rest[val], test
 
 
