@@ -69,9 +69,28 @@ def savedmodel_to_tflite(saved: str | Path, out_path: str | Path) -> tuple[Path,
     return out, ops
 
 
+def flex_interpreter(no_default_delegates: bool = False, **kwargs):
+    """TensorFlow's own TFLite interpreter, for Select TF (Flex) models only.
+
+    ai-edge-litert 2.3.0 ships no Flex delegate (it refuses such models: "Select TensorFlow
+    op(s) ... are not supported by this interpreter"), while TensorFlow's build links it in, as
+    Android's tensorflow-lite-select-tf-ops does. Every builtin-only model runs on LiteRT.
+    """
+    import warnings
+
+    import tensorflow as tf
+
+    if no_default_delegates:  # the graph's own ops, not XNNPACK's DELEGATE nodes
+        resolver = tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        kwargs["experimental_op_resolver_type"] = resolver
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
+        return tf.lite.Interpreter(**kwargs)
+
+
 def load_interpreter(source: str | Path | bytes):
-    """An allocated interpreter for a .tflite path or its bytes: LiteRT's, else TensorFlow's
-    (which links the Flex delegate) for select-TF models."""
+    """An allocated interpreter for a .tflite path or its bytes: LiteRT's, else, for a model
+    that needs Select TF ops, TensorFlow's (`flex_interpreter`)."""
     from ai_edge_litert.interpreter import Interpreter
 
     kwargs = {"model_content": source} if isinstance(source, bytes) else {"model_path": str(source)}
@@ -79,16 +98,10 @@ def load_interpreter(source: str | Path | bytes):
         interpreter = Interpreter(**kwargs)
         interpreter.allocate_tensors()
         return interpreter
-    except RuntimeError:
-        import warnings
-
-        import tensorflow as tf
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            interpreter = tf.lite.Interpreter(**kwargs)
-            interpreter.allocate_tensors()
-            return interpreter
+    except RuntimeError:  # Select TF ops (LiteRT's own message names them)
+        interpreter = flex_interpreter(**kwargs)
+        interpreter.allocate_tensors()
+        return interpreter
 
 
 def tflite_predict(

@@ -41,13 +41,10 @@ def tflite_ops(path_or_bytes: str | Path | bytes) -> list[str]:
             model_content=source,
             experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
         )
-    except (RuntimeError, ValueError):  # Flex ops: TensorFlow's interpreter knows them
-        import tensorflow as tf
+    except (RuntimeError, ValueError):  # Flex ops: only TensorFlow's interpreter knows them
+        from core.export.convert import flex_interpreter
 
-        interpreter = tf.lite.Interpreter(
-            model_content=source,
-            experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-        )
+        interpreter = flex_interpreter(no_default_delegates=True, model_content=source)
     return sorted({op["op_name"] for op in interpreter._get_ops_details()} - {"DELEGATE"})
 
 

@@ -10,6 +10,7 @@ first few and leaves every prediction in `window.TFSTUDIO_RESULT` (read by the p
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -35,9 +36,35 @@ def tfjs_version() -> str:
         return "unknown"
 
 
+def _import_converter():
+    """tensorflowjs' `convert_tf_saved_model`.
+
+    tensorflowjs 4.22 imports TensorFlow Decision Forests at the top of its SavedModel converter,
+    only so that TF-DF's custom ops are registered when a TF-DF SavedModel is loaded. TF-DF is
+    built for TensorFlow 2.19 alone, so this project does not install it (pyproject.toml,
+    docs/stack.md) and never converts TF-DF models (trees go through ydf). When TF-DF is missing,
+    an empty module answers that one import, for the converter's import only, and is removed
+    again so that nothing else in the process can mistake it for TF-DF.
+    """
+    import sys
+    import types
+
+    name = "tensorflow_decision_forests"
+    if name in sys.modules or importlib.util.find_spec(name) is not None:
+        from tensorflowjs.converters import convert_tf_saved_model
+
+        return convert_tf_saved_model
+    sys.modules[name] = types.ModuleType(name, "absent: TF.js conversion of TF-DF models only")
+    try:
+        from tensorflowjs.converters import convert_tf_saved_model
+    finally:
+        del sys.modules[name]
+    return convert_tf_saved_model
+
+
 def convert(saved_model: Path, out_dir: Path, quantize: str = "") -> Path:
     """SavedModel -> TF.js graph model (`model.json` + shards), optionally uint8/float16."""
-    from tensorflowjs.converters import convert_tf_saved_model
+    convert_tf_saved_model = _import_converter()
 
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"unknown TF.js quantization {quantize!r}")

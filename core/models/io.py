@@ -107,9 +107,9 @@ def load_run_model(run_dir: str | Path, name: str = "model.keras", trusted: bool
             load_op_libraries(saved)
     custom_objects = None
     if details.get("engine") == "autokeras":  # AutoKeras layers (e.g. CastToFloat32) in images
-        import autokeras
+        from core.tuning.autokeras_compat import import_autokeras
 
-        custom_objects = autokeras.CUSTOM_OBJECTS
+        custom_objects = import_autokeras().CUSTOM_OBJECTS
     trust = run_trusts_code(folder) if trusted is None else trusted
     try:
         return keras.models.load_model(

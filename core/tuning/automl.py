@@ -176,8 +176,11 @@ def run_automl_job(spec: AutoMLSpec, reporter: Reporter, run_dir: Path) -> dict[
     raise_if_canceled(reporter)
 
     reporter.progress("searching", 0, spec.max_trials, "importing AutoKeras")
-    import autokeras as ak
     import keras
+
+    from core.tuning.autokeras_compat import import_autokeras
+
+    ak = import_autokeras()
 
     keras.utils.set_random_seed(spec.seed)
     resumed = (run_dir / SEARCH_DIR / PROJECT / "oracle.json").exists()
