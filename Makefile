@@ -17,13 +17,13 @@ setup: uv
 	elif [ web/node_modules/.package-lock.json -nt web/package-lock.json ]; then :; \
 	else npm ci --prefix web --no-audit --no-fund --silent || echo "warning: npm ci failed in web/"; fi
 
-demo: setup
+demo: browser-deps setup
 	$(UV) run --frozen tfstudio app --demo --port $(PORT)
 
 # `make demo` opens the app at once; one process runs the story (a model, its int8 variant, its
 # export with a TF.js bundle, a search) meanwhile, ~23 s on a quiet 2-core machine (the Home page
 # counts it). Before a meeting, `make demo-ready` builds it in .demo-home and waits for it.
-demo-ready: setup
+demo-ready: browser-deps setup
 	$(UV) run --frozen python -m core.demo --prepare .demo-home
 
 app: setup

@@ -68,3 +68,21 @@ def freeze_heap() -> None:
 
     gc.collect()
     gc.freeze()
+
+
+def utf8_bytes(values):
+    """A numpy array of text as UTF-8 bytes objects, for TFLite string inputs.
+
+    `astype(bytes)` encodes with ASCII and raises on a curly apostrophe, a dash, an accent or any
+    non-Latin script; TensorFlow's string tensors are UTF-8.
+    """
+    import numpy as np
+
+    arr = np.asarray(values)
+    flat = [
+        v if isinstance(v, bytes) else (v if isinstance(v, str) else str(v)).encode("utf-8")
+        for v in arr.ravel().tolist()
+    ]
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(arr.shape)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import BadInput
+from core.util import utf8_bytes
 
 REPRESENTATIVE_ROWS = 100
 
@@ -32,7 +33,7 @@ def representative(
 
 def _example(v: np.ndarray) -> np.ndarray:
     if v.dtype.kind in "OUS":
-        return v.astype(bytes)
+        return utf8_bytes(v)
     return v.astype("float32") if v.dtype.kind == "f" else v
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from core.training.families.common import CLASSIFICATION_TASKS
+from core.util import utf8_bytes
 
 SINGLE_REPEATS = 200
 BATCH_REPEATS = 30
@@ -43,7 +44,7 @@ class TFLiteModel:
             value = inputs[name]
             dtype = detail["dtype"]
             if value.dtype.kind in "OUS":
-                feed[name] = value.astype(bytes)
+                feed[name] = utf8_bytes(value)
             elif dtype in (np.int8, np.uint8) and detail["quantization"][0]:
                 scale, zero = detail["quantization"]
                 info = np.iinfo(dtype)

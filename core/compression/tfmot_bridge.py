@@ -105,6 +105,7 @@ def _make(kind: str, cfg: dict[str, Any], name: str):
             recurrent_activation=cfg["recurrent_activation"],
             use_bias=cfg["use_bias"],
             return_sequences=cfg["return_sequences"],
+            unroll=cfg.get("unroll", False),
             name=name,
             **extra,
         )

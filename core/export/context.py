@@ -164,6 +164,17 @@ class ExportContext:
         check = parity(expected, got, self.contract.task)
         return check, passes(check, expected, quantized, lossy)
 
+    def network_check(self) -> tuple[dict[str, Any], bool]:
+        """`parity` for a .tflite that needs Flex: the network alone on LiteRT, fed by the
+        Keras preprocessing (core.export.convert.network_parity)."""
+        from core.export.convert import network_parity
+
+        network = load_run_model(self.source, "network.keras")
+        check = network_parity(
+            network, self.preprocessing(), self.raw, self.expected, self.contract.task
+        )
+        return check, passes(check, self.expected, False, self.lossy)
+
     def bundle_dir(self, fmt: str) -> Path:
         folder = self.run_dir / f"{fmt}-bundle"
         if folder.exists():

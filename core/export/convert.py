@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from core.util import utf8_bytes
+
 
 def to_savedmodel(model, out_dir: str | Path) -> Path:
     """SavedModel with a `serving_default` signature over the model's named raw inputs."""
@@ -69,39 +71,64 @@ def savedmodel_to_tflite(saved: str | Path, out_path: str | Path) -> tuple[Path,
     return out, ops
 
 
-def flex_interpreter(no_default_delegates: bool = False, **kwargs):
-    """TensorFlow's own TFLite interpreter, for Select TF (Flex) models only.
-
-    ai-edge-litert 2.3.0 ships no Flex delegate (it refuses such models: "Select TensorFlow
-    op(s) ... are not supported by this interpreter"), while TensorFlow's build links it in, as
-    Android's tensorflow-lite-select-tf-ops does. Every builtin-only model runs on LiteRT.
-    """
-    import warnings
-
-    import tensorflow as tf
-
-    if no_default_delegates:  # the graph's own ops, not XNNPACK's DELEGATE nodes
-        resolver = tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        kwargs["experimental_op_resolver_type"] = resolver
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-        return tf.lite.Interpreter(**kwargs)
+FLEX_GONE = (
+    "it needs Select TF ops (the Flex delegate), which no Python TFLite runtime has run since "
+    "TensorFlow 2.20: neither ai-edge-litert nor tf.lite ships the delegate (LiteRT issue 6458)"
+)
 
 
-def load_interpreter(source: str | Path | bytes):
-    """An allocated interpreter for a .tflite path or its bytes: LiteRT's, else, for a model
-    that needs Select TF ops, TensorFlow's (`flex_interpreter`)."""
+class NeedsFlex(RuntimeError):
+    """A .tflite with Select TF ops: it runs where the Flex delegate is linked (Android's
+    tensorflow-lite-select-tf-ops), not in this Python (docs/stack.md)."""
+
+
+def load_interpreter(source: str | Path | bytes, allocate: bool = True):
+    """LiteRT's interpreter for a .tflite path or its bytes (allocated unless told not to);
+    NeedsFlex for a model with Select TF ops."""
     from ai_edge_litert.interpreter import Interpreter
 
     kwargs = {"model_content": source} if isinstance(source, bytes) else {"model_path": str(source)}
+    refusal = f"this TFLite model cannot be run here: {FLEX_GONE}"
     try:
         interpreter = Interpreter(**kwargs)
+    except RuntimeError as exc:
+        if "Select TensorFlow op" in str(exc) or "Flex" in str(exc):
+            raise NeedsFlex(refusal) from exc
+        raise
+    if allocate:
+        # LiteRT allocates a model with Flex ops and fails only when it is invoked
+        if any(op["op_name"].startswith("Flex") for op in interpreter._get_ops_details()):
+            raise NeedsFlex(refusal)
         interpreter.allocate_tensors()
-        return interpreter
-    except RuntimeError:  # Select TF ops (LiteRT's own message names them)
-        interpreter = flex_interpreter(**kwargs)
-        interpreter.allocate_tensors()
-        return interpreter
+    return interpreter
+
+
+def network_parity(network, preprocess, raw_inputs, expected, task: str) -> dict[str, Any]:
+    """Check what can be run when the end-to-end .tflite needs Flex: the network alone,
+    converted to builtin ops and run on LiteRT, fed by the Keras preprocessing (the same
+    TensorFlow kernels the Flex delegate would run)."""
+    features = preprocess.predict(to_tensors_any(raw_inputs), verbose=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        path, ops = to_tflite(network, Path(tmp) / "network.tflite")
+        got = tflite_predict(path, features)
+    return {
+        **parity(expected, np.asarray(got).reshape(np.shape(expected)), task),
+        "checked": "network",
+        "network_ops": ops,
+        "note": f"the end-to-end file was not run: {FLEX_GONE}; the network alone was checked "
+        "on LiteRT after the Keras preprocessing",
+    }
+
+
+def to_tensors_any(inputs):
+    """Raw inputs (an array or a dict of arrays) as tensors; text stays text."""
+    import tensorflow as tf
+
+    def one(v):
+        v = np.asarray(v)
+        return tf.constant(v.astype(str)) if v.dtype.kind in "OUS" else tf.constant(v)
+
+    return {k: one(v) for k, v in inputs.items()} if isinstance(inputs, dict) else one(inputs)
 
 
 def tflite_predict(
@@ -111,7 +138,7 @@ def tflite_predict(
     runner = load_interpreter(path).get_signature_runner()
     if not isinstance(inputs, dict):
         inputs = {next(iter(runner.get_input_details())): inputs}
-    feed = {k: (v.astype(bytes) if v.dtype.kind in "OU" else v) for k, v in inputs.items()}
+    feed = {k: (utf8_bytes(v) if v.dtype.kind in "OU" else v) for k, v in inputs.items()}
     out = runner(**feed)
     return np.asarray(next(iter(out.values())))
 

@@ -41,10 +41,8 @@ def tflite_ops(path_or_bytes: str | Path | bytes) -> list[str]:
             model_content=source,
             experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
         )
-    except (RuntimeError, ValueError):  # Flex ops: only TensorFlow's interpreter knows them
-        from core.export.convert import flex_interpreter
-
-        interpreter = flex_interpreter(no_default_delegates=True, model_content=source)
+    except (RuntimeError, ValueError):  # Select TF ops: read the names off the flatbuffer
+        return sorted(op.removeprefix("CUSTOM:") for op in tflm_ops(source))
     return sorted({op["op_name"] for op in interpreter._get_ops_details()} - {"DELEGATE"})
 
 

@@ -87,7 +87,11 @@ def _recurrent(layer_name: str):
 
         inputs = keras.Input(shape=input_shape, name="window")
         layer = getattr(keras.layers, layer_name)
-        x = layer(int(hp.get("units", 32)), name=layer_name.lower())(inputs)
+        # Unrolled over the fixed window: the TFLite file then needs builtin ops only. A
+        # rolled loop converts to TensorList ops that need Select TF ops, and no Python TFLite
+        # runtime runs those since TensorFlow 2.20 (docs/stack.md).
+        unroll = input_shape[0] is not None
+        x = layer(int(hp.get("units", 32)), unroll=unroll, name=layer_name.lower())(inputs)
         return keras.Model(inputs, _head(x, task, outputs), name=layer_name.lower())
 
     build.__doc__ = f"A {layer_name} over the input window, then a dense forecast head."

@@ -116,7 +116,33 @@ def load_run_model(run_dir: str | Path, name: str = "model.keras", trusted: bool
             folder / name, safe_mode=not trust, custom_objects=custom_objects
         )
     except (ValueError, TypeError) as exc:
-        refusal = _unsafe_refusal(exc, folder / name)
+        refusal = _unsafe_refusal(exc, folder / name) or _old_stack_refusal(exc, folder / name)
         if refusal is None:
             raise
         raise refusal from exc
+
+
+def saved_keras_version(path: Path) -> str:
+    """The Keras version recorded in a `.keras` file's metadata.json ('' when unreadable)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return str(json.loads(z.read("metadata.json")).get("keras_version", ""))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return ""
+
+
+def _old_stack_refusal(exc: Exception, path: Path) -> BadInput | None:
+    """A model another Keras wrote that this Keras cannot read: say so and how to get it back."""
+    import keras
+
+    saved = saved_keras_version(path)
+    if not saved or saved == keras.__version__:
+        return None
+    return BadInput(
+        f"{path} was saved by Keras {saved} and this TF Studio runs Keras {keras.__version__}, "
+        f"which could not read it ({str(exc)[:300]}). Train it again with the same settings (its "
+        "spec is in run.json), or export it with the TF Studio version that trained it "
+        "(docs/stack.md says what changed with the stack)."
+    )
