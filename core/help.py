@@ -12,7 +12,8 @@ HELP: dict[str, str] = {
     "for classes (each set keeps the class shares), in time order for series (no peeking at "
     "the future), otherwise random.",
     "validation_fraction": "Share of rows held out to watch while training: it shows when the "
-    "model stops improving and picks the best epoch. Never trained on.",
+    "model stops improving and picks the best epoch. With refit on, the final model then "
+    "trains on them too.",
     "test_fraction": "Share of rows kept untouched until the end, for one honest score on data "
     "the model has never seen. Never used to choose settings.",
     "epochs": "One epoch is one pass over the training rows. Too few and the model underfits; "
@@ -26,6 +27,9 @@ HELP: dict[str, str] = {
     "Decaying helps the model settle at the end.",
     "early_stopping": "Stop when validation loss has not improved for this many epochs, and keep "
     "the best epoch's weights. Guards against overfitting and saves time; 0 turns it off.",
+    "refit": "Once validation has chosen how many epochs to train, train the final model again "
+    "on the training and validation rows together, so it learns from every row but the test "
+    "split. Off: keep the model trained on the training rows alone.",
     "class_weights": "balanced: mistakes on rare classes cost more, in inverse proportion to how "
     "often each class appears. Use it when one class dominates the target.",
     "dropout": "Share of a layer's outputs randomly switched off during training, so the model "

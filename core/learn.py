@@ -14,6 +14,8 @@ from typing import Any
 
 from core.runs.status import RunStatus
 from core.runs.store import Run, RunStore
+from core.spec_base import field_default
+from core.specs import TrainSpec
 from core.util import write_json_atomic
 from core.workspace import Workspace
 
@@ -55,8 +57,11 @@ STEPS: tuple[LearnStep, ...] = (
         "training split, the validation split shows when to stop, and the untouched test split "
         "gives the final, honest score. For images, transfer learning starts from a network "
         "already trained on millions of photos.",
-        "How long to train. Default: up to 30 epochs with early stopping (stop once validation "
-        "loss has not improved for 5 epochs, keep the best weights).",
+        f"How long to train. Default: up to {field_default(TrainSpec, 'epochs')} epochs with "
+        "early stopping (stop once validation loss has not improved for "
+        f"{field_default(TrainSpec, 'early_stopping')} epochs, keep the best weights), then the "
+        "final model is trained again on the training and validation rows for the number of "
+        "epochs validation chose.",
         "a training run has finished",
     ),
     LearnStep(
@@ -200,11 +205,11 @@ def latest_training_run(store: RunStore) -> Run | None:
 def default_spec(step: str, ws: Workspace, store: RunStore):
     """The spec the step's one-click default submits, or None when it has no job of its own
     (serve and retrain are done on their pages) or nothing to work on yet."""
-    from core.specs import CompressSpec, ExportSpec, ProfileSpec, TrainSpec, TuneSpec
+    from core.specs import CompressSpec, ExportSpec, ProfileSpec, TuneSpec
 
     data = sample_dataset_ref(ws) or f"sample:{SAMPLE}"
     if step == "train":
-        return TrainSpec(data=data, target=SAMPLE_TARGET, epochs=30, early_stopping=5)
+        return TrainSpec(data=data, target=SAMPLE_TARGET)  # the defaults the text quotes
     if step == "tune":
         base = {"data": data, "target": SAMPLE_TARGET, "epochs": 6}
         return TuneSpec(base=base, tuner="hyperband", max_trials=6, objective="val_accuracy")

@@ -67,6 +67,9 @@ class TrainSpec(Spec):
             `parameter_server`) and how many devices or worker processes it spans.
         early_stopping: stop after this many epochs without a better validation loss and keep
             the best weights (0: train every epoch).
+        refit: once validation has chosen the number of epochs, train the final model afresh
+            on the training and validation rows together for that many epochs, so the test
+            split is the only data held out (single-device runs without fine-tuning).
         hyperparameters: the model's hyperparameters by name (as the catalog declares them),
             overriding its defaults; a promoted tuning trial passes its best values here.
         fit_on_validation: train on the training and validation splits together (a promoted
@@ -83,7 +86,7 @@ class TrainSpec(Spec):
     target: str = ""
     model: str = ""
     task: str = DATA_DEFAULTS["task"]
-    epochs: int = 20
+    epochs: int = 100
     batch_size: int = DATA_DEFAULTS["batch_size"]
     learning_rate: float = 0.0
     hidden_units: tuple[int, ...] = ()
@@ -102,7 +105,8 @@ class TrainSpec(Spec):
     max_tokens: int = 10_000
     sequence_length: int = 64
     image_size: int = DATA_DEFAULTS["image_size"]
-    early_stopping: int = 0
+    early_stopping: int = 10
+    refit: bool = True
     bucketize: tuple[str, ...] = ()
     weights: str = ""
     optimizer: str = "adam"

@@ -16,6 +16,7 @@ import streamlit as st
 from core.report.model import fmt_bytes
 from core.runs.status import RunStatus
 from core.runs.store import Artifact, MetricPoint, Run
+from dashboard.baselines_view import render_baselines
 from dashboard.progress import progress_text
 
 STATUS_BADGE = {
@@ -102,6 +103,7 @@ def render_evaluation(evaluation: dict[str, Any], key: str = "") -> None:
             name.replace("_", " ").upper() if len(name) <= 4 else name.replace("_", " "),
             f"{value:.3f}",
         )
+    render_baselines(evaluation.get("baselines"), key=key)
     if evaluation.get("task") == "classification":
         classes = evaluation["classes"]
         cm = evaluation["confusion_matrix"]

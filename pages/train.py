@@ -225,6 +225,28 @@ with st.expander("Training options"):
     patience = spec_number(
         a, "Early stopping patience (0 = off)", "early_stopping", 0, 1000, key="patience"
     )
+    fractions = {
+        name: b.number_input(
+            label,
+            0.05,
+            0.5,
+            float(field_default(TrainSpec, name)),
+            0.05,
+            key=f"train-{name}",
+            help=HELP[name],
+        )
+        for name, label in (
+            ("validation_fraction", "Validation share"),
+            ("test_fraction", "Test share"),
+        )
+    }
+    extra.update({k: float(v) for k, v in fractions.items()})
+    extra["refit"] = a.checkbox(
+        "Refit on training + validation rows",
+        value=field_default(TrainSpec, "refit"),
+        key="train-refit",
+        help=HELP["refit"],
+    )
     split = c.selectbox(
         "Split",
         list(SPLITS),

@@ -31,6 +31,14 @@ FLAGS: Flags = {
         "metavar": "PATIENCE",
         "help": "stop after PATIENCE epochs without a better validation loss (0: off)",
     },
+    "refit": {
+        "flag": "--no-refit",
+        "action": "store_false",
+        "help": "keep the model chosen on validation instead of refitting it on the training "
+        "and validation rows together",
+    },
+    "validation_fraction": {"help": "share of rows held out to choose the epochs (0 < F <= 0.5)"},
+    "test_fraction": {"help": "share of rows held out to judge the model (0 < F <= 0.5)"},
     "time_column": {"help": "forecasting: the time column"},
     "window": {"help": "forecasting: input steps"},
     "horizon": {"help": "forecasting: steps ahead"},

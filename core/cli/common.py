@@ -134,9 +134,23 @@ def wait_and_report(args, store: RunStore, run: Run, extra=None) -> int:
     """Watch a run and print its test metrics (`extra`: more keys for --json)."""
     run = watch(store, run)
     payload = {**run_payload(store, run), **(extra or {})}
-    metrics = ", ".join(f"{k} {v:.4g}" for k, v in payload["test_metrics"].items())
-    emit(args, payload, f"{run.id} {run.status.value} {metrics}{run.error or ''}".strip())
+    metrics = ", ".join(
+        f"{k} {v:.4g}" for k, v in payload["test_metrics"].items() if isinstance(v, (int, float))
+    )
+    text = f"{run.id} {run.status.value} {metrics}{run.error or ''}".strip()
+    emit(args, payload, text + baselines_text(payload["result"]))
     return _exit(run)
+
+
+def baselines_text(result: dict) -> str:
+    """The run's comparison with the simple baselines, as lines for a terminal ('' if none)."""
+    comparison = result.get("baselines") or {}
+    lines = []
+    if comparison.get("chance_warning"):
+        lines.append(f"warning: {comparison['chance_warning']}")
+    if comparison.get("sentence"):
+        lines.append(f"baselines: {comparison['sentence']}")
+    return "".join("\n" + line for line in lines)
 
 
 def submit_and_watch(args, ws: Workspace, store: RunStore, spec, name: str, payload, text) -> int:

@@ -28,7 +28,7 @@ def add_spec_flags(p: argparse.ArgumentParser, spec_type: type[Spec], flags: Fla
         flag = options.pop("flag", "--" + name.replace("_", "-"))
         default = options.setdefault("default", field_default(spec_type, name))
         if isinstance(default, bool):
-            options["action"] = "store_true"
+            options.setdefault("action", "store_true")
         elif isinstance(default, (int, float)):
             options.setdefault("type", type(default))
         elif isinstance(default, tuple):

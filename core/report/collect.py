@@ -14,6 +14,7 @@ from typing import Any
 
 from core.errors import BadInput, NotFound
 from core.report import svg
+from core.report.baselines import baselines_section
 from core.report.explain import explain_evaluation, explain_history, explain_parity
 from core.report.model import Report, Section, Table, fmt_bytes, fmt_value, relative
 from core.runs.store import Run, RunStore
@@ -144,6 +145,9 @@ def training_sections(ctx: Context, run: Run, heading: str = "") -> list[Section
         line = explain_parity("the TFLite file", parity)
         if line:
             sections[-1].notes.append(line)
+    compared = baselines_section((evaluation or {}).get("baselines"), prefix)
+    if compared is not None:
+        sections.append(compared)
     return sections
 
 
@@ -177,6 +181,12 @@ def data_section(ctx: Context, run: Run, prefix: str = "") -> Section:
             f"the {total} rows were split {parts}: the model learns from the training rows, "
             "validation rows pick the settings and epochs, and the test rows stay unseen until "
             "the end, so the test score is an honest estimate for new data."
+            + (
+                f" Once validation had chosen {result['refit_epochs']} epoch(s), the final model "
+                "was trained again on the training and validation rows together."
+                if result.get("refit_epochs")
+                else ""
+            )
         )
     notes.extend(str(w) for w in result.get("warnings") or [])
     return Section(f"{prefix}Data", facts=facts, notes=notes)

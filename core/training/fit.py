@@ -48,6 +48,22 @@ def progress_callback(reporter: Reporter, epochs: int):
     return ReportProgress()
 
 
+def refit_callbacks(reporter: Reporter, epochs: int) -> list:
+    """Progress and cancel for the final refit; no curve points (the curves are the choice's)
+    and a stop at a non-finite loss."""
+    import keras
+
+    class RefitProgress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            reporter.progress("refitting", epoch, epochs, f"refit epoch {epoch + 1}/{epochs}")
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            if reporter.should_stop():
+                self.model.stop_training = True
+
+    return [RefitProgress(), stop_on_non_finite()]
+
+
 def last_good_checkpoint(path: Path):
     """Save the weights after every epoch whose losses are finite, so a NaN later in the run
     leaves the last good weights behind (Keras' ModelCheckpoint would save the NaN ones too)."""

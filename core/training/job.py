@@ -28,7 +28,7 @@ from core.training.build import (
     prepare,
     to_tensors,
 )
-from core.training.fit import fine_tune, fit
+from core.training.fit import class_weight_for, fine_tune, fit
 from core.training.precheck import plan, streaming
 from core.workspace import Workspace
 
@@ -90,6 +90,7 @@ def _train(
     )
     from core.models.backbones import describe
     from core.models.catalog import is_transfer
+    from core.training.baselines import judge
     from core.training.evaluation import evaluate
     from core.training.families.common import save_test_inputs
 
@@ -160,6 +161,9 @@ def _train(
                 hist = {k: hist.get(k, []) + more.get(k, []) for k in hist}
     if not chief:
         return {}  # only the chief evaluates and saves
+    refit_epochs = best_epochs(hist) if refits(spec, prepared) else 0
+    if refit_epochs:
+        network = _refit(spec, prepared, hist, model_name, task, learning_rate, reporter, network)
     if strategy.num_replicas_in_sync > 1 or spec.strategy != "default":
         # Copy the trained weights into a plain (undistributed) model for evaluation and saving.
         trained = network.get_weights()
@@ -176,6 +180,9 @@ def _train(
     else:
         predictions = np.asarray(end_to_end.predict(to_tensors(prepared.test_inputs), verbose=0))
     evaluation = evaluate(prepared, predictions)
+    comparison = judge(prepared, predictions, spec.seed, reporter)
+    if comparison:
+        evaluation["baselines"] = comparison
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
     sample = head_rows(prepared.test_inputs, 64)
     save_test_inputs(run_dir / "test_inputs.npz", sample)
@@ -228,6 +235,8 @@ def _train(
         "classes": prepared.contract.classes,
         "metrics": {k: v[-1] for k, v in hist.items() if k.startswith("val_")},
         "test_metrics": evaluation["metrics"],
+        "baselines": comparison,
+        "refit_epochs": refit_epochs or None,
         "tflite_parity": tflite_check,
         "warnings": prepared.warnings,
         "parameters": int(network.count_params()),
@@ -243,6 +252,70 @@ def _train(
             else {}
         ),
     }
+
+
+def refits(spec: TrainSpec, prepared) -> bool:
+    """Whether the final model is trained again on train + validation (spec.refit): not for
+    distributed or fine-tuned runs, streamed tables or a fit that already used validation."""
+    return bool(
+        spec.refit
+        and spec.strategy == "default"
+        and not spec.fit_on_validation
+        and not spec.warm_start
+        and not (spec.fine_tune_layers > 0 and spec.fine_tune_epochs > 0)
+        and prepared.test_stream is None
+    )
+
+
+def best_epochs(hist: dict[str, list[float]]) -> int:
+    """How many epochs validation chose: the epoch of the lowest validation loss (the weights
+    early stopping kept), else every epoch that ran."""
+    losses = hist.get("val_loss") or []
+    if not losses:
+        return len(hist.get("loss", [])) or 1
+    return int(np.argmin(losses)) + 1
+
+
+def _refit(spec, prepared, hist, model_name, task, learning_rate, reporter, chosen):
+    """A fresh network trained on the training and validation rows together for the number of
+    epochs validation chose: the test split stays the only data the final model never saw."""
+    import keras
+
+    from core.training.fit import refit_callbacks
+
+    epochs = best_epochs(hist)
+    reporter.event(
+        f"refit: the final model trains afresh on the training and validation rows together "
+        f"({prepared.rows.get('train', 0) + prepared.rows.get('validation', 0):,} rows) for "
+        f"{epochs} epoch(s), the number validation chose; its curves above are those of the "
+        "choice, and the test split is the only data it never saw"
+    )
+    keras.utils.set_random_seed(spec.seed)
+    combined = prepared.train.concatenate(prepared.validation)
+    network = build_network(spec, prepared, model_name, task)
+    loss, metrics = loss_for(prepared)
+    network.compile(
+        make_optimizer(spec, learning_rate, combined, epochs), loss=loss, metrics=metrics
+    )
+    history = network.fit(
+        combined,
+        epochs=epochs,
+        verbose=0,
+        callbacks=refit_callbacks(reporter, epochs),
+        class_weight=class_weight_for(spec, prepared, reporter),
+    )
+    if reporter.should_stop():
+        from core.errors import JobCanceled
+
+        raise JobCanceled("canceled by the user")
+    losses = history.history.get("loss", [])
+    if not losses or not all(np.isfinite(losses)):
+        reporter.event(
+            "the refit's loss became NaN or infinite: the model chosen on validation is kept",
+            "warning",
+        )
+        return chosen
+    return network
 
 
 def _with_validation_in_training(prepared, reporter):

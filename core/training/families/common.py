@@ -35,6 +35,8 @@ class Prepared:
     # A streamed table's test split: a tf.data.Dataset of raw inputs, in the order of test_y,
     # whose first rows are test_inputs (which then holds only those). None: test_inputs is all.
     test_stream: Any = None
+    # the same split's rows for the simple baselines (core/training/baselines.py); None: none
+    baseline_data: Any = None
 
     @property
     def is_classification(self) -> bool:

@@ -11,6 +11,7 @@ from core.data.resolve import LoadedData
 from core.data.tabular import TableInfo, class_labels, prepare_table
 from core.errors import BadInput
 from core.specs import TrainSpec
+from core.training.baselines import BaselineData
 from core.training.families.common import Prepared
 from core.training.features import (
     FeatureSpec,
@@ -76,6 +77,7 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
     if info.task == "regression":
         scale = (float(y_train.mean()), float(y_train.std() or 1.0))
     return Prepared(
+        baseline_data=baseline_rows(info, parts, contract),
         task=info.task,
         input_kind="table",
         contract=contract,
@@ -90,6 +92,30 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         rows={k: len(v) for k, v in parts.items()},
         target_scale=scale,
         warnings=info.warnings,
+    )
+
+
+def baseline_rows(info: TableInfo, parts: dict[str, pd.DataFrame], contract) -> BaselineData:
+    """The raw columns of the training + validation rows and of the test rows, for the
+    baselines: numbers as floats (missing as NaN), everything else as text categories."""
+    numeric = [c for c in info.numeric]
+    categorical = info.categorical + info.hashed + info.integer_categories
+
+    def columns(frame: pd.DataFrame) -> pd.DataFrame:
+        out = {c: pd.to_numeric(frame[c], errors="coerce").astype("float64") for c in numeric}
+        for c in categorical:
+            values = frame[c]
+            out[c] = values.where(values.isna(), values.astype(str)).astype(object)
+        return pd.DataFrame(out, index=frame.index)
+
+    seen = pd.concat([parts["train"], parts["validation"]])
+    return BaselineData(
+        kind="table",
+        x_train=columns(seen),
+        y_train=targets(seen, contract),
+        x_test=columns(parts["test"]),
+        numeric=numeric,
+        categorical=categorical,
     )
 
 

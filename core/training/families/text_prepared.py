@@ -3,6 +3,8 @@ in a module of its own so the three families share it without importing each oth
 
 from __future__ import annotations
 
+import numpy as np
+
 from core.training.families.classified import classifier_prepared
 from core.training.families.common import Prepared
 from core.training.features import FeatureSpec
@@ -26,7 +28,10 @@ def text_classifier(
         )
         return ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=AUTOTUNE)
 
-    return classifier_prepared(
+    from core.training.baselines import BaselineData
+
+    seen = [parts["train"], parts["validation"]]
+    prepared = classifier_prepared(
         "text",
         spec.target,
         FeatureSpec(column, "text", "string"),
@@ -40,3 +45,10 @@ def text_classifier(
         input_shape,
         hp,
     )
+    prepared.baseline_data = BaselineData(
+        kind="text",
+        x_train=[str(t) for p in seen for t in p[column].tolist()],
+        y_train=np.concatenate([p["_y"].to_numpy("int32") for p in seen]),
+        x_test=[str(t) for t in parts["test"][column].tolist()],
+    )
+    return prepared
