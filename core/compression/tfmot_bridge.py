@@ -39,6 +39,10 @@ def _last_value_layer():
 
     class LastValueTK(LastValueConfig, tf_keras.layers.Layer):
         def call(self, window):
+            if self.season:
+                picked = tf.gather(window, self.steps(int(window.shape[1])), axis=1)
+                values = tf.gather(picked, self.indices, axis=-1)
+                return values * tf.constant(self.std) + tf.constant(self.mean)
             last = tf.gather(window[:, -1, :], self.indices, axis=-1)
             last = last * tf.constant(self.std) + tf.constant(self.mean)
             return tf.repeat(tf.expand_dims(last, 1), self.horizon, axis=1)
@@ -111,7 +115,8 @@ def _make(kind: str, cfg: dict[str, Any], name: str):
         )
     if kind == "LastValue":
         keys = ("indices", "mean", "std", "horizon")
-        return _last_value_layer()(**{k: cfg[k] for k in keys}, name=name)
+        season = int(cfg.get("season", 0))
+        return _last_value_layer()(**{k: cfg[k] for k in keys}, season=season, name=name)
     raise BadInput(f"the weight bridge cannot rebuild layer {name!r} ({kind})")
 
 

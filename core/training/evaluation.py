@@ -68,6 +68,15 @@ def _mape(y: np.ndarray, y_hat: np.ndarray) -> float | None:
     return float(np.mean(np.abs((y[nonzero] - y_hat[nonzero]) / y[nonzero])) * 100)
 
 
+def _mase(y: np.ndarray, predictions: np.ndarray, scales: list[float] | None) -> float | None:
+    """Mean absolute scaled error: each target's MAE over the in-sample MAE of the (seasonal)
+    naive forecast on the training part, averaged over targets; below 1 beats that naive."""
+    if not scales or any(s <= 0 for s in scales):
+        return None
+    per_target = np.abs(y - predictions).reshape(-1, len(scales)).mean(0)
+    return float(np.mean(per_target / np.asarray(scales)))
+
+
 def _forecast(prepared, predictions: np.ndarray) -> dict[str, Any]:
     """MAE/RMSE/MAPE of the model and of the naive last-value forecast, on the same windows."""
     y = prepared.test_y
@@ -83,6 +92,7 @@ def _forecast(prepared, predictions: np.ndarray) -> dict[str, Any]:
             "mape": _mape(y, predictions),
             "naive_mae": naive_mae,
             "skill_vs_naive": float(1 - mae / naive_mae) if naive_mae > 0 else None,
+            "mase": _mase(y, predictions, prepared.contract.details.get("mase_scale")),
         },
         "targets": targets,
         "times": prepared.contract.details.get("test_label_times", []),

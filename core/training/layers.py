@@ -29,12 +29,13 @@ class LastValueConfig:
     its tf_keras twin in core.compression.tfmot_bridge (mixed in before the framework's Layer),
     so the two always read and write the same config."""
 
-    def __init__(self, indices, mean, std, horizon: int, **kwargs):
+    def __init__(self, indices, mean, std, horizon: int, season: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.indices = [int(i) for i in indices]
         self.mean = [float(v) for v in mean]
         self.std = [float(v) for v in std]
         self.horizon = int(horizon)
+        self.season = int(season)  # 0: the last value; m: the value one season (m steps) ago
 
     def get_config(self):
         return {
@@ -43,19 +44,33 @@ class LastValueConfig:
             "mean": self.mean,
             "std": self.std,
             "horizon": self.horizon,
+            "season": self.season,
         }
+
+    def steps(self, width: int) -> list[int]:
+        """The window position each horizon step starts from: the last one, or for a seasonal
+        series the same phase one season earlier (needs a window of at least one season)."""
+        if not self.season:
+            return [width - 1] * self.horizon
+        return [width - self.season + h % self.season for h in range(self.horizon)]
 
 
 @keras.saving.register_keras_serializable(package="tfstudio")
 class LastValue(LastValueConfig, keras.layers.Layer):
-    """The last input step of the target columns, in target units, repeated over the horizon.
+    """The last input step of the target columns, in target units, repeated over the horizon;
+    for a seasonal series (`season`), the value one season before each step ahead.
 
-    A forecaster adds its prediction to this, so it learns the change from the last value seen:
-    it starts out as good as the naive forecast and trending series do not leave its range.
+    A forecaster adds its prediction to this, so it learns the change from the last value seen
+    (or from the seasonal naive forecast): it starts out as good as that naive forecast and
+    trending series do not leave its range.
     Takes the normalised window; `mean`/`std` undo the Normalization for the target columns.
     """
 
     def call(self, window):
+        if self.season:
+            picked = ops.take(window, self.steps(int(window.shape[1])), axis=1)
+            values = ops.take(picked, self.indices, axis=-1)
+            return values * ops.convert_to_tensor(self.std) + ops.convert_to_tensor(self.mean)
         last = ops.take(window[:, -1, :], self.indices, axis=-1)
         last = last * ops.convert_to_tensor(self.std) + ops.convert_to_tensor(self.mean)
         return ops.repeat(ops.expand_dims(last, 1), self.horizon, axis=1)

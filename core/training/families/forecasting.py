@@ -10,8 +10,10 @@ from core.data.table_import import check_time_column
 from core.data.windows import WindowSpec, make_windows, window_starts
 from core.errors import BadInput
 from core.specs import TrainSpec
+from core.training.baselines import BaselineData
 from core.training.families.common import Prepared
 from core.training.features import FeatureSpec, ModelContract
+from core.training.series_baselines import mase_scale, series_baselines
 
 
 def find_time_column(spec: TrainSpec, loaded: LoadedData) -> str | None:
@@ -66,7 +68,27 @@ def series_frame(spec: TrainSpec, loaded: LoadedData) -> tuple[pd.DataFrame, Win
         if gaps:
             warnings.append(f"{gaps} missing value(s) in {col!r} filled by interpolation")
         frame[col] = values.interpolate(limit_direction="both")
+    window = fitted_window(len(frame), window, spec, warnings)
     return frame[[time_col, *window.input_columns]], window, warnings
+
+
+def fitted_window(n: int, window: WindowSpec, spec: TrainSpec, warnings: list[str]) -> WindowSpec:
+    """The window, shortened (said in `warnings`) when the training part could not hold two
+    of them; a series too short for even a one-step window keeps it, and is refused later."""
+    import dataclasses
+
+    train = segments(n, spec)["train"][1]
+    if window.input_width + window.horizon < train:
+        return window
+    width = (train - window.horizon) // 2
+    if width < 1:
+        return window
+    warnings.append(
+        f"the window was shortened from {window.input_width} to {width} steps: the training "
+        f"part of the {n}-step series ({train} steps) must hold several windows of "
+        f"{window.input_width} + {window.horizon} steps"
+    )
+    return dataclasses.replace(window, input_width=width)
 
 
 def segments(n: int, spec: TrainSpec) -> dict[str, tuple[int, int]]:
@@ -77,15 +99,19 @@ def segments(n: int, spec: TrainSpec) -> dict[str, tuple[int, int]]:
 
 
 def segment_starts(n: int, window: WindowSpec, spec: TrainSpec) -> dict[str, np.ndarray]:
-    """Window starts inside each part, so no window straddles two parts."""
+    """Window starts of each part: every window whose forecast steps all lie inside the part.
+    Its input steps may reach back into the earlier parts (they were observed before the
+    forecast is made), so the newest part is judged on every one of its steps."""
     starts = {}
     for name, (lo, hi) in segments(n, spec).items():
+        first = max(0, lo - window.input_width)
         try:
-            starts[name] = lo + window_starts(hi - lo, window)
+            starts[name] = first + window_starts(hi - first, window)
         except BadInput:
             raise BadInput(
-                f"the {name} part of the series ({hi - lo} steps) is shorter than one window "
-                f"({window.input_width} + {window.horizon}): use a shorter window or more data"
+                f"the {name} part of the series ({hi - lo} steps) is too short for windows of "
+                f"{window.input_width} + {window.horizon} steps: use a shorter window or more "
+                "data"
             ) from None
     return starts
 
@@ -124,6 +150,18 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
     test_x, test_y = make_windows(values, targets, starts["test"], window)
     last = test_x[:, -1, target_idx]  # naive forecast: the last value seen, for every step ahead
     baseline = np.repeat(last[:, None, :], window.horizon, axis=1)
+    # the baselines see what the refit network sees: every step before the test part
+    fit_end = segments(len(frame), spec)["validation"][1]
+    others, seasons = series_baselines(
+        values, target_idx, starts["test"], window.input_width, window.horizon, fit_end
+    )
+    season = max(seasons.values(), default=0)
+    if season:
+        warnings.append(
+            f"the series repeats every {season} steps (its autocorrelation says so): the "
+            "seasonal naive forecast (the value one season ago) is among the baselines"
+        )
+    mase = [mase_scale(values[:train_end, j], seasons[str(j)]) for j in target_idx]
     label_times = frame[time_col].to_numpy()[starts["test"] + window.input_width]
     contract = ModelContract(
         "forecasting",
@@ -135,11 +173,18 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
             "window": window.to_dict(),
             "time_column": str(time_col),
             "test_label_times": [str(t) for t in label_times],
+            "season": int(season),
+            "mase_scale": [float(v) for v in mase],
         },
     )
     # The network predicts the change from the last value (see LastValue), scaled like the
     # targets' step-to-step changes.
-    deltas = np.diff(targets[:train_end], axis=0)
+    skip = season if 1 < season <= window.input_width else 0
+    deltas = (
+        targets[skip:train_end] - targets[: train_end - skip]
+        if skip
+        else np.diff(targets[:train_end], axis=0)
+    )
     norm = preprocess.get_layer("normalize")
     in_mean = np.asarray(norm.mean).reshape(-1)[target_idx]
     in_std = np.sqrt(np.asarray(norm.variance).reshape(-1))[target_idx]
@@ -164,7 +209,16 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
             "mean": in_mean.tolist(),
             "std": np.where(in_std > 0, in_std, 1.0).tolist(),
             "horizon": window.horizon,
+            # from the seasonal naive forecast when the window holds a whole season
+            "season": skip,
         },
         baseline=baseline.astype("float32"),
         warnings=warnings,
+        baseline_data=BaselineData(
+            "series",
+            None,
+            np.zeros(0),
+            None,
+            fixed={"last value": baseline.astype("float64"), **others},
+        ),
     )
