@@ -74,7 +74,8 @@ def test_unicode_text_trains_exports_and_serves(tmp_path):
         assert line, "the server did not start"
         name = json.loads(line)["name"]
         texts = ["it’s 素晴らしい 😀 “superb” café", "don’t—watch 最悪 סבל — naïve-mess"]
-        body = json.dumps({"instances": texts}, ensure_ascii=False).encode("utf-8")
+        # the model takes (batch, 1) strings: one list of one text per instance
+        body = json.dumps({"instances": [[t] for t in texts]}, ensure_ascii=False).encode()
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/models/{name}:predict",
             data=body,
