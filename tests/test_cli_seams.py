@@ -47,7 +47,16 @@ def test_train_defaults_equal_the_spec_defaults():
     expected = TrainSpec(data="sample:iris")
     for f in dataclasses.fields(TrainSpec):
         assert getattr(spec, f.name) == getattr(expected, f.name), f.name
-    assert spec.epochs == 20 and spec.early_stopping == 0
+    assert spec.epochs == 100 and spec.early_stopping == 10 and spec.refit
+
+
+def test_no_refit_and_split_shares_reach_the_spec():
+    args = _parse(
+        "train", "--data", "sample:iris", "--no-refit", "--validation-fraction", "0.1",
+        "--test-fraction", "0.3",
+    )  # fmt: skip
+    spec = cmd_train.spec_from_args(args)
+    assert (spec.refit, spec.validation_fraction, spec.test_fraction) == (False, 0.1, 0.3)
 
 
 def test_train_choice_lists_come_from_the_specs():
@@ -67,8 +76,10 @@ def test_train_page_reads_the_spec_defaults_and_lists(ws):
     at = open_page("train")
     assert not at.exception, at.exception
     for key, field in (("epochs", "epochs"), ("patience", "early_stopping"), ("seed", "seed"),
-                       ("batch", "batch_size")):  # fmt: skip
+                       ("batch", "batch_size"), ("validation_fraction", "validation_fraction"),
+                       ("test_fraction", "test_fraction")):  # fmt: skip
         assert at.number_input(key=f"train-{key}").value == field_default(TrainSpec, field)
+    assert at.checkbox(key="train-refit").value == field_default(TrainSpec, "refit")
     source = pathlib.Path("pages/train.py").read_text()
     for name in ("SPLITS", "OPTIMIZERS", "SCHEDULES", "CLASS_WEIGHTS", "STRATEGIES"):
         assert f"list({name})" in source

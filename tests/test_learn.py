@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from core import learn
 from core.runs import launcher
+from core.spec_base import field_default
+from core.specs import TrainSpec
 from tests.report_fixtures import instant_submit, make_compress_run, make_train_run
 from tests.test_pages import open_page
 
@@ -36,7 +38,8 @@ def test_defaults_work_on_the_sample_and_the_latest_model(ws, store):
     assert learn.default_spec("profile", ws, store) is None  # nothing trained yet
     ref = learn.add_sample(ws)
     spec = learn.default_spec("train", ws, store)
-    assert (spec.data, spec.target, spec.early_stopping) == (ref, "species", 5)
+    assert (spec.data, spec.target) == (ref, "species")
+    assert spec == TrainSpec(data=ref, target="species")  # the defaults the step text quotes
     train = make_train_run(store, ws)
     assert learn.default_spec("compress", ws, store).source_run == train.id
     assert learn.default_spec("tune", ws, store).tuner == "hyperband"
@@ -66,7 +69,8 @@ def test_walk_data_then_train_on_the_pages(ws, store, monkeypatch):
     assert any("Learn · step 2 of 8: Train" in m.value for m in at.markdown)
     next(b for b in at.button if b.label == "Run it with the default").click().run()
     run = store.list_runs(kind="train")[0]
-    assert run.spec["data"] == "iris@v1" and run.spec["early_stopping"] == 5
+    assert run.spec["data"] == "iris@v1"
+    assert run.spec["early_stopping"] == field_default(TrainSpec, "early_stopping")
     assert run.name == "learn · train · iris"
     at = open_page("train")
     assert any("Learn · step 2 of 8: Train" in m.value and "done" in m.value for m in at.markdown)
