@@ -65,6 +65,7 @@ def test_a_worse_network_loses_plainly_and_a_better_one_wins():
     noise = np.random.default_rng(0).normal(0, 80, len(y_test))
     worse = compare("regression", y_test, y_test + noise, predictions)
     assert worse["verdict"] == "linear regression" and worse["difference"]["high"] < 0
+    assert sentence(worse).startswith("Linear regression scores R²")
     assert "here linear regression is the better choice" in sentence(worse)
     better = compare("regression", y_test, y_test + noise / 20, predictions)
     assert better["verdict"] == "network" and better["difference"]["low"] > 0

@@ -274,7 +274,7 @@ def sentence(comparison: dict[str, Any], target: str = "") -> str:
     best, b = comparison["best_baseline"], comparison["baselines"][comparison["best_baseline"]]
     net = comparison["network"]
     pair = (
-        f"{best} scores {metric} {b['value']:.3f} on these test rows, "
+        f"{best[0].upper()}{best[1:]} scores {metric} {b['value']:.3f} on these test rows, "
         f"the network {net['value']:.3f}"
     )
     verdict = comparison["verdict"]
