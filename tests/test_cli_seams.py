@@ -118,3 +118,9 @@ def test_every_command_lives_in_a_command_module():
     expected = {"app", "automl", "compress", "data", "datasets", "export", "models"}
     expected |= {"pipeline", "profile", "registry", "runs", "serve", "train", "tune"}
     assert expected <= set(sub.choices)
+
+
+def test_the_readme_quotes_the_training_defaults_of_the_spec():
+    readme = pathlib.Path("README.md").read_text()
+    epochs, patience = (field_default(TrainSpec, f) for f in ("epochs", "early_stopping"))
+    assert f"trains up to {epochs} epochs with early stopping (patience {patience}" in readme
