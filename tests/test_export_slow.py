@@ -75,6 +75,37 @@ def test_keras_bundle_has_the_models_and_the_contract(exported):
     assert contract["classes"] == ["setosa", "versicolor", "virginica"]
 
 
+def test_keras_bundle_loads_with_its_readme_snippet_where_the_project_cannot_be_imported(
+    exported, tmp_path
+):
+    """#34: the README's snippet, run as written in the unzipped bundle by a Python that
+    cannot import TF Studio, loads the model and predicts like the training run."""
+    import re
+    import subprocess
+    import sys
+
+    _, result = exported
+    with zipfile.ZipFile(result["bundles"]["keras"]["bundle"]) as z:
+        z.extractall(tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    snippet = re.search(r"## Load.*?```python\n(.*?)```", readme, re.S).group(1)
+    script = (
+        "import sys\n"
+        "sys.modules['core'] = None  # TF Studio is not there\n"
+        + snippet
+        + "import numpy as np, tensorflow as tf\n"
+        "x = {k: tf.constant([[v]], 'float32') for k, v in "
+        "dict(sepal_length_cm=5.1, sepal_width_cm=3.5, petal_length_cm=1.4, "
+        "petal_width_cm=0.2).items()}\n"
+        "print(int(np.argmax(model.predict(x, verbose=0))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "0"  # setosa
+
+
 def test_savedmodel_bundle_uses_tf_serving_layout(exported, tmp_path):
     _, result = exported
     zipped = result["bundles"]["savedmodel"]["bundle"]

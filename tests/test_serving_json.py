@@ -253,3 +253,38 @@ def test_example_errors(body, message):
     with pytest.raises(RequestError) as exc:
         examples_from_json(doc)
     assert message in str(exc.value)
+
+
+# -- TF Studio's additions (#34), beside TF Serving's rules -------------------------------------
+def test_table_rows_of_scalars_fit_column_inputs_and_null_is_missing_where_the_model_fills():
+    from core.serving.json_tensor import check_shapes
+
+    infos = {
+        "bill_length_mm": TensorInfo("float32", (None, 1), nullable=True),
+        "island": TensorInfo("string", (None, 1)),
+    }
+    body = (
+        '{"instances": [{"bill_length_mm": 41.5, "island": "Dream"},'
+        ' {"bill_length_mm": null, "island": "Biscoe"}]}'
+    )
+    _, arrays, form = predict_tensors(parse_json(body.encode()), lambda sig: infos)
+    fitted = check_shapes(arrays, infos, "serving_default")
+    assert form == "row" and fitted["bill_length_mm"].shape == (2, 1)
+    assert fitted["bill_length_mm"][0, 0] == np.float32(41.5)
+    assert np.isnan(fitted["bill_length_mm"][1, 0])
+    assert fitted["island"].reshape(-1).tolist() == [b"Dream", b"Biscoe"]
+    # columnar, the same
+    body = '{"inputs": {"bill_length_mm": [41.5, null], "island": ["Dream", "Biscoe"]}}'
+    _, arrays, _ = predict_tensors(parse_json(body.encode()), lambda sig: infos)
+    assert check_shapes(arrays, infos, "serving_default")["island"].shape == (2, 1)
+
+
+def test_null_stays_refused_where_the_model_does_not_fill_and_bad_shapes_say_so():
+    from core.serving.json_tensor import check_shapes
+
+    infos = {"x": TensorInfo("float32", (None, 1))}
+    with pytest.raises(RequestError, match="Type: Null is not of expected type: float"):
+        predict_tensors(parse_json(b'{"instances": [null]}'), lambda sig: infos)
+    _, arrays, _ = predict_tensors(parse_json(b'{"instances": [[1.0, 2.0]]}'), lambda s: infos)
+    with pytest.raises(RequestError, match=r"got shape \[1,2\] but signature s takes \[-1,1\]"):
+        check_shapes(arrays, infos, "s")

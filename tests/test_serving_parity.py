@@ -181,14 +181,16 @@ def test_predict_cases(urls):
     assert call(f"{url['tf2']}/{TF1}:predict", {"instances": [2.0]}) == (200, want)
 
 
-def test_scalars_for_a_column_input_are_refused(urls):
-    """A deliberate difference: TF Serving feeds [1.0, 2.0] to the TF1 graph's [-1, 1] x as it
-    is (the graph happens to broadcast); we check the signature's shape first."""
+def test_scalars_for_a_column_input_are_taken_as_one_value_per_row(urls):
+    """#34: one scalar per instance for a [-1, 1] input, as TF Serving tutorials send table
+    rows, is the column [[1.0], [2.0]]; a shape that fits no way is still refused by name."""
     url, _, _ = urls
-    status, got = call(f"{url['tf1']}/{TF1}:predict", {"instances": [1.0, 2.0]})
+    got = call(f"{url['tf1']}/{TF1}:predict", {"instances": [1.0, 2.0]})
+    assert got == (200, {"predictions": [[2.5], [3.0]]})
+    status, got = call(f"{url['tf1']}/{TF1}:predict", {"instances": [[1.0, 2.0]]})
     assert (
         status == 400
-        and "got shape [2] but signature serving_default takes [-1,1]" in (got["error"])
+        and "got shape [1,2] but signature serving_default takes [-1,1]" in (got["error"])
     )
 
 

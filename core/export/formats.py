@@ -20,6 +20,10 @@ from core.export.convert import NeedsFlex
 from core.export.names import OUTPUT_NAME
 from core.export.readme_text import chain_text, parity_text
 from core.models.io import load_run_model
+from core.serving import missing_inputs
+
+LAYERS_SOURCE = Path(__file__).resolve().parents[1] / "training" / "layers.py"
+LAYERS_MODULE = "tfstudio_layers.py"
 
 
 def export_keras(ctx: ExportContext) -> dict[str, Any]:
@@ -35,6 +39,8 @@ def export_keras(ctx: ExportContext) -> dict[str, Any]:
     present = [f for f, path in files.items() if path.exists()]
     for f in present:
         shutil.copy2(files[f], bundle / f)
+    # the custom layers the models use, as a module of the bundle's own (it imports only keras)
+    shutil.copy2(LAYERS_SOURCE, bundle / LAYERS_MODULE)
     body = (
         "## Files\n\n"
         "- `model.keras`: the end-to-end model, raw features in, predictions out.\n"
@@ -50,9 +56,17 @@ def export_keras(ctx: ExportContext) -> dict[str, Any]:
             else ""
         )
         + "- `features.json`: the input contract (columns, input names, dtypes, classes).\n\n"
-        "## Load\n\n```python\nimport keras\nimport core.training.layers  # TF Studio's custom "
-        'layers (FillMissing, ...)\nmodel = keras.models.load_model("model.keras")\n```\n\n'
-        "Outside TF Studio, copy `core/training/layers.py` along: the models use its layers.\n"
+        f"- `{LAYERS_MODULE}`: the custom layers the models use (missing-value fill, the "
+        "forecasters' last-value skip, image scaling); it needs only `keras`.\n\n"
+        "## Load\n\nIn this folder, with only `keras` and `tensorflow` installed:\n\n"
+        f"```python\nimport keras\nimport {LAYERS_MODULE.removesuffix('.py')}  # registers the "
+        'custom layers\nmodel = keras.models.load_model("model.keras")\n```\n'
+        + (
+            "\nThis model also needs AutoKeras' layers: `import autokeras` and pass "
+            "`custom_objects=autokeras.CUSTOM_OBJECTS`.\n"
+            if ctx.contract.details.get("engine") == "autokeras"
+            else ""
+        )
     )
     (bundle / "README.md").write_text(ctx.readme("Keras model", body + parity_text("keras", check)))
     return format_result(out, bundle, check, ok)
@@ -65,6 +79,7 @@ def export_savedmodel(ctx: ExportContext) -> dict[str, Any]:
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(ctx.saved_model(), out)
+    missing_inputs.write(out, ctx.contract)  # `tfstudio serve` takes null there as missing
     got = savedmodel_predict(out, ctx.tensors)
     check, ok = ctx.parity(got)
     bundle = ctx.bundle_dir("savedmodel")

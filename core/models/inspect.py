@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.models.backbones import RANDOM
 from core.models.catalog import build, list_entries
 from core.runs.context import JobContext, workspace_of
 from core.workspace import Workspace
@@ -62,7 +63,8 @@ def count_parameters(
         if reporter:
             reporter.progress("counting", i, len(todo), f"building {entry.name}")
         n = NOMINAL[entry.input_kind]
-        hp = {**n.get("hp", {}), **({"weights": ""} if ":" in entry.name else {})}
+        # random weights: the count is the same, and nothing is downloaded (#34)
+        hp = {**n.get("hp", {}), **({"weights": RANDOM} if ":" in entry.name else {})}
         model = build(entry.name, hp, n["shape"], n["task"], n["outputs"])
         counts[entry.name] = int(model.count_params())
         keras.backend.clear_session()

@@ -42,6 +42,9 @@ class TensorInfo:
 
     dtype: str
     shape: tuple[int | None, ...] | None
+    # the model fills missing values of this input: JSON null is taken as NaN (TF Studio's
+    # models; core/serving/missing_inputs.py), where TF Serving refuses it
+    nullable: bool = False
 
 
 # DataTypeString() of the dtypes AddValueToTensor converts
@@ -76,9 +79,11 @@ def _type_error(value: Any, dtype: str) -> RequestError:
     )
 
 
-def _convert(value: Any, dtype: str) -> Any:
+def _convert(value: Any, dtype: str, nullable: bool = False) -> Any:
     """AddValueToTensor for one leaf value."""
     kind = type(value)
+    if value is None and nullable and dtype in ("float32", "float64"):
+        return float("nan")
     if dtype == "string":
         if kind is str:
             return value.encode("utf-8")
@@ -105,7 +110,9 @@ def _convert(value: Any, dtype: str) -> Any:
     raise RequestError(f"Conversion of JSON Value: {debug(value)} to type: {dtype}", status=501)
 
 
-def _fill(value: Any, level: int, shape: list[int], dtype: str, out: list) -> None:
+def _fill(
+    value: Any, level: int, shape: list[int], dtype: str, out: list, nullable: bool = False
+) -> None:
     """FillTensorProto: every leaf at depth len(shape), every list of its level's size."""
     rank = len(shape)
     if not isinstance(value, list):
@@ -114,7 +121,7 @@ def _fill(value: Any, level: int, shape: list[int], dtype: str, out: list) -> No
                 f"JSON Value: {debug(value)} found at incorrect level: {level + 1} in the JSON "
                 f"DOM. Expected at level: {rank}"
             )
-        out.append(_convert(value, dtype))
+        out.append(_convert(value, dtype, nullable))
         return
     if level >= rank:
         raise RequestError(f"Encountered list at unexpected level: {level} expected < {rank}")
@@ -124,10 +131,10 @@ def _fill(value: Any, level: int, shape: list[int], dtype: str, out: list) -> No
             f"size: {shape[level]}"
         )
     for v in value:
-        _fill(v, level + 1, shape, dtype, out)
+        _fill(v, level + 1, shape, dtype, out, nullable)
 
 
-def to_array(value: Any, dtype: str) -> np.ndarray:
+def to_array(value: Any, dtype: str, nullable: bool = False) -> np.ndarray:
     """One JSON value as a dense array of `dtype` (TF Serving's shape and type rules)."""
     shape = _shape_of(value)
     if dtype in ("float32", "float64") and shape:  # fast path for plain numbers
@@ -141,7 +148,7 @@ def to_array(value: Any, dtype: str) -> np.ndarray:
         except (ValueError, TypeError):
             pass  # ragged or mixed: the exact walk below names the problem
     out: list = []
-    _fill(value, 0, shape, dtype, out)
+    _fill(value, 0, shape, dtype, out, nullable)
     if dtype == "string":
         array = np.empty(len(out), dtype=object)
         array[:] = out
@@ -228,7 +235,7 @@ def _add_item(key, value, infos, shapes, columns) -> None:
     """AddInstanceItem: each instance's tensor has the shape of the first one."""
     if key not in infos:
         raise RequestError(f"JSON object: does not have named input: {key}")
-    array = to_array(value, infos[key].dtype)
+    array = to_array(value, infos[key].dtype, infos[key].nullable)
     shape = list(array.shape)
     if key not in shapes:
         shapes[key] = shape
@@ -260,24 +267,32 @@ def _from_inputs(value: Any, infos: dict[str, TensorInfo]) -> dict[str, np.ndarr
                 "tensors required as per tensorinfo_map"
             )
         name = next(iter(infos))
-        return {name: to_array(value, infos[name].dtype)}
+        return {name: to_array(value, infos[name].dtype, infos[name].nullable)}
     out = {}
     for name in sorted(infos):  # keys the signature does not have are ignored, as there
         if name not in value:
             raise RequestError(f"Missing named input: {name} in 'inputs' object.")
-        out[name] = to_array(value[name], infos[name].dtype)
+        out[name] = to_array(value[name], infos[name].dtype, infos[name].nullable)
     return out
 
 
-def check_shapes(arrays: dict[str, np.ndarray], infos: dict[str, TensorInfo], sig: str) -> None:
-    """Each input against its signature's shape. TF Serving hands a mis-shaped tensor to the
-    graph, which fails in some kernel (or, for a TF1 graph, may compute something else); we
-    refuse it up front with the shapes in the message."""
+def check_shapes(
+    arrays: dict[str, np.ndarray], infos: dict[str, TensorInfo], sig: str
+) -> dict[str, np.ndarray]:
+    """Each input against its signature's shape, returned ready to feed. A column input
+    ([-1, 1]) also takes one scalar per instance, the form every TF Serving tutorial sends for
+    a table row (`{"bill_length_mm": 41.5, ...}`): [N] becomes [N, 1]. Any other mismatch is
+    refused up front with the shapes in the message (TF Serving hands it to the graph, which
+    fails in some kernel or, for a TF1 graph, may compute something else)."""
+    fitted = dict(arrays)
     for name, array in arrays.items():
         want = infos[name].shape
         if want is None:
             continue
         got = array.shape
+        if len(want) == len(got) + 1 and want[-1] == 1 and len(got) >= 1:
+            fitted[name] = array = array.reshape(*got, 1)
+            got = array.shape
         if len(got) != len(want) or any(
             w is not None and w != g for w, g in zip(want, got, strict=False)
         ):
@@ -286,6 +301,7 @@ def check_shapes(arrays: dict[str, np.ndarray], infos: dict[str, TensorInfo], si
                 f"input {name}: got shape [{','.join(map(str, got))}] but signature {sig} "
                 f"takes [{spec}]"
             )
+    return fitted
 
 
 # -- responses ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ the signature as its `PreProcessClassification` / `PreProcessRegression` do.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from core.serving import missing_inputs
 from core.serving.custom_ops import load_op_libraries
 from core.serving.json_examples import examples_from_json
 from core.serving.json_tensor import (
@@ -98,8 +100,13 @@ class ServedModel:
         load_op_libraries(self.path)  # TF Text's ops, for a model with a KerasHub tokenizer
         self._loaded = tf.saved_model.load(str(path), tags=["serve"])
         self.functions = dict(self._loaded.signatures)
+        filled = missing_inputs.read(self.path)
         self.inputs = {
-            k: {n: _info(t) for n, t in s.inputs.items()} for k, s in self.signature_defs.items()
+            k: {
+                n: dataclasses.replace(_info(t), nullable=n in filled)
+                for n, t in s.inputs.items()
+            }
+            for k, s in self.signature_defs.items()
         }
         self._lock = threading.Lock()
 
@@ -156,7 +163,7 @@ class ServedModel:
         """A `:predict` body -> the signature's input arrays (TF Serving's rules)."""
         signature, arrays, form = predict_tensors(doc, self.inputs_for)
         signature = signature or DEFAULT_SIGNATURE
-        check_shapes(arrays, self.inputs[signature], signature)
+        arrays = check_shapes(arrays, self.inputs[signature], signature)
         return Predict(signature, arrays, form)
 
     def run(

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from core.errors import BadInput, NotFound
+from core.serving import missing_inputs
 from core.serving.batcher import Batcher, batchable
 from core.serving.json_examples import examples_from_json
 from core.serving.json_tensor import parse_json, signature_name
@@ -91,6 +92,8 @@ def resolve_model(model: str, ws, store, name: str = "") -> tuple[Path, str]:
             from core.models.io import load_run_model
 
             to_savedmodel(load_run_model(run_dir), saved)
+        if contract is not None and not (saved / missing_inputs.FILE).exists():
+            missing_inputs.write(saved, contract)
     default = serving_name(contract, "") if contract else "model"
     return saved, serving_name(contract, name) if (contract and name) else (name or default)
 
