@@ -288,3 +288,25 @@ def test_null_stays_refused_where_the_model_does_not_fill_and_bad_shapes_say_so(
     _, arrays, _ = predict_tensors(parse_json(b'{"instances": [[1.0, 2.0]]}'), lambda s: infos)
     with pytest.raises(RequestError, match=r"got shape \[1,2\] but signature s takes \[-1,1\]"):
         check_shapes(arrays, infos, "s")
+
+
+def test_a_columnar_batch_of_unequal_lengths_is_refused_before_the_graph():
+    from core.serving.json_tensor import check_shapes
+
+    infos = {"a": TensorInfo("float32", (None, 1)), "b": TensorInfo("float32", (None, 1))}
+    body = b'{"inputs": {"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0]}}'
+    _, arrays, _ = predict_tensors(parse_json(body), lambda sig: infos)
+    with pytest.raises(RequestError, match=r"different numbers of examples \(a 3, b 2\)"):
+        check_shapes(arrays, infos, "serving_default")
+
+
+def test_op_errors_reach_the_client_without_the_graph_stack():
+    from core.serving.model import op_message
+
+    text = (
+        "Graph execution error:\n\nDetected at node StatefulPartitionedCall defined at (most "
+        'recent call last):\n  File "/srv/app.py", line 1, in <module>\n    main()\n\n'
+        "{{function_node __inference_wrapper_1}} Incompatible shapes: [3,1] vs. [2,1]\n"
+        "\t [[{{node functional_1/concat}}]] [Op:__inference_wrapper_12]"
+    )
+    assert op_message(text) == "Incompatible shapes: [3,1] vs. [2,1]"

@@ -301,6 +301,17 @@ def check_shapes(
                 f"input {name}: got shape [{','.join(map(str, got))}] but signature {sig} "
                 f"takes [{spec}]"
             )
+    batch = {
+        name: int(array.shape[0])
+        for name, array in fitted.items()
+        if array.ndim >= 1 and infos[name].shape and infos[name].shape[0] is None
+    }
+    if len(set(batch.values())) > 1:
+        sizes = ", ".join(f"{k} {v}" for k, v in sorted(batch.items()))
+        raise RequestError(
+            f"the inputs hold different numbers of examples ({sizes}): every input needs one "
+            "value per example"
+        )
     return fitted
 
 

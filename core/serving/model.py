@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,25 @@ def _info(tensor_info) -> TensorInfo:
     shape = tensor_info.tensor_shape
     dims = None if shape.unknown_rank else tuple(None if d.size < 0 else d.size for d in shape.dim)
     return TensorInfo(name, dims)
+
+
+def op_message(text: str) -> str:
+    """A TensorFlow op error as a client may read it: the error itself, without the graph
+    execution preamble, the Python stack where the op was defined or node names."""
+    keep = []
+    skipping = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("Detected at node") or stripped.endswith("(most recent call last):"):
+            skipping = True
+            continue
+        if skipping and (line.startswith((" ", "\t")) or not stripped):
+            continue
+        skipping = False
+        if stripped in ("Graph execution error:", "") or stripped.startswith("[[{{node"):
+            continue
+        keep.append(re.sub(r"\{\{function_node [^}]*\}\}\s*", "", stripped))
+    return " ".join(keep)[:1000] or "the model could not compute this input"
 
 
 class ServedModel:
@@ -181,7 +201,7 @@ class ServedModel:
             with self._lock:
                 out = fn(**feed)
         except tf.errors.OpError as exc:
-            raise RequestError(exc.message, status=_http_status(exc)) from None
+            raise RequestError(op_message(exc.message), status=_http_status(exc)) from None
         except (TypeError, ValueError) as exc:  # the function refused the feed
             raise RequestError(f"{type(exc).__name__}: {exc}"[:2000]) from None
         return {k: v.numpy() for k, v in out.items()}
