@@ -301,11 +301,11 @@ def check_shapes(
                 f"input {name}: got shape [{','.join(map(str, got))}] but signature {sig} "
                 f"takes [{spec}]"
             )
-    batch = {
-        name: int(array.shape[0])
-        for name, array in fitted.items()
-        if array.ndim >= 1 and infos[name].shape and infos[name].shape[0] is None
-    }
+    batch = {}
+    for name, array in fitted.items():
+        shape = infos[name].shape
+        if array.ndim >= 1 and shape and shape[0] is None:  # a free batch dimension
+            batch[name] = int(array.shape[0])
     if len(set(batch.values())) > 1:
         sizes = ", ".join(f"{k} {v}" for k, v in sorted(batch.items()))
         raise RequestError(

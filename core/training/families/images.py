@@ -94,7 +94,7 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
     test_images = np.stack(
         [decode_image(tf.constant(f), (size, size)).numpy() for f in test["file"]]
     ).astype("float32")
-    return classifier_prepared(
+    prepared = classifier_prepared(
         "image",
         "label",
         FeatureSpec("image", "image", "image"),
@@ -106,4 +106,39 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
         "y",
         test_images,
         (size, size, 3),
+    )
+    prepared.baseline_data = pixel_baseline(parts, size, spec.seed)
+    return prepared
+
+
+# The linear baseline sees small images (at most this many pixels a side) and at most this many
+# training images (a seeded sample, said on the run): it stays quicker than the network.
+PIXEL_SIDE = 32
+PIXEL_IMAGES = 5000
+
+
+def pixel_baseline(parts: dict[str, Any], size: int, seed: int):
+    """Flattened pixels (0-1) of the training + validation images and of the test images, for
+    a logistic regression on the pixels (core/training/baselines.py)."""
+    import pandas as pd
+    import tensorflow as tf
+
+    from core.data.pipelines import decode_image
+    from core.training.baselines import BaselineData
+
+    side = min(size, PIXEL_SIDE)
+    seen = pd.concat([parts["train"], parts["validation"]])
+    if len(seen) > PIXEL_IMAGES:
+        seen = seen.sample(PIXEL_IMAGES, random_state=seed)
+
+    def pixels(files) -> np.ndarray:
+        return np.stack(
+            [decode_image(tf.constant(f), (side, side)).numpy().reshape(-1) for f in files]
+        ).astype("float32") / 255.0
+
+    return BaselineData(
+        "pixels",
+        pixels(seen["file"]),
+        seen["y"].to_numpy("int32"),
+        pixels(parts["test"]["file"]),
     )
