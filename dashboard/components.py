@@ -101,7 +101,7 @@ def render_evaluation(evaluation: dict[str, Any], key: str = "") -> None:
             continue
         col.metric(
             name.replace("_", " ").upper() if len(name) <= 4 else name.replace("_", " "),
-            f"{value:.3f}",
+            f"{value:.2f}%" if name == "mape" else f"{value:.3f}",  # MAPE is a percentage
         )
     render_baselines(evaluation.get("baselines"), key=key)
     if evaluation.get("task") == "classification":
