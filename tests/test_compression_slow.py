@@ -53,6 +53,12 @@ def tuned(iris):
     return train, report
 
 
+# What 80% sparsity may cost on iris's 30 test rows (5 rows): the default network is small (739
+# weights) and, since #30, refit on train + validation (0.967), while the pruned copy is
+# fine-tuned 10 epochs; a pruned model that stopped working would fall far below (chance 0.33).
+PRUNE_DROP = 0.17
+
+
 def by_method(report):
     return {v["method"]: v for v in report["variants"]}
 
@@ -116,7 +122,7 @@ def test_pruning_reaches_the_target_sparsity_and_shrinks_after_gzip(tuned):
     assert "error" not in v, v
     assert v["sparsity"] == pytest.approx(0.8, abs=0.03)
     assert v["gzip_bytes"] < 0.8 * base["gzip_bytes"]
-    assert v["metric"] >= base["metric"] - 0.1
+    assert v["metric"] >= base["metric"] - PRUNE_DROP
     assert Path(v["keras_path"]).is_file()  # the pruned weights back in a Keras 3 model
 
 
@@ -162,4 +168,4 @@ def test_pruning_then_int8_keeps_the_zeros(tuned):
     # On a 739-weight model int8's scales cost more than they save over float pruning: only
     # the comparison with the dense float baseline holds at this size.
     assert combo["gzip_bytes"] < base["gzip_bytes"]
-    assert combo["metric"] >= base["metric"] - 0.1
+    assert combo["metric"] >= base["metric"] - PRUNE_DROP
