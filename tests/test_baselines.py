@@ -10,10 +10,10 @@ from sklearn.metrics import f1_score
 
 from core.training.baselines import (
     BaselineData,
-    _macro_f1,
     chance_flag,
     compare,
     fit_predict,
+    macro_f1_resamples,
     sentence,
 )
 from core.training.series_baselines import (
@@ -29,7 +29,7 @@ def test_macro_f1_matches_scikit_learn_on_every_resample():
     y = rng.integers(0, 3, 200)
     pred = np.where(rng.random(200) < 0.6, y, rng.integers(0, 3, 200))
     idx = rng.integers(0, 200, (20, 200))
-    ours = _macro_f1(y, pred, idx, 3)
+    ours = macro_f1_resamples(y, pred, idx, 3)
     theirs = [
         f1_score(y[i], pred[i], labels=range(3), average="macro", zero_division=0) for i in idx
     ]

@@ -172,7 +172,9 @@ def _all_classes(probs: np.ndarray, seen: np.ndarray, y_train: np.ndarray) -> np
 # Scores and paired bootstrap intervals
 
 
-def _macro_f1(y: np.ndarray, pred: np.ndarray, idx: np.ndarray, n_classes: int) -> np.ndarray:
+def macro_f1_resamples(
+    y: np.ndarray, pred: np.ndarray, idx: np.ndarray, n_classes: int
+) -> np.ndarray:
     """Macro-F1 over every class for each row of resample indices `idx` (B, n), vectorised
     over B; a class neither present nor predicted scores 0, as in evaluate() (scikit-learn's
     labels=all classes, zero_division=0)."""
@@ -188,7 +190,7 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, idx: np.ndarray, n_classes: int) 
 
 def _score(metric: str, y: np.ndarray, pred: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
     if metric == "macro_f1":
-        return _macro_f1(y, pred, idx, n)
+        return macro_f1_resamples(y, pred, idx, n)
     if metric == "r2":
         yt, yp = y[idx], pred[idx]
         ss_res = ((yt - yp) ** 2).sum(1)
