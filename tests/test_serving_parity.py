@@ -255,8 +255,12 @@ def test_keras_predictions_match_keras_and_strict_inputs(urls):
     assert status == 200 and np.abs(np.asarray(got["predictions"]) - expected).max() < 1e-6
     status, got = call(keras_url, {"inputs": {"a": a.tolist(), "b": b.tolist()}})
     assert status == 200 and np.abs(np.asarray(got["outputs"]) - expected).max() < 1e-6
+    # one scalar per instance for a [-1, 1] input is that column (#34)
+    scalars = [{"a": float(x[0]), "b": float(y[0])} for x, y in zip(a, b, strict=True)]
+    status, got = call(keras_url, {"instances": scalars})
+    assert status == 200 and np.abs(np.asarray(got["predictions"]) - expected).max() < 1e-6
     for body, message in [
-        ({"instances": [{"a": 0.5, "b": 1.0}]}, "takes [-1,1]"),
+        # a plain Keras SavedModel lists no inputs it fills: null stays refused, as in TF Serving
         ({"instances": [{"a": [None], "b": [1.0]}]}, "Type: Null is not of expected type: float"),
         ({"instances": [[0.5, 1.0]]}, "instances is a plain list"),
         ({"instances": [{"a": [True], "b": [1.0]}]}, "Type: True is not of expected type: float"),

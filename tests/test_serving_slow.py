@@ -110,16 +110,22 @@ def test_row_and_columnar_predictions_match_keras(server):
     assert status == 200 and np.asarray(body["predictions"]).shape == (2, 3), body
 
 
-def test_scalars_for_a_column_input_and_null_are_refused(server):
-    """Strict as TF Serving: a (-1, 1) input takes [x] per example, and null is no float."""
-    url, _ = server
+def test_rows_of_scalars_and_null_for_a_missing_number_are_served(server):
+    """#34: a table row as TF Serving tutorials send it (one scalar per column) gives the same
+    prediction as the strict [x] form, and null is a missing value the model fills."""
+    url, payload = server
     scalar = {"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4,
               "petal_width_cm": 0.2}  # fmt: skip
-    status, body = call(url + ":predict", {"instances": [scalar]})
-    assert status == 400 and "takes [-1,1]" in body["error"], body
-    missing = {**{f: [v] for f, v in scalar.items()}, "sepal_length_cm": [None]}
+    strict = {f: [v] for f, v in scalar.items()}
+    answers = [call(url + ":predict", {"instances": [row]}) for row in (scalar, strict)]
+    assert [status for status, _ in answers] == [200, 200], answers
+    first, second = (np.asarray(body["predictions"]) for _, body in answers)
+    np.testing.assert_allclose(first, second, atol=1e-6)
+    missing = {**strict, "sepal_length_cm": [None]}
     status, body = call(url + ":predict", {"instances": [missing]})
-    assert status == 400 and "Type: Null is not of expected type: float" in body["error"], body
+    assert status == 200 and np.isfinite(np.asarray(body["predictions"])).all(), body
+    status, body = call(url + ":predict", {"instances": [{**strict, "sepal_length_cm": [True]}]})
+    assert status == 400 and "Type: True is not of expected type: float" in body["error"], body
 
 
 @pytest.mark.parametrize(
