@@ -151,6 +151,8 @@ def studio_side(csv: Path, home: Path, warm: bool, env: dict[str, str]):
         t0 = time.time()
         cmd = [sys.executable, "-m", "core.cli.main", "train", "--data", str(csv)]
         cmd += ["--target", "species", "--epochs", str(EPOCHS), "--json", "--home", str(home)]
+        # like the plain script: every epoch, no refit (the defaults since #30 add both)
+        cmd += ["--early-stopping", "0", "--no-refit"]
         done, sample = run_child(cmd, cwd=REPO, env=env)
         if done.returncode:
             raise RuntimeError(done.stderr[-2000:])
