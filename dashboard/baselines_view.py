@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-METRIC_LABEL = {"macro_f1": "macro-F1", "r2": "R²", "mae": "MAE (lower is better)"}
+from core.training.baselines import metric_label
 
 
 def render_baselines(comparison: dict[str, Any] | None, key: str = "") -> None:
@@ -44,7 +44,7 @@ def render_baselines(comparison: dict[str, Any] | None, key: str = "") -> None:
             hovertemplate="%{y}: %{x:.3f}<extra></extra>",
         )
     )
-    label = METRIC_LABEL.get(comparison["metric"], comparison["metric"])
+    label = metric_label(comparison)
     fig.update_layout(
         title=f"Test {label}: the network and the simple baselines, same rows "
         f"({comparison['test_rows']}), 95% bootstrap intervals",

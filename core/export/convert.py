@@ -107,7 +107,9 @@ def network_parity(network, preprocess, raw_inputs, expected, task: str) -> dict
     """Check what can be run when the end-to-end .tflite needs Flex: the network alone,
     converted to builtin ops and run on LiteRT, fed by the Keras preprocessing (the same
     TensorFlow kernels the Flex delegate would run)."""
-    features = preprocess.predict(to_tensors_any(raw_inputs), verbose=0)
+    from core.training.build import to_tensors
+
+    features = preprocess.predict(to_tensors(raw_inputs), verbose=0)
     with tempfile.TemporaryDirectory() as tmp:
         path, ops = to_tflite(network, Path(tmp) / "network.tflite")
         got = tflite_predict(path, features)
@@ -118,17 +120,6 @@ def network_parity(network, preprocess, raw_inputs, expected, task: str) -> dict
         "note": f"the end-to-end file was not run: {FLEX_GONE}; the network alone was checked "
         "on LiteRT after the Keras preprocessing",
     }
-
-
-def to_tensors_any(inputs):
-    """Raw inputs (an array or a dict of arrays) as tensors; text stays text."""
-    import tensorflow as tf
-
-    def one(v):
-        v = np.asarray(v)
-        return tf.constant(v.astype(str)) if v.dtype.kind in "OUS" else tf.constant(v)
-
-    return {k: one(v) for k, v in inputs.items()} if isinstance(inputs, dict) else one(inputs)
 
 
 def tflite_predict(

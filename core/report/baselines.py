@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.report.model import Section, Table
-
-METRIC_LABEL = {"macro_f1": "macro-F1", "r2": "R²", "mae": "MAE (lower is better)"}
+from core.training.baselines import metric_label
 
 
 def baselines_section(comparison: dict[str, Any] | None, prefix: str = "") -> Section | None:
@@ -22,7 +21,7 @@ def baselines_section(comparison: dict[str, Any] | None, prefix: str = "") -> Se
     notes += [f"{k} could not be fitted: {v}" for k, v in comparison.get("failed", {}).items()]
     tables = []
     if comparison.get("network") and comparison.get("baselines"):
-        label = METRIC_LABEL.get(comparison["metric"], comparison["metric"])
+        label = metric_label(comparison)
         rows = [["this network", *_cells(comparison["network"])]]
         rows += [[name, *_cells(score)] for name, score in comparison["baselines"].items()]
         tables.append(

@@ -24,6 +24,8 @@ PRIMARY = {
     "regression": ("r2", "max"),
     "forecasting": ("mae", "min"),
 }
+# How each primary metric is written for people (the sentence, the page, the report).
+METRIC_LABEL = {"macro_f1": "macro-F1", "r2": "R²", "mae": "MAE"}
 BOOTSTRAP_RESAMPLES = 1000
 # Baselines are skipped above this many training rows (said on the run): they would take
 # longer than the network on this machine.
@@ -267,12 +269,17 @@ def compare(
     return out
 
 
+def metric_label(comparison: dict[str, Any]) -> str:
+    """The comparison's metric for a chart or table heading, with its direction when lower wins."""
+    label = METRIC_LABEL.get(comparison["metric"], comparison["metric"])
+    return f"{label} (lower is better)" if comparison.get("direction") == "min" else label
+
+
 def sentence(comparison: dict[str, Any], target: str = "") -> str:
     """One plain sentence: who wins on this data, and by how much, against what."""
     if not comparison or "best_baseline" not in comparison:
         return ""
-    metric = comparison["metric"].replace("_", "-").replace("macro-f1", "macro-F1")
-    metric = {"r2": "R²", "mae": "MAE"}.get(metric, metric)
+    metric = METRIC_LABEL.get(comparison["metric"], comparison["metric"])
     best, b = comparison["best_baseline"], comparison["baselines"][comparison["best_baseline"]]
     net = comparison["network"]
     pair = (

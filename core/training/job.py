@@ -163,7 +163,9 @@ def _train(
         return {}  # only the chief evaluates and saves
     refit_epochs = best_epochs(hist) if refits(spec, prepared) else 0
     if refit_epochs:
-        network = _refit(spec, prepared, hist, model_name, task, learning_rate, reporter, network)
+        network = _refit(
+            spec, prepared, refit_epochs, model_name, task, learning_rate, reporter, network
+        )
     if strategy.num_replicas_in_sync > 1 or spec.strategy != "default":
         # Copy the trained weights into a plain (undistributed) model for evaluation and saving.
         trained = network.get_weights()
@@ -276,14 +278,13 @@ def best_epochs(hist: dict[str, list[float]]) -> int:
     return int(np.argmin(losses)) + 1
 
 
-def _refit(spec, prepared, hist, model_name, task, learning_rate, reporter, chosen):
+def _refit(spec, prepared, epochs: int, model_name, task, learning_rate, reporter, chosen):
     """A fresh network trained on the training and validation rows together for the number of
     epochs validation chose: the test split stays the only data the final model never saw."""
     import keras
 
     from core.training.fit import refit_callbacks
 
-    epochs = best_epochs(hist)
     reporter.event(
         f"refit: the final model trains afresh on the training and validation rows together "
         f"({prepared.rows.get('train', 0) + prepared.rows.get('validation', 0):,} rows) for "
