@@ -46,8 +46,7 @@ def render_baselines(comparison: dict[str, Any] | None, key: str = "") -> None:
     )
     label = metric_label(comparison)
     fig.update_layout(
-        title=f"Test {label}: the network and the simple baselines, same rows "
-        f"({comparison['test_rows']}), 95% bootstrap intervals",
+        title=f"Test {label}, same {comparison['test_rows']} rows, 95% intervals",
         height=120 + 40 * len(names),
         margin=dict(l=10, r=10, t=50, b=10),
         yaxis_autorange="reversed",

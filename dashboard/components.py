@@ -94,8 +94,14 @@ def render_curves(points: list[MetricPoint], key: str = "") -> None:
 
 def render_evaluation(evaluation: dict[str, Any], key: str = "") -> None:
     metrics = evaluation.get("metrics", {})
-    cols = st.columns(max(len(metrics), 1))
-    for col, (name, value) in zip(cols, metrics.items(), strict=False):
+    per_row = 4  # more than four numbers side by side are cut off ("30.…") at 1024 px
+    items = list(metrics.items())
+    cells = [
+        col
+        for start in range(0, len(items), per_row)
+        for col in st.columns(per_row)[: len(items[start : start + per_row])]
+    ]
+    for col, (name, value) in zip(cells, items, strict=False):
         if value is None:
             col.metric(name.replace("_", " "), "—")
             continue
