@@ -212,6 +212,40 @@ class PredictSpec(Spec):
 SPEC_TYPES[PredictSpec.kind] = PredictSpec
 
 
+# What to do with rows of a prediction file that cannot be read (a word in a numeric column, an
+# image that does not decode): refuse the whole file, naming them, or skip them and list them.
+BAD_ROWS = ("refuse", "skip")
+PREDICTION_FORMATS = (".csv", ".parquet", ".jsonl")
+
+
+@dataclass(frozen=True)
+class BatchPredictSpec(Spec):
+    """Predictions for a whole file with a finished training run's model (`tfstudio predict`,
+    "Predict a file").
+
+    Args:
+        source: a SUCCEEDED training run's id, or a registered model (`name@vN` or `name`).
+        data: a table file (CSV/TSV/Parquet/JSONL; for text models also .txt, one text per
+            line), an image zip or folder, or a series file (forecasters: the horizon after its
+            last window).
+        out: where the predictions go (.csv, .parquet or .jsonl); empty: predictions.csv in
+            the run's folder.
+        bad_rows: "refuse" (nothing is written; the rows are named) or "skip" (they are listed
+            in the result and left out).
+        chunk_rows: rows read, predicted and written at a time (bounded memory).
+    """
+
+    kind: ClassVar[str] = "batch_predict"
+    source: str = ""
+    data: str = ""
+    out: str = ""
+    bad_rows: str = BAD_ROWS[0]
+    chunk_rows: int = 8192
+
+
+SPEC_TYPES[BatchPredictSpec.kind] = BatchPredictSpec
+
+
 @dataclass(frozen=True)
 class CompressSpec(Spec):
     """Compress a finished training run's model and report size, metric and latency.

@@ -28,7 +28,8 @@ KIND_TITLE = {
     "export": "Export",
     "pipeline": "Retraining pipeline",
     "profile": "Profile",
-    "predict": "Batch prediction",
+    "predict": "Prediction",
+    "batch_predict": "Batch prediction",
 }
 TRAIN_SETTINGS = (
     ("model", "model"),

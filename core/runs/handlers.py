@@ -15,6 +15,7 @@ BUILTIN: dict[str, str] = {
     "train": "core.training.job:run_train_job",
     "export": "core.export.job:run_export_job",
     "predict": "core.predict.job:run_predict_job",
+    "batch_predict": "core.predict.batch:run_batch_predict_job",
     "inspect": "core.models.inspect:run_inspect_job",
     "compress": "core.compression.job:run_compress_job",
     "pipeline": "core.pipelines.job:run_pipeline_job",

@@ -7,6 +7,7 @@ Pure Python + pandas; `to_inputs` imports TensorFlow only when called.
 from __future__ import annotations
 
 import json
+import keyword
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,6 +60,8 @@ def safe_input_names(columns: list[str]) -> dict[str, str]:
         name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", col)).strip("_") or "col"
         if not name[0].isalpha():
             name = "f_" + name
+        if keyword.iskeyword(name):  # a SavedModel signature's inputs are Python parameters
+            name += "_"
         base, i = name, 2
         while name.lower() in used:
             name, i = f"{base}_{i}", i + 1
