@@ -228,8 +228,9 @@ class BatchPredictSpec(Spec):
         data: a table file (CSV/TSV/Parquet/JSONL; for text models also .txt, one text per
             line), an image zip or folder, or a series file (forecasters: the horizon after its
             last window).
-        out: where the predictions go (.csv, .parquet or .jsonl); empty: predictions.csv in
-            the run's folder.
+        out: where the predictions go (.csv, .parquet or .jsonl); empty: a predictions file
+            in the batch run's own folder, in `out_format`.
+        out_format: the format when `out` is empty (what the page offers to download).
         bad_rows: "refuse" (nothing is written; the rows are named) or "skip" (they are listed
             in the result and left out).
         chunk_rows: rows read, predicted and written at a time (bounded memory).
@@ -239,6 +240,7 @@ class BatchPredictSpec(Spec):
     source: str = ""
     data: str = ""
     out: str = ""
+    out_format: str = PREDICTION_FORMATS[0]
     bad_rows: str = BAD_ROWS[0]
     chunk_rows: int = 8192
 

@@ -8,6 +8,7 @@ from core.errors import NotFound
 from core.report.model import relative_paths
 from core.runs.recovery import reconcile
 from core.runs.status import RunStatus
+from dashboard.batch_view import render_batch_predict
 from dashboard.compare import compare_panel
 from dashboard.components import fmt_time, render_downloads
 from dashboard.navigation import page_icon, page_path
@@ -129,6 +130,7 @@ with one_tab:
             render_training_result(run)
             if run.status is RunStatus.SUCCEEDED:
                 render_playground(run, key="runs-play")
+                render_batch_predict(run, key="runs-batch")
 
     render_run(chosen, key="runs", finished=finished)
     if run.kind == "train":

@@ -19,6 +19,7 @@ from core.specs import (
     field_default,
 )
 from core.training.precheck import check_train_spec, resolve_task
+from dashboard.batch_view import render_batch_predict
 from dashboard.data_picker import pick_table
 from dashboard.playground import render_playground
 from dashboard.run_summary import render_report_buttons
@@ -41,6 +42,7 @@ if run_id:
     render_report_buttons(run, key="train", heading="What this run shows", explain=True)
     render_tensorboard_panel(run, key="train-tb")
     render_playground(run, key="train-play")
+    render_batch_predict(run, key="train-batch")
     render_log(run)
     st.stop()
 

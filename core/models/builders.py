@@ -72,6 +72,19 @@ def build_text(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
     return keras.Model(inputs, _head(x, task, outputs), name="text_classifier")
 
 
+def build_tfidf_text(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
+    """TF-IDF weights of the text's words and word pairs -> dropout -> (dense layers) -> classes:
+    TF-IDF + logistic regression as a Keras model when there are no hidden layers."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape, name="tfidf")
+    x = inputs
+    if float(hp.get("input_dropout", 0.5)) > 0:
+        x = keras.layers.Dropout(float(hp.get("input_dropout", 0.5)), name="input_dropout")(x)
+    x = _dense_stack(x, hp, default=())
+    return keras.Model(inputs, _head(x, task, outputs), name="tfidf_text")
+
+
 def build_dense_forecast(hp: dict[str, Any], input_shape: tuple, task: str, outputs):
     """The whole input window flattened into dense layers: a strong baseline for short series."""
     import keras

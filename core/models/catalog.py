@@ -91,6 +91,27 @@ ENTRIES = (
         ),
     ),
     _entry(
+        "tfidf-text",
+        "TF-IDF text classifier",
+        ("text-classification",),
+        "text",
+        "TextVectorization's TF-IDF of words and word pairs (adapted on the training texts) -> "
+        "dropout -> a softmax layer: TF-IDF + logistic regression, the classic strong text "
+        "baseline, as a Keras model. Takes raw strings, also when served.",
+        (
+            HyperParam(
+                "hidden_units",
+                "choice",
+                (),
+                choices=((), (32,), (64,)),
+                help="dense layers after TF-IDF (none: a linear model)",
+            ),
+            HyperParam("input_dropout", "float", 0.5, 0.0, 0.8, help="dropout on TF-IDF"),
+            DROPOUT,
+            LEARNING_RATE,
+        ),
+    ),
+    _entry(
         "text",
         "Text classifier",
         ("text-classification",),
@@ -265,7 +286,7 @@ DEFAULT_MODEL = {
     "regression": "mlp",
     "forecasting": "dense-forecast",
     "image-classification": "cnn",
-    "text-classification": "text",
+    "text-classification": "tfidf-text",
 }
 
 

@@ -25,14 +25,14 @@ from core.predict.outputs import PredictionWriter, check_out
 from core.runs.context import JobContext, workspace_of
 from core.runs.reporter import Reporter
 from core.runs.store import RunStore
-from core.specs import BAD_ROWS, BatchPredictSpec
+from core.specs import BAD_ROWS, PREDICTION_FORMATS, BatchPredictSpec
 from core.training.families.common import CLASSIFICATION_TASKS
 from core.training.features import ModelContract
 from core.workspace import Workspace
 
 LISTED_BAD_ROWS = 20  # bad rows named in the result and the message; all are counted
 PREVIEW_ROWS = 10
-OUT_NAME = "predictions.csv"
+OUT_STEM = "predictions"
 
 
 @dataclass
@@ -77,8 +77,10 @@ def prepare_batch(spec: BatchPredictSpec, ws: Workspace, run_dir: Path | None = 
     source = open_source(spec.data, contract, ws)
     if spec.out:
         out = check_out(spec.out)
+    elif spec.out_format not in PREDICTION_FORMATS:
+        raise BadInput(f"predictions are written as {', '.join(PREDICTION_FORMATS)}")
     else:
-        out = (run_dir or folder) / OUT_NAME
+        out = (run_dir or folder) / f"{OUT_STEM}{spec.out_format}"
     return Prepared(run_id, ref, folder, contract, source, out)
 
 

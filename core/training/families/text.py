@@ -34,16 +34,40 @@ def text_column(spec: TrainSpec | AutoMLSpec, loaded: LoadedData) -> str:
     return max(candidates, key=lambda c: loaded.frame[c].astype(str).str.len().mean())
 
 
-def build_text_preprocessing(texts: np.ndarray, max_tokens: int, length: int):
+# The TF-IDF model's n-grams: single words and word pairs (what TF-IDF + logistic regression
+# baselines use, core/training/baselines.py).
+TFIDF_NGRAMS = 2
+TFIDF_MODELS = ("tfidf-text",)
+# What the TF-IDF model cannot be exported as, and why (said before an export job starts).
+TFIDF_REFUSALS = {
+    "tflite": "TextVectorization's word pairs (the StringNGrams op) are neither a TFLite op nor "
+    "a Select TF op, so this model does not convert to TFLite; serve the SavedModel, or train "
+    "the 'text' model (token ids) where a TFLite file is needed",
+    "micro": "a model that takes raw strings does not run on a microcontroller",
+}
+
+
+def build_text_preprocessing(texts: np.ndarray, max_tokens: int, length: int, tfidf: bool = False):
+    """TextVectorization adapted on the training texts: token ids padded to `length`, or (tfidf)
+    the TF-IDF weights of the `max_tokens` most frequent words and word pairs."""
     import keras
 
-    vectorize = keras.layers.TextVectorization(
-        max_tokens=max_tokens, output_sequence_length=length, name="vectorize"
-    )
+    if tfidf:
+        vectorize = keras.layers.TextVectorization(
+            max_tokens=max_tokens, ngrams=TFIDF_NGRAMS, output_mode="tf_idf", name="vectorize"
+        )
+    else:
+        vectorize = keras.layers.TextVectorization(
+            max_tokens=max_tokens, output_sequence_length=length, name="vectorize"
+        )
     vectorize.adapt(texts)
     inputs = keras.Input(shape=(1,), dtype="string", name="text")
     x = vectorize(inputs)
-    return keras.Model(inputs, x, name="preprocessing"), len(vectorize.get_vocabulary())
+    size = len(vectorize.get_vocabulary())
+    if tfidf:  # one weight vector per text, of unit length (as TfidfVectorizer's norm="l2")
+        x = keras.layers.Reshape((size,), name="one_vector")(x)
+        x = keras.layers.UnitNormalization(name="unit_length")(x)
+    return keras.Model(inputs, x, name="preprocessing"), size
 
 
 def split_texts(spec: TrainSpec, loaded: LoadedData):
@@ -72,7 +96,7 @@ def split_texts(spec: TrainSpec, loaded: LoadedData):
 
 
 def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
-    from core.models.catalog import is_transfer
+    from core.models.catalog import DEFAULT_MODEL, is_transfer
 
     column, parts, classes = split_texts(spec, loaded)
     if is_transfer(spec.model):  # a pretrained encoder with its own tokenizer
@@ -80,15 +104,25 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
 
         return prepare_pretrained(spec, column, parts, classes, reporter)
     reporter.progress("preprocessing", 0, 1, "adapting TextVectorization on the training texts")
+    tfidf = (spec.model or DEFAULT_MODEL["text-classification"]) in TFIDF_MODELS
     preprocess, vocabulary = build_text_preprocessing(
         parts["train"][column].to_numpy(dtype=object).astype(str).reshape(-1, 1),
         spec.max_tokens,
         spec.sequence_length,
+        tfidf,
     )
 
     details = {"max_tokens": spec.max_tokens, "sequence_length": spec.sequence_length}
     hp = {"vocabulary": vocabulary}
     shape = (spec.sequence_length,)
+    if tfidf:
+        details = {
+            "max_tokens": spec.max_tokens,
+            "ngrams": TFIDF_NGRAMS,
+            "output": "tf_idf",
+            "export_refusals": TFIDF_REFUSALS,
+        }
+        shape = (vocabulary,)
     return text_classifier(
         spec, column, parts, classes, preprocess, details, hp, one_column=True, input_shape=shape
     )
