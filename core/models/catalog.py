@@ -95,7 +95,7 @@ ENTRIES = (
         "TF-IDF text classifier",
         ("text-classification",),
         "text",
-        "TextVectorization's TF-IDF of words and word pairs (adapted on the training texts) -> "
+        "TextVectorization's TF-IDF of the words (adapted on the training texts) -> "
         "dropout -> a softmax layer: TF-IDF + logistic regression, the classic strong text "
         "baseline, as a Keras model. Takes raw strings, also when served.",
         (

@@ -34,17 +34,11 @@ def text_column(spec: TrainSpec | AutoMLSpec, loaded: LoadedData) -> str:
     return max(candidates, key=lambda c: loaded.frame[c].astype(str).str.len().mean())
 
 
-# The TF-IDF model's n-grams: single words and word pairs (what TF-IDF + logistic regression
-# baselines use, core/training/baselines.py).
-TFIDF_NGRAMS = 2
+# The TF-IDF model weighs single words. Word pairs (ngrams=2) would need TensorFlow's
+# StringNGrams op, which converts to neither a TFLite op nor a Select TF op: the model would
+# lose its TFLite file.
+TFIDF_NGRAMS = None
 TFIDF_MODELS = ("tfidf-text",)
-# What the TF-IDF model cannot be exported as, and why (said before an export job starts).
-TFIDF_REFUSALS = {
-    "tflite": "TextVectorization's word pairs (the StringNGrams op) are neither a TFLite op nor "
-    "a Select TF op, so this model does not convert to TFLite; serve the SavedModel, or train "
-    "the 'text' model (token ids) where a TFLite file is needed",
-    "micro": "a model that takes raw strings does not run on a microcontroller",
-}
 
 
 def build_text_preprocessing(texts: np.ndarray, max_tokens: int, length: int, tfidf: bool = False):
@@ -120,7 +114,6 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
             "max_tokens": spec.max_tokens,
             "ngrams": TFIDF_NGRAMS,
             "output": "tf_idf",
-            "export_refusals": TFIDF_REFUSALS,
         }
         shape = (vocabulary,)
     return text_classifier(
