@@ -22,6 +22,7 @@ from core.training.features import ModelContract
 GLUE_LAYERS = {
     "InputLayer",
     "FillMissing",
+    "LogScale",
     "Normalization",
     "Discretization",
     "CategoryEncoding",
@@ -85,6 +86,7 @@ def plan(pre, contract: ModelContract) -> dict[str, Any]:
         if f.dtype in ("float32", "float32_binned"):
             entry["fill"] = float(_layer(pre, f"{f.input}_fill").value)
         if f.dtype == "float32":
+            entry["log"] = any(lay.name == f"{f.input}_log" for lay in pre.layers)
             mean, var = _weights(_layer(pre, f"{f.input}_norm"), "mean", "variance")
             std = np.maximum(np.sqrt(var), np.float32(eps)).astype("float32")
             entry.update(kind="number", mean=float(mean.ravel()[0]), std=float(std.ravel()[0]))
@@ -121,6 +123,8 @@ def apply(glue: dict[str, Any], raw: dict[str, np.ndarray]) -> np.ndarray:
             x = values.astype("float32")
             x = np.where(np.isnan(x), np.float32(f["fill"]), x)
             if f["kind"] == "number":
+                if f.get("log"):
+                    x = np.log(np.maximum(x, np.float32(0)) + np.float32(1)).astype("float32")
                 out[:, o] = (x - np.float32(f["mean"])) / np.float32(f["std"])
             else:
                 bounds = np.asarray(f["boundaries"], "float32")
@@ -220,7 +224,7 @@ def header(glue: dict[str, Any], io: dict[str, dict], classes: list[str]) -> str
             *lines,
             "};",
             "",
-            "// Missing-value fill, normalisation, buckets, vocabulary one-hots (as in training).",
+            "// Missing-value fill, log scale, normalisation, buckets, one-hots (as in training).",
             "void Preprocess(const RawRow& row, float features[kFeatureCount]);",
             "// float -> int8 with the input tensor's scale and zero point (as TFLite rounds).",
             "void QuantizeInput(const float features[kFeatureCount], int8_t out[kFeatureCount]);",
@@ -241,6 +245,8 @@ def source(glue: dict[str, Any], classes: list[str]) -> str:
         if f["kind"] in ("number", "bucket"):
             body.append(f"  float v_{name} = ({x} != {x}) ? {c_float(f['fill'])} : {x};  // NaN")
         if f["kind"] == "number":
+            if f.get("log"):  # LogScale: log(1 + max(v, 0))
+                body.append(f"  v_{name} = logf(fmaxf(v_{name}, 0.0f) + 1.0f);")
             body.append(
                 f"  features[{o}] = (v_{name} - {c_float(f['mean'])}) / {c_float(f['std'])};"
             )

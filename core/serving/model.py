@@ -122,10 +122,7 @@ class ServedModel:
         self.functions = dict(self._loaded.signatures)
         filled = missing_inputs.read(self.path)
         self.inputs = {
-            k: {
-                n: dataclasses.replace(_info(t), nullable=n in filled)
-                for n, t in s.inputs.items()
-            }
+            k: {n: dataclasses.replace(_info(t), nullable=n in filled) for n, t in s.inputs.items()}
             for k, s in self.signature_defs.items()
         }
         self._lock = threading.Lock()

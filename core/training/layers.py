@@ -24,6 +24,16 @@ class FillMissing(keras.layers.Layer):
         return {**super().get_config(), "value": self.value}
 
 
+@keras.saving.register_keras_serializable(package="tfstudio")
+class LogScale(keras.layers.Layer):
+    """log(1 + x) of a skewed non-negative column (prices, populations, counts), so a few huge
+    values do not squash the rest after normalisation. Values below 0, unseen in training, count
+    as 0. Maximum, add and log: builtin ops in TFLite and kernels in TF.js."""
+
+    def call(self, x):
+        return ops.log(ops.add(ops.maximum(x, 0.0), 1.0))
+
+
 class LastValueConfig:
     """The arguments and config of the last-value skip, shared by the Keras 3 layer below and
     its tf_keras twin in core.compression.tfmot_bridge (mixed in before the framework's Layer),

@@ -1,9 +1,9 @@
 """Preprocessing as Keras layers, adapted on the training split and saved as its own model.
 
-Numbers: FillMissing(train mean) -> Normalization. Strings: StringLookup one-hot (missing -> "",
-unseen -> the OOV slot); strings with many distinct values: Hashing into fixed one-hot bins;
-whole-number codes the schema calls categorical: IntegerLookup; numbers the user bucketizes:
-Discretization into quantile bins.
+Numbers: FillMissing(train mean) -> LogScale (when skewed) -> Normalization. Strings: StringLookup
+one-hot (missing -> "", unseen -> the OOV slot); strings with many distinct values: Hashing into
+fixed one-hot bins; whole-number codes the schema calls categorical: IntegerLookup; numbers the
+user bucketizes: Discretization into quantile bins.
 The preprocessing model maps raw inputs to one float vector; the network model maps that vector
 to predictions; the end-to-end model chains them for serving.
 """
@@ -21,6 +21,26 @@ HASH_BINS = 64
 BUCKETS = 10
 
 
+# A non-negative column whose training values have a skewness above this is log-scaled before
+# normalisation (prices, populations, counts; a long right tail).
+SKEW_LIMIT = 1.0
+
+
+def skewed(values: np.ndarray) -> bool:
+    """Non-negative, not constant, and a long right tail (sample skewness > SKEW_LIMIT)."""
+    v = np.asarray(values, "float64").ravel()
+    v = v[np.isfinite(v)]
+    if len(v) < 3 or v.min() < 0 or v.std() == 0:
+        return False
+    return float(((v - v.mean()) ** 3).mean() / v.std() ** 3) > SKEW_LIMIT
+
+
+def log_scaled(preprocess, features: list[FeatureSpec]) -> list[str]:
+    """The columns a preprocessing model log-scales (said on the run)."""
+    names = {layer.name for layer in preprocess.layers}
+    return [f.column for f in features if f"{f.input}_log" in names]
+
+
 def build_preprocessing_model(
     train: pd.DataFrame | None,
     features: list[FeatureSpec],
@@ -31,7 +51,7 @@ def build_preprocessing_model(
     `sample` for quantile bins), gathered by core.data.stream.train_statistics."""
     import keras
 
-    from core.training.layers import FillMissing
+    from core.training.layers import FillMissing, LogScale
 
     arrays = raw_arrays(train, features) if stats is None else {}
     inputs, encoded = {}, []
@@ -48,9 +68,14 @@ def build_preprocessing_model(
             inp = keras.Input(shape=(1,), name=f.input, dtype="float32")
             values = arrays[f.input]
             mean = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
+            filled = np.where(np.isnan(values), mean, values)
+            x = FillMissing(mean, name=f"{f.input}_fill")(inp)
+            if skewed(filled):
+                x = LogScale(name=f"{f.input}_log")(x)
+                filled = np.log1p(filled)
             norm = keras.layers.Normalization(name=f"{f.input}_norm")
-            norm.adapt(np.where(np.isnan(values), mean, values))
-            encoded.append(norm(FillMissing(mean, name=f"{f.input}_fill")(inp)))
+            norm.adapt(filled)
+            encoded.append(norm(x))
         elif f.dtype == "float32_binned":
             inp = keras.Input(shape=(1,), name=f.input, dtype="float32")
             values = arrays[f.input] if given is None else given["sample"]

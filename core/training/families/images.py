@@ -132,9 +132,12 @@ def pixel_baseline(parts: dict[str, Any], size: int, seed: int):
         seen = seen.sample(PIXEL_IMAGES, random_state=seed)
 
     def pixels(files) -> np.ndarray:
-        return np.stack(
-            [decode_image(tf.constant(f), (side, side)).numpy().reshape(-1) for f in files]
-        ).astype("float32") / 255.0
+        return (
+            np.stack(
+                [decode_image(tf.constant(f), (side, side)).numpy().reshape(-1) for f in files]
+            ).astype("float32")
+            / 255.0
+        )
 
     return BaselineData(
         "pixels",

@@ -20,7 +20,7 @@ from core.training.features import (
     safe_input_names,
     to_inputs,
 )
-from core.training.preprocessing import build_preprocessing_model
+from core.training.preprocessing import build_preprocessing_model, log_scaled
 from core.training.split import table_split
 
 if TYPE_CHECKING:
@@ -65,6 +65,9 @@ def prepare(spec: TrainSpec, loaded: LoadedData, run_dir, reporter) -> Prepared:
     parts = table_split(info.frame, spec, labels, loaded.schema)
     reporter.progress("preprocessing", 0, 1, "adapting preprocessing layers on the training split")
     preprocess = build_preprocessing_model(parts["train"], contract.features)
+    logged = log_scaled(preprocess, contract.features)
+    if logged:
+        reporter.event(f"log-scaled before normalising (a long right tail): {', '.join(logged)}")
 
     def encode(part):
         return preprocess.predict(to_inputs(part, contract.features), verbose=0)
