@@ -27,7 +27,7 @@ def _choices(command: str, option: str) -> tuple:
     return tuple(action.choices)
 
 
-@pytest.mark.parametrize("model, rate", [("cnn", 0.001), ("lstm", 0.003), ("mlp", 0.01)])
+@pytest.mark.parametrize("model, rate", [("cnn", 0.001), ("lstm", 0.003), ("mlp", 0.003)])
 def test_train_without_a_rate_uses_the_catalog_default(model, rate):
     # Regression: `tfstudio train` used to send 0.01 whatever the model.
     args = _parse("train", "--data", "sample:iris", "--model", model)
