@@ -43,10 +43,10 @@ frame = pd.read_csv({data!r})
 inputs = {{}}
 for name in [i.name for i in model.inputs]:
     col = frame[name]
-    if col.dtype == object:
-        inputs[name] = tf.constant(col.fillna("").astype(str).to_numpy().reshape(-1, 1))
-    else:
+    if pd.api.types.is_numeric_dtype(col):
         inputs[name] = tf.constant(col.to_numpy("float32").reshape(-1, 1))
+    else:
+        inputs[name] = tf.constant(col.fillna("").astype(str).to_numpy(dtype=object).reshape(-1, 1))
 p = model.predict(inputs, batch_size=1024, verbose=0)
 pd.DataFrame(p, columns={classes!r}).to_csv({out!r}, index=False)
 """

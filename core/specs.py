@@ -242,7 +242,7 @@ class BatchPredictSpec(Spec):
     out: str = ""
     out_format: str = PREDICTION_FORMATS[0]
     bad_rows: str = BAD_ROWS[0]
-    chunk_rows: int = 8192
+    chunk_rows: int = 65_536
 
 
 SPEC_TYPES[BatchPredictSpec.kind] = BatchPredictSpec

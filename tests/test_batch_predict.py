@@ -1,5 +1,6 @@
-"""Batch prediction's inputs and outputs (pure Python): each bad input of #34 gets a clear message
-or is listed by its row, line or file name; reading is in bounded chunks; outputs are whole files."""
+"""Batch prediction's inputs and outputs (pure Python): each bad input of #34 gets a clear
+message or is listed by its row, line or file name; reading is in bounded chunks; outputs are
+whole files."""
 
 from __future__ import annotations
 

@@ -49,9 +49,10 @@ def test_a_model_this_keras_cannot_read_says_which_keras_wrote_it(tmp_path):
 
     folder = tmp_path / "run"
     folder.mkdir()
-    with zipfile.ZipFile(OLD / "table" / "model.keras") as src, zipfile.ZipFile(
-        folder / "model.keras", "w"
-    ) as dst:
+    with (
+        zipfile.ZipFile(OLD / "table" / "model.keras") as src,
+        zipfile.ZipFile(folder / "model.keras", "w") as dst,
+    ):
         for item in src.infolist():
             data = src.read(item)
             if item.filename == "metadata.json":

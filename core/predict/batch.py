@@ -204,7 +204,7 @@ def run_batch_predict_job(
                 refusing = spec.bad_rows == "refuse" and bad_count
                 if chunk.ids and not refusing:  # refusing: only read on, to count them all
                     output = np.asarray(
-                        model.predict(_tensors(chunk, contract, model), batch_size=1024, verbose=0)
+                        model.predict(_tensors(chunk, contract, model), batch_size=4096, verbose=0)
                     )
                     writer.write(output_frame(chunk.ids, source.id_column, output, contract))
                     rows += len(chunk.ids)
