@@ -14,6 +14,7 @@ from typing import Any
 
 from core.runs.status import RunStatus
 from core.runs.store import Run, RunStore
+from core.serving.process import SERVE_PORT
 from core.spec_base import field_default
 from core.specs import TrainSpec
 from core.util import write_json_atomic
@@ -115,7 +116,7 @@ STEPS: tuple[LearnStep, ...] = (
         "TF Serving answers predictions over HTTP with a fixed REST API "
         "(POST /v1/models/NAME:predict), so any app in any language can call the model. TF "
         "Studio's server speaks the same API and serves the exported SavedModel.",
-        "Which port. Default: 8601 on this machine only.",
+        f"Which port. Default: {SERVE_PORT} (or the next free one) on this machine only.",
         "a model server has been started",
     ),
     LearnStep(

@@ -8,7 +8,6 @@ could not be read, and the predictions file to download.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,7 @@ import streamlit as st
 
 from core.errors import BadInput
 from core.predict.batch import prepare_batch
-from core.predict.inputs import load_contract
+from core.predict.inputs import keep_bytes, load_contract
 from core.runs import launcher
 from core.runs.status import RunStatus
 from core.runs.store import Run
@@ -41,18 +40,6 @@ BAD_ROW_TEXT = {
     "skip": "Skip them and list them",
 }
 MIME = {".csv": "text/csv", ".parquet": "application/octet-stream", ".jsonl": "application/json"}
-
-
-def _keep_upload(name: str, data: bytes) -> Path:
-    """The uploaded bytes under the workspace's uploads, named by their hash (kept once)."""
-    folder = workspace().uploads_dir / "predict"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{Path(name).name}"
-    if not path.is_file():
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return path
 
 
 def render_batch_predict(run: Run, key: str = "batch") -> None:
@@ -87,7 +74,8 @@ def render_batch_predict(run: Run, key: str = "batch") -> None:
         disabled=uploaded is None,
     ):
         assert uploaded is not None
-        path = _keep_upload(uploaded.name, uploaded.getvalue())
+        folder = workspace().uploads_dir / "predict"
+        path = keep_bytes(folder, uploaded.getvalue(), f"-{Path(uploaded.name).name}")
         spec = BatchPredictSpec(source=run.id, data=str(path), out_format=fmt, bad_rows=bad_rows)
         try:
             prepare_batch(spec, workspace())  # a wrong file is said here, before any worker

@@ -316,7 +316,15 @@ if state is None:
         "checked SavedModel (a compressed variant's, say).",
     )
     c1, c2, c3 = st.columns(3)
-    port = c1.number_input("Port", 1024, 65535, 8601, key="serve-port")
+    app_port = int(st.get_option("server.port") or 0)
+    port = c1.number_input(
+        "Port",
+        1024,
+        65535,
+        serving.free_serve_port(taken=app_port),
+        key="serve-port",
+        help=f"The first free port from {serving.SERVE_PORT}, never the app's own ({app_port}).",
+    )
     max_mb = c2.number_input(
         "Request size limit (MB)",
         0.01,

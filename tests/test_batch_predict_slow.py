@@ -86,7 +86,7 @@ def test_bad_rows_refuse_the_file_or_are_skipped_and_named(iris_run, tmp_path):
                     "--home", str(home))  # fmt: skip
     assert done.returncode != 0
     assert "row 3: 'petal_length_cm' needs a number, not 'long'" in done.stderr + done.stdout
-    assert "--bad-rows skip" in done.stderr + done.stdout
+    assert "choose to skip rows that cannot be read" in done.stderr + done.stdout
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
 
     payload = cli_json(home, "predict", run["run_id"], "--data", str(path), "--out", str(out),

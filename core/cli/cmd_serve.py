@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from core.cli.common import open_workspace
+from core.serving.process import SERVE_PORT
 
 
 def cmd_serve(args) -> int:
@@ -26,7 +27,7 @@ def cmd_serve(args) -> int:
 def register(sub, common) -> None:
     p = sub.add_parser("serve", parents=[common], help="serve a model over TF Serving's REST API")
     p.add_argument("model", help="a training or export run id, or a SavedModel folder")
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=int, default=SERVE_PORT, help=f"default {SERVE_PORT}")
     p.add_argument("--address", default="127.0.0.1", help="default 127.0.0.1: this machine only")
     p.add_argument("--name", default="", help="model name in the URLs (default: the target)")
     p.add_argument(

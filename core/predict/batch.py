@@ -171,7 +171,7 @@ def _refusal(bad: list[BadRow], count: int, name: str) -> BadInput:
     more = f" (and {count - 5} more)" if count > 5 else ""
     return BadInput(
         f"{count} row{'s' if count > 1 else ''} of {name} cannot be read, so nothing was "
-        f"written: {listed}{more}. Fix them, or choose to skip bad rows (--bad-rows skip)."
+        f"written: {listed}{more}. Fix them, or choose to skip rows that cannot be read."
     )
 
 

@@ -209,17 +209,22 @@ def check_image(path: str | Path) -> Path:
     return p
 
 
-def save_image(run_dir: Path, data: bytes) -> Path:
-    """Keep an uploaded image under `<run_dir>/playground/<sha256>.png|.jpg` (checked first)."""
-    suffix = IMAGE_FORMATS[image_format(data)]
-    folder = Path(run_dir) / PLAYGROUND_DIR
+def keep_bytes(folder: Path, data: bytes, name: str) -> Path:
+    """Uploaded bytes kept once under `folder`, named by their hash then `name`; written whole
+    (a temporary file renamed), so a reader never sees half of it."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{name}"
     if not path.is_file():
-        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(data)
         tmp.replace(path)
     return path
+
+
+def save_image(run_dir: Path, data: bytes) -> Path:
+    """Keep an uploaded image under `<run_dir>/playground/<sha256>.png|.jpg` (checked first)."""
+    suffix = IMAGE_FORMATS[image_format(data)]
+    return keep_bytes(Path(run_dir) / PLAYGROUND_DIR, data, suffix)
 
 
 # -- sequences -----------------------------------------------------------------------------

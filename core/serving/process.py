@@ -22,6 +22,9 @@ from core.training.features import ModelContract
 from core.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
+# The model server's port when none is given: TF Serving's REST port is 8501, which is also
+# Streamlit's (the app's), so ours is 8601; the page proposes the first free one from here.
+SERVE_PORT = 8601
 
 
 def _state_path(ws: Workspace) -> Path:
@@ -45,6 +48,14 @@ def current(ws: Workspace) -> dict[str, Any] | None:
         return None
     state["url"] = f"http://127.0.0.1:{state['port']}/v1/models/{state['name']}"
     return state
+
+
+def free_serve_port(taken: int | None = None, tries: int = 50) -> int:
+    """SERVE_PORT, or the first free port after it (never `taken`, the app's own)."""
+    for port in range(SERVE_PORT, SERVE_PORT + tries):
+        if port != taken and port_free(port):
+            return port
+    return SERVE_PORT
 
 
 def port_free(port: int) -> bool:
