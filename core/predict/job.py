@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import BadInput
+from core.predict.batch import probabilities as class_probabilities
 from core.predict.inputs import (
     check_image,
     load_contract,
@@ -79,15 +80,6 @@ def _to_tensors(prepared: tuple[str, Any], contract: ModelContract):
     return tf.constant(value)
 
 
-def _probabilities(output: np.ndarray) -> np.ndarray:
-    """The model ends in a softmax; anything else (logits) is turned into probabilities."""
-    p = output.astype("float64").reshape(-1)
-    if p.min() < 0 or abs(p.sum() - 1.0) > 1e-3:
-        e = np.exp(p - p.max())
-        p = e / e.sum()
-    return p
-
-
 def describe(result: dict[str, Any]) -> str:
     """A one-line summary of a prediction result."""
     if "predicted_class" in result:
@@ -123,7 +115,7 @@ def run_predict_job(
         **echo,
     }
     if contract.task in CLASSIFICATION_TASKS and contract.classes:
-        probabilities = _probabilities(output)
+        probabilities = class_probabilities(output[None])[0]
         result["probabilities"] = [float(v) for v in probabilities]
         result["predicted_class"] = str(contract.classes[int(probabilities.argmax())])
     else:
