@@ -14,7 +14,7 @@ from typing import Any
 
 from core.runs.status import RunStatus
 from core.runs.store import Run, RunStore
-from core.serving.process import SERVE_PORT
+from core.serving.ports import SERVE_PORT
 from core.spec_base import field_default
 from core.specs import TrainSpec
 from core.util import write_json_atomic

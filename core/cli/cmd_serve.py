@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from core.cli.common import open_workspace
-from core.serving.process import SERVE_PORT
+from core.serving.ports import SERVE_PORT
 
 
 def cmd_serve(args) -> int:

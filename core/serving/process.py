@@ -18,13 +18,11 @@ from typing import Any
 
 from core.errors import NotFound
 from core.runs import supervisor
+from core.serving.ports import SERVE_PORT
 from core.training.features import ModelContract
 from core.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
-# The model server's port when none is given: TF Serving's REST port is 8501, which is also
-# Streamlit's (the app's), so ours is 8601; the page proposes the first free one from here.
-SERVE_PORT = 8601
 
 
 def _state_path(ws: Workspace) -> Path:
